@@ -1,0 +1,6 @@
+// The public contract of vm-orchestrator, shared by the server and the browser.
+export * from './errors.js';
+export * from './auth.js';
+export * from './health.js';
+export * from './jobs.js';
+export * from './socket.js';

@@ -1,0 +1,102 @@
+// createApp(deps): the Express app and the Socket.io server on one http.Server, not listening (tests drive it).
+import { existsSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+import { Server } from 'socket.io';
+import type { AuthService } from './auth/auth.service.js';
+import type { Project } from './catalog/projects.js';
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import { authRoutes, loginLinkRoute } from './http/auth.routes.js';
+import { healthRoutes } from './http/health.routes.js';
+import { loadUser, originCheck, requireAuth } from './http/middleware/authenticate.js';
+import { errorHandler, notFound } from './http/middleware/error.js';
+import { hostCheck } from './http/middleware/host-check.js';
+import { sessionMiddleware } from './http/middleware/session.js';
+import { projectsRoutes } from './http/projects.routes.js';
+import type { Logger } from './logger.js';
+import { allowHandshake, attachJobsNamespace, type JobsServer } from './realtime/jobs.namespace.js';
+
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/build', import.meta.url));
+
+export interface AppDeps {
+  config: Pick<Config, 'security'>;
+  db: Db;
+  log: Logger;
+  auth: AuthService;
+  sessionSecret: string;
+  projects: () => Project[];
+  version: string;
+  /** The built SPA; null serves no static files. */
+  webDir?: string | null;
+}
+
+export interface App {
+  app: express.Express;
+  server: HttpServer;
+  io: JobsServer;
+  /** Closes sockets and the HTTP server; the database belongs to the caller. */
+  close(): Promise<void>;
+}
+
+export function createApp(deps: AppDeps): App {
+  const { security } = deps.config;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', security.trustProxy);
+
+  const session = sessionMiddleware({ pool: deps.db.pool, secret: deps.sessionSecret });
+
+  app.use(hostCheck(security));
+
+  const api = Router();
+  api.use(healthRoutes(deps));
+  api.use(session, loadUser(deps.auth), originCheck(security));
+  api.use(authRoutes({ auth: deps.auth, security }));
+  // Everything below needs a signed-in user, checked before any body is parsed (SPEC §2: auth → size → schema).
+  api.use(requireAuth, express.json({ limit: '64kb' }));
+  api.use(projectsRoutes(deps));
+  api.use(notFound);
+  app.use('/api', api);
+  app.use(session, loadUser(deps.auth), loginLinkRoute(deps));
+
+  const webDir = deps.webDir === undefined ? DEFAULT_WEB_DIR : deps.webDir;
+  if (webDir) serveSpa(app, webDir, deps.log);
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+
+  const server = createServer(app);
+  const io: JobsServer = new Server(server, {
+    serveClient: false,
+    allowRequest: allowHandshake(security),
+    maxHttpBufferSize: 1e6,
+  });
+  attachJobsNamespace(io, { auth: deps.auth, session, version: deps.version });
+
+  return {
+    app,
+    server,
+    io,
+    close: () =>
+      new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function serveSpa(app: express.Express, webDir: string, log: Logger): void {
+  const index = path.join(webDir, 'index.html');
+  if (!existsSync(index)) {
+    log.warn({ webDir }, 'the web app is not built (npm run build); serving the API only');
+    return;
+  }
+  app.use(express.static(webDir, { index: false, maxAge: '1h', immutable: false }));
+  // Client-side routes (/jobs/…, /projects/…) all load the SPA shell.
+  app.get(/^\/(?!api\/|socket\.io\/).*/, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+}

@@ -1,0 +1,158 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+function withFile(yaml: string): { dir: string; file: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmo-config-'));
+  const file = path.join(dir, 'vmo.yaml');
+  writeFileSync(file, yaml);
+  return { dir, file };
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe(loadConfig.name, () => {
+  it('has the defaults of SPEC §2 with no file, flag or environment', () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'vmo-empty-'));
+    const c = loadConfig([], {}, cwd);
+    expect(c).toMatchObject({
+      file: null,
+      host: '127.0.0.1',
+      port: 3000,
+      dataDir: path.join(cwd, 'data'),
+      databaseUrl: null,
+      jobs: {
+        maxConcurrent: 32,
+        graceSeconds: 5,
+        timeoutSeconds: 0,
+        retentionDays: 30,
+        maxOutputBytes: 1073741824,
+        bufferBytes: 8388608,
+      },
+      db: { outageSeconds: 60 },
+      fanout: { maxParallel: 16 },
+      terminal: { desktop: false, idleSeconds: 900, maxOpen: 16 },
+      security: { allowedOrigins: [], publicUrl: null, trustProxy: false, allowAdHoc: false },
+      cluster: { enabled: false, instanceId: null },
+      ssh: { strictHostKeyChecking: 'accept-new', connectTimeoutSeconds: 10 },
+    });
+    expect(c.mkcli.registry).toBe(path.join(homedir(), '.config/mkcli/registry'));
+  });
+
+  it('reads ./vmo.yaml when present and resolves project dirs against its folder', () => {
+    const { dir, file } = withFile(
+      'projects:\n  - alias: demo\n    dir: ./examples/demo\n    interactive: [ssh]\n',
+    );
+    const c = loadConfig([], {}, dir);
+    expect(c.file).toBe(file);
+    expect(c.projects).toEqual([
+      { alias: 'demo', dir: path.join(dir, 'examples/demo'), interactive: ['ssh'] },
+    ]);
+  });
+
+  it('lets flags win over the environment', () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'vmo-empty-'));
+    const env = {
+      HOST: '0.0.0.0',
+      PORT: '4000',
+      VMO_DATA_DIR: '/tmp/a',
+      DATABASE_URL: 'postgres://x@h/db',
+    };
+    expect(loadConfig([], env, cwd)).toMatchObject({
+      host: '0.0.0.0',
+      port: 4000,
+      dataDir: '/tmp/a',
+      databaseUrl: 'postgres://x@h/db',
+    });
+    const c = loadConfig(
+      ['--host', '::1', '--port', '0', '--data-dir', '~/d', '--database-url', 'postgresql://y@h/e'],
+      env,
+      cwd,
+    );
+    expect(c).toMatchObject({
+      host: '::1',
+      port: 0,
+      dataDir: path.join(homedir(), 'd'),
+      databaseUrl: 'postgresql://y@h/e',
+    });
+  });
+
+  it('takes the file from --config or VMO_CONFIG, and expands ~ in paths', () => {
+    const { file } = withFile('ssh: { config: ~/.ssh/other }\nvmConfig: { dir: envs }\n');
+    const c = loadConfig([], { VMO_CONFIG: file }, '/');
+    expect(c.ssh.config).toBe(path.join(homedir(), '.ssh/other'));
+    expect(c.vmConfig.dir).toBe(path.join(path.dirname(file), 'envs'));
+    expect(loadConfig(['--config', file], {}, '/').file).toBe(file);
+  });
+
+  it('reads the admin password only from the environment', () => {
+    expect(loadConfig([], { VMO_ADMIN_PASSWORD: 's3cret' }, tmpdir()).adminPassword).toBe('s3cret');
+  });
+
+  it.each([
+    ['an unknown top-level key', 'colour: blue\n', 'unknown key "colour"'],
+    ['an unknown nested key', 'jobs: { maxConcurent: 3 }\n', 'unknown key "jobs.maxConcurent"'],
+    ['a wrong type', 'jobs: { maxConcurrent: many }\n', 'jobs.maxConcurrent:'],
+    ['a negative number', 'jobs: { graceSeconds: -1 }\n', 'jobs.graceSeconds:'],
+    ['zero where positive is needed', 'fanout: { maxParallel: 0 }\n', 'fanout.maxParallel:'],
+    ['a bad enum', 'ssh: { strictHostKeyChecking: "no" }\n', 'ssh.strictHostKeyChecking:'],
+    ['a bad project alias', 'projects: [{ alias: "a b", dir: . }]\n', 'projects.0.alias:'],
+    ['a project without dir', 'projects: [{ alias: demo }]\n', 'projects.0.dir:'],
+    [
+      'an unknown project key',
+      'projects: [{ alias: demo, dir: ., remotes: [] }]\n',
+      'unknown key "projects.0.remotes"',
+    ],
+    ['a bad URL', 'security: { publicUrl: "not a url" }\n', 'security.publicUrl:'],
+    [
+      'a bad allowed origin',
+      'security: { allowedOrigins: [nope] }\n',
+      'security.allowedOrigins.0:',
+    ],
+    ['a list where a map is expected', 'jobs: [1, 2]\n', 'jobs:'],
+  ])('names the key and the file for %s', (_what, yaml, expected) => {
+    const { file } = withFile(yaml);
+    const message = errorOf(() => loadConfig(['--config', file], {}, '/'));
+    expect(message).toContain(file);
+    expect(message).toContain(expected);
+  });
+
+  it('reports invalid YAML with its line', () => {
+    const { file } = withFile('jobs:\n  maxConcurrent: [1\n');
+    const message = errorOf(() => loadConfig(['--config', file], {}, '/'));
+    expect(message).toMatch(new RegExp(`${file}: not valid YAML \\(line \\d+\\)`));
+  });
+
+  it('reports a config file that does not exist', () => {
+    expect(errorOf(() => loadConfig(['--config', '/nonexistent/vmo.yaml'], {}, '/'))).toBe(
+      '/nonexistent/vmo.yaml: config file not found',
+    );
+  });
+
+  it('treats an empty file as all defaults', () => {
+    const { file } = withFile('');
+    expect(loadConfig(['--config', file], {}, '/').jobs.maxConcurrent).toBe(32);
+  });
+
+  it.each([
+    [['--port', 'http'], {}, 'port: "http" is not a TCP port'],
+    [['--port', '70000'], {}, 'port: "70000" is not a TCP port'],
+    [[], { PORT: '-1' }, 'port: "-1" is not a TCP port'],
+    [['--database-url', 'mysql://x'], {}, 'database-url: must start with postgres://'],
+    [['--colour'], {}, 'command line:'],
+    [['stray'], {}, 'command line:'],
+    [['--host', ''], {}, 'host: must not be empty'],
+  ])('refuses bad flags and environment %j %j', (argv, env, expected) => {
+    expect(errorOf(() => loadConfig(argv, env, tmpdir()))).toContain(expected);
+  });
+});

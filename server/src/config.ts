@@ -1,0 +1,190 @@
+// Configuration: flags, environment and the YAML file, validated once at boot (SPEC §2).
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+const ProjectConfig = z.strictObject({
+  alias: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits and _ . - only'),
+  dir: z.string().min(1),
+  interactive: z.array(z.string().min(1)).optional(),
+  remote: z.array(z.strictObject({ host: z.string().min(1), dir: z.string().min(1) })).optional(),
+});
+
+const PresetConfig = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/),
+  command: z.string().min(1),
+  follow: z.boolean().default(false),
+  params: z.record(z.string(), z.string()).default({}),
+});
+
+export const FileConfig = z.strictObject({
+  projects: z.array(ProjectConfig).default([]),
+  mkcli: z.strictObject({ registry: z.string().default('~/.config/mkcli/registry') }).prefault({}),
+  ssh: z
+    .strictObject({
+      config: z.string().default('~/.ssh/config'),
+      strictHostKeyChecking: z.enum(['yes', 'accept-new']).default('accept-new'),
+      connectTimeoutSeconds: posInt.default(10),
+    })
+    .prefault({}),
+  vmConfig: z.strictObject({ dir: z.string().default('./environments') }).prefault({}),
+  presets: z.array(PresetConfig).optional(),
+  jobs: z
+    .strictObject({
+      maxConcurrent: posInt.default(32),
+      graceSeconds: nonNegInt.default(5),
+      timeoutSeconds: nonNegInt.default(0),
+      retentionDays: nonNegInt.default(30),
+      maxOutputBytes: posInt.default(1024 ** 3),
+      bufferBytes: posInt.default(8 * 1024 ** 2),
+    })
+    .prefault({}),
+  db: z.strictObject({ outageSeconds: posInt.default(60) }).prefault({}),
+  fanout: z.strictObject({ maxParallel: posInt.default(16) }).prefault({}),
+  terminal: z
+    .strictObject({
+      desktop: z.boolean().default(false),
+      idleSeconds: posInt.default(900),
+      maxOpen: posInt.default(16),
+    })
+    .prefault({}),
+  security: z
+    .strictObject({
+      allowedOrigins: z.array(z.url()).default([]),
+      publicUrl: z.url().nullable().default(null),
+      trustProxy: z.boolean().default(false),
+      allowAdHoc: z.boolean().default(false),
+    })
+    .prefault({}),
+  cluster: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      instanceId: z.string().min(1).nullable().default(null),
+    })
+    .prefault({}),
+});
+export type FileConfig = z.infer<typeof FileConfig>;
+
+export interface Config extends FileConfig {
+  /** The config file read, or null when none was. */
+  file: string | null;
+  host: string;
+  port: number;
+  dataDir: string;
+  /** null = the embedded Postgres under the data dir. */
+  databaseUrl: string | null;
+  adminPassword: string | null;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function expandHome(p: string, home = homedir()): string {
+  return p === '~' || p.startsWith('~/') ? path.join(home, p.slice(1)) : p;
+}
+
+/** Reads flags (argv without node and script), environment and the config file. Throws ConfigError. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    throw new ConfigError(`command line: ${(err as Error).message}`);
+  }
+
+  const explicit = flags.config ?? env.VMO_CONFIG;
+  const file = explicit ? path.resolve(cwd, expandHome(explicit)) : defaultConfigFile(cwd);
+  const fileConfig = file ? readConfigFile(file, !!explicit) : FileConfig.parse({});
+  const base = file ? path.dirname(file) : cwd;
+
+  const portText = flags.port ?? env.PORT ?? '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) {
+    throw new ConfigError(`port: "${portText}" is not a TCP port (0-65535)`);
+  }
+  const host = flags.host ?? env.HOST ?? '127.0.0.1';
+  if (!host.trim()) throw new ConfigError('host: must not be empty');
+  const databaseUrl = flags['database-url'] ?? env.DATABASE_URL ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('database-url: must start with postgres:// or postgresql://');
+  }
+
+  return {
+    ...fileConfig,
+    projects: fileConfig.projects.map((p) => ({ ...p, dir: resolvePath(base, p.dir) })),
+    mkcli: { registry: resolvePath(base, fileConfig.mkcli.registry) },
+    ssh: { ...fileConfig.ssh, config: resolvePath(base, fileConfig.ssh.config) },
+    vmConfig: { dir: resolvePath(base, fileConfig.vmConfig.dir) },
+    file,
+    host,
+    port,
+    dataDir: path.resolve(cwd, expandHome(flags['data-dir'] ?? env.VMO_DATA_DIR ?? './data')),
+    databaseUrl,
+    adminPassword: env.VMO_ADMIN_PASSWORD || null,
+  };
+}
+
+function defaultConfigFile(cwd: string): string | null {
+  const candidate = path.join(cwd, 'vmo.yaml');
+  return existsSync(candidate) ? candidate : null;
+}
+
+function resolvePath(base: string, p: string): string {
+  return path.resolve(base, expandHome(p));
+}
+
+function readConfigFile(file: string, explicit: boolean): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
+    throw new ConfigError(`${file}: ${explicit ? 'config file ' : ''}${why}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    const where =
+      err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
+    throw new ConfigError(
+      `${file}: not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  const parsed = FileConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${file}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** One line per problem, each naming the key path: `jobs.maxConcurrent: …`, `unknown key "foo"`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const at = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => (at ? `${at}.${k}` : k));
+        return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      return `${at || '(top level)'}: ${issue.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,54 @@
+// The database handle: a pg Pool under Kysely, plus a bounded ping for /api/health.
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+import type { Database } from './schema.js';
+
+// bigint (int8) columns such as output_bytes come back as strings by default; they stay well below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface Db {
+  db: Kysely<Database>;
+  pool: pg.Pool;
+  /** Resolves true when the database answers within `ms`. */
+  ping(ms?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function openDb(url: string, log: Logger, opts: { max?: number } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 20,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'vm-orchestrator',
+  });
+  // An idle client whose connection drops emits here; without a listener it would crash the process.
+  pool.on('error', (err) => log.warn({ err: err.message }, 'database connection lost'));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    db,
+    pool,
+    async ping(ms = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(false), ms)),
+      );
+      const query = pool.query('select 1').then(
+        () => true,
+        () => false,
+      );
+      try {
+        return await Promise.race([query, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// Kysely's view of the tables created by the migrations in ./migrations.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
+type Json<T> = ColumnType<T, string | T, string | T>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  password_hash: string | null;
+  role: 'viewer' | 'operator' | 'admin';
+  disabled: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface SessionsTable {
+  sid: string;
+  sess: Json<Record<string, unknown>>;
+  expire: Timestamp;
+}
+
+export interface LoginLinksTable {
+  token_hash: string;
+  user_id: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface TokensTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  ts: Generated<Date>;
+  user_id: string | null;
+  username: string | null;
+  action: string;
+  target: string | null;
+  source: string | null;
+  details: Json<Record<string, unknown>> | null;
+}
+
+export interface ProjectsTable {
+  alias: string;
+  dir: string;
+  source: 'config' | 'mkcli';
+  available: boolean;
+  error: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface VmsTable {
+  id: string;
+  name: string;
+  environment: string;
+  host: string;
+  user: string | null;
+  ssh_alias: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface JobsTable {
+  id: Generated<string>;
+  type: 'stream' | 'ssh' | 'terminal' | 'group';
+  status: 'queued' | 'running' | 'success' | 'failed' | 'canceled' | 'interrupted' | 'spawned';
+  project: string | null;
+  host: string | null;
+  target: string | null;
+  args: Json<Record<string, string>>;
+  preset: string | null;
+  command: string;
+  argv: Json<string[]>;
+  exit_code: number | null;
+  signal: string | null;
+  created_at: Generated<Date>;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  requested_by: string | null;
+  parent_id: string | null;
+  last_seq: Generated<number>;
+  output_bytes: ColumnType<string, number | bigint | undefined, number | bigint>;
+  truncated: Generated<boolean>;
+  instance_id: string | null;
+}
+
+export interface JobEventsTable {
+  id: Generated<string>;
+  job_id: string;
+  seq: number;
+  ts: Timestamp;
+  stream: 'stdout' | 'stderr' | 'system' | 'pty';
+  chunk: string;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  login_links: LoginLinksTable;
+  tokens: TokensTable;
+  audit_log: AuditLogTable;
+  projects: ProjectsTable;
+  vms: VmsTable;
+  jobs: JobsTable;
+  job_events: JobEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;

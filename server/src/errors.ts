@@ -1,0 +1,48 @@
+// One error type for the whole server; the error middleware and socket acks turn it into SPEC §2's shape.
+import { ERROR_STATUS, type ErrorCode } from '@vmo/protocol';
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const unauthenticated = () => new AppError('UNAUTHENTICATED', 'sign in first');
+export const forbidden = (why: string) => new AppError('FORBIDDEN', why);
+
+/** Postgres client errors that mean "the database is not reachable", not "the query is wrong". */
+export function isDbUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code ?? '';
+  return (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'ENOTFOUND',
+      '57P01',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+    ].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      err.message,
+    )
+  );
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isDbUnavailable(err))
+    return new AppError('DB_UNAVAILABLE', 'the database is unreachable; try again shortly');
+  return new AppError('INTERNAL', 'internal error');
+}

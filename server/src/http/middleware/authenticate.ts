@@ -1,0 +1,74 @@
+// Who is asking: the session's user, loaded fresh per request so role changes and disabling apply at once.
+import type { RequestHandler } from 'express';
+import { ROLE_RANK, type Role, type User } from '@vmo/protocol';
+import type { AuthService } from '../../auth/auth.service.js';
+import { AppError, forbidden, unauthenticated } from '../../errors.js';
+import { originAllowed } from './host-check.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    user?: User;
+  }
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: string;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function loadUser(auth: AuthService): RequestHandler {
+  return async (req, _res, next) => {
+    const userId = req.session?.userId;
+    if (userId) {
+      const user = await auth.userById(userId);
+      if (user) req.user = user;
+      else delete req.session.userId;
+    }
+    next();
+  };
+}
+
+/** 401 for anonymous callers, before anything looks at the body (SPEC §2 order). */
+export const requireAuth: RequestHandler = (req, _res, next) =>
+  next(req.user ? undefined : unauthenticated());
+
+export function requireRole(role: Role): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.user) return next(unauthenticated());
+    next(
+      ROLE_RANK[req.user.role] >= ROLE_RANK[role]
+        ? undefined
+        : forbidden(`this needs the ${role} role`),
+    );
+  };
+}
+
+/**
+ * Cookie-authenticated state changes must come from our own page or an allowed origin (CSRF guard).
+ * Anonymous requests pass on to requireAuth's 401; Bearer-token requests carry no ambient cookie.
+ */
+export function originCheck(opts: OriginOptions): RequestHandler {
+  return (req, _res, next) => {
+    if (SAFE_METHODS.has(req.method) || !req.user || originAllowed(req, opts)) return next();
+    next(foreignOrigin(req.headers.origin));
+  };
+}
+
+/** Sign-in itself: a browser always sends an Origin on POST, and a foreign one is a login CSRF. */
+export function loginOriginCheck(opts: OriginOptions): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.headers.origin || originAllowed(req, opts)) return next();
+    next(foreignOrigin(req.headers.origin));
+  };
+}
+
+interface OriginOptions {
+  publicUrl: string | null;
+  allowedOrigins: string[];
+}
+
+const foreignOrigin = (origin: string | undefined) =>
+  new AppError('FORBIDDEN', `origin "${origin ?? '(none)'}" may not change state here`);

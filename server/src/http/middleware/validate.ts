@@ -1,0 +1,37 @@
+// Parses a request part with a protocol schema; failures become 400 VALIDATION naming the field.
+import type { RequestHandler } from 'express';
+import type { ParamsDictionary } from 'express-serve-static-core';
+import type { z } from 'zod';
+import { AppError } from '../../errors.js';
+
+export function describeZod(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const at = i.path.map(String).join('.') || 'body';
+      return i.code === 'unrecognized_keys'
+        ? `${at}: unknown field ${i.keys.map((k) => `"${k}"`).join(', ')}`
+        : `${at}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Typed so that the route's next handler sees `req.body` as the schema's output. */
+export function validate<T extends z.ZodType>(
+  schema: T,
+  part: 'body' | 'query' | 'params' = 'body',
+): RequestHandler<ParamsDictionary, unknown, z.infer<T>> {
+  return (req, _res, next) => {
+    const parsed = schema.safeParse(req[part]);
+    if (!parsed.success) return next(new AppError('VALIDATION', describeZod(parsed.error)));
+    if (part === 'body') req.body = parsed.data;
+    else req.validated = parsed.data;
+    next();
+  };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The parsed query or params of the route's validate() middleware. */
+    validated?: unknown;
+  }
+}

@@ -1,0 +1,28 @@
+// pino, with secrets redacted wherever they might appear in a logged object.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(opts: { level?: string; pretty?: boolean } = {}): Logger {
+  return pino({
+    level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
+    redact: {
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'req.headers.cookie',
+        'req.headers.authorization',
+        'databaseUrl',
+        'adminPassword',
+      ],
+      censor: '[redacted]',
+    },
+    ...(opts.pretty
+      ? {
+          transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } },
+        }
+      : {}),
+  });
+}

@@ -1,0 +1,120 @@
+// Wiring only: config → database → migrations → admin → createApp → listen; graceful shutdown.
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { createApp } from './app.js';
+import { AuthService } from './auth/auth.service.js';
+import { loadProjects, type Project } from './catalog/projects.js';
+import { ConfigError, loadConfig } from './config.js';
+import { AuditRepository } from './db/audit.repository.js';
+import { openDb } from './db/client.js';
+import { startEmbeddedPostgres, type EmbeddedCluster } from './db/embedded.js';
+import { LoginLinksRepository } from './db/login-links.repository.js';
+import { migrateToLatest } from './db/migrate.js';
+import { SettingsRepository } from './db/settings.repository.js';
+import { UsersRepository } from './db/users.repository.js';
+import { createLogger } from './logger.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vm-orchestrator: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ pretty: process.stdout.isTTY && !env.LOG_JSON });
+  const started = Date.now();
+
+  const cluster: EmbeddedCluster | null = config.databaseUrl
+    ? null
+    : await startEmbeddedPostgres(config.dataDir, log);
+  const database = openDb(config.databaseUrl ?? cluster!.url, log);
+  const applied = await migrateToLatest(database.db);
+  if (applied.length) log.info({ applied }, 'database migrated');
+
+  const users = new UsersRepository(database.db);
+  const auth = new AuthService({
+    users,
+    links: new LoginLinksRepository(database.db),
+    audit: new AuditRepository(database.db),
+  });
+  const admin = await auth.ensureAdmin(config.adminPassword);
+  const sessionSecret = await new SettingsRepository(database.db).getOrCreate(
+    'session_secret',
+    () => randomBytes(32).toString('hex'),
+  );
+
+  let projects: Project[] = [];
+  const app = createApp({
+    config,
+    db: database,
+    log,
+    auth,
+    sessionSecret,
+    projects: () => projects,
+    version,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    app.server.once('error', reject);
+    app.server.listen(config.port, config.host, resolve);
+  });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info(
+    {
+      url: base,
+      ms: Date.now() - started,
+      config: config.file,
+      database: cluster ? 'embedded' : 'external',
+    },
+    'vm-orchestrator is ready',
+  );
+
+  // Health answers before the catalog scan ends (SPEC §2).
+  setImmediate(() => {
+    projects = loadProjects(config);
+    log.info({ projects: projects.length }, 'catalog loaded');
+  });
+
+  // The one-time link goes to the console only (as Jupyter does), never into the structured log.
+  const token = await auth.createLoginLink(admin.id);
+  const linkBase = config.security.publicUrl?.replace(/\/$/, '') ?? base;
+  process.stdout.write(
+    `\n  Sign in as admin with this one-time link (valid 24 h):\n\n    ${linkBase}/auth/link/${token}\n\n`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    await app.close();
+    await database.close();
+    await cluster?.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+// Run when executed directly (`tsx src/main.ts`, `node dist/main.js`); the bin script imports main() instead.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `vm-orchestrator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  });
+}
