@@ -110,19 +110,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
     throw new ConfigError(`command line: ${(err as Error).message}`);
   }
 
-  const explicit = flags.config ?? env.VMO_CONFIG;
+  // An empty environment variable counts as unset, as in most shells' habits.
+  const fromEnv = (name: string) => env[name] || undefined;
+  const explicit = flags.config ?? fromEnv('VMO_CONFIG');
   const file = explicit ? path.resolve(cwd, expandHome(explicit)) : defaultConfigFile(cwd);
   const fileConfig = file ? readConfigFile(file, !!explicit) : FileConfig.parse({});
   const base = file ? path.dirname(file) : cwd;
 
-  const portText = flags.port ?? env.PORT ?? '3000';
+  const portText = flags.port ?? fromEnv('PORT') ?? '3000';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 0 || port > 65535) {
     throw new ConfigError(`port: "${portText}" is not a TCP port (0-65535)`);
   }
-  const host = flags.host ?? env.HOST ?? '127.0.0.1';
+  const host = flags.host ?? fromEnv('HOST') ?? '127.0.0.1';
   if (!host.trim()) throw new ConfigError('host: must not be empty');
-  const databaseUrl = flags['database-url'] ?? env.DATABASE_URL ?? null;
+  const databaseUrl = flags['database-url'] ?? fromEnv('DATABASE_URL') ?? null;
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('database-url: must start with postgres:// or postgresql://');
   }
@@ -136,7 +138,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
     file,
     host,
     port,
-    dataDir: path.resolve(cwd, expandHome(flags['data-dir'] ?? env.VMO_DATA_DIR ?? './data')),
+    dataDir: path.resolve(
+      cwd,
+      expandHome(flags['data-dir'] ?? fromEnv('VMO_DATA_DIR') ?? './data'),
+    ),
     databaseUrl,
     adminPassword: env.VMO_ADMIN_PASSWORD || null,
   };

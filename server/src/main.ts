@@ -1,6 +1,7 @@
 // Wiring only: config → database → migrations → admin → createApp → listen; graceful shutdown.
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { createApp } from './app.js';
@@ -69,6 +70,13 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // The one-time link goes to the console only (as Jupyter does), never into the structured log.
+  const token = await auth.createLoginLink(admin.id);
+  const linkBase = config.security.publicUrl?.replace(/\/$/, '') ?? base;
+  process.stdout.write(
+    `\n  Sign in as admin with this one-time link (valid 24 h):\n\n    ${linkBase}/auth/link/${token}\n\n`,
+  );
+
   log.info(
     {
       url: base,
@@ -79,18 +87,16 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     'vm-orchestrator is ready',
   );
 
+  // `make stop` finds the server by this file.
+  mkdirSync(config.dataDir, { recursive: true });
+  const pidFile = path.join(config.dataDir, 'vmo.pid');
+  writeFileSync(pidFile, `${process.pid}\n`);
+
   // Health answers before the catalog scan ends (SPEC §2).
   setImmediate(() => {
     projects = loadProjects(config);
     log.info({ projects: projects.length }, 'catalog loaded');
   });
-
-  // The one-time link goes to the console only (as Jupyter does), never into the structured log.
-  const token = await auth.createLoginLink(admin.id);
-  const linkBase = config.security.publicUrl?.replace(/\/$/, '') ?? base;
-  process.stdout.write(
-    `\n  Sign in as admin with this one-time link (valid 24 h):\n\n    ${linkBase}/auth/link/${token}\n\n`,
-  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -102,6 +108,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     await app.close();
     await database.close();
     await cluster?.stop();
+    rmSync(pidFile, { force: true });
     log.info('stopped');
     process.exit(0);
   };

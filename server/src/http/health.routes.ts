@@ -7,14 +7,12 @@ export function healthRoutes(deps: { db: Pick<Db, 'ping'>; version: string }): R
   router.get('/health', async (_req, res) => {
     const up = await deps.db.ping();
     if (up) return res.json({ ok: true, db: 'up', version: deps.version } satisfies Health);
-    res
-      .status(503)
-      .json({
-        ok: false,
-        db: 'down',
-        version: deps.version,
-        error: { code: 'DB_UNAVAILABLE', message: 'the database is unreachable' },
-      });
+    res.status(503).json({
+      ok: false,
+      db: 'down',
+      version: deps.version,
+      error: { code: 'DB_UNAVAILABLE', message: 'the database is unreachable' },
+    });
   });
   return router;
 }

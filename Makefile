@@ -1,0 +1,80 @@
+# vm-orchestrator: `make start` runs the product, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_DEPS := node_modules/.package-lock.json
+PROTOCOL := packages/protocol/dist/index.js
+SERVER := server/dist/main.js
+WEB := web/build/index.html
+ARGS ?=
+
+protocol_src := $(shell find packages/protocol/src -name '*.ts' 2>/dev/null) packages/protocol/tsconfig.json
+server_src := $(shell find server/src -name '*.ts' -not -name '*.test.ts' 2>/dev/null) server/tsconfig.build.json
+web_src := $(shell find web/src web/static -type f 2>/dev/null) web/svelte.config.js web/vite.config.ts
+
+.PHONY: help start setup dev stop clean test lint typecheck validate bench system-deps format
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+start: $(SERVER) $(WEB) ## Serve the product on http://127.0.0.1:3000 (embedded Postgres under ./data)
+	@exec node bin/vm-orchestrator.js $(ARGS)
+
+setup: system-deps $(NODE_DEPS) $(SERVER) $(WEB) ## Install dependencies (npm and system) and build
+
+# npm ci only when the lock file or a package.json changed since the last install.
+$(NODE_DEPS): package-lock.json package.json packages/protocol/package.json server/package.json web/package.json
+	npm ci
+	@touch $@
+
+$(PROTOCOL): $(NODE_DEPS) $(protocol_src)
+	npm run build -w @vmo/protocol
+	@touch $@
+
+$(SERVER): $(PROTOCOL) $(server_src)
+	npm run build -w @vmo/server
+	@touch $@
+
+$(WEB): $(PROTOCOL) $(web_src)
+	npm run build -w @vmo/web
+	@touch $@
+
+dev: $(PROTOCOL) ## Server with reload on :3000 and Vite on :5173 (proxying /api and /socket.io)
+	@mkdir -p .make
+	@trap 'kill 0' INT TERM EXIT; \
+	  npm run dev -w @vmo/server -- $(ARGS) & echo $$! > .make/dev-server.pid; \
+	  npm run dev -w @vmo/web & echo $$! > .make/dev-web.pid; \
+	  wait
+
+stop: ## Stop what `make start` or `make dev` started in the background
+	@for f in .make/dev-server.pid .make/dev-web.pid data/vmo.pid; do \
+	  [ -f $$f ] || continue; pid=$$(cat $$f); \
+	  if kill -0 $$pid 2>/dev/null; then kill -TERM -- -$$pid 2>/dev/null || kill -TERM $$pid; echo "stopped $$pid ($$f)"; fi; \
+	  rm -f $$f; \
+	done
+
+clean: ## Remove build output, coverage and test results (keeps ./data and node_modules)
+	rm -rf packages/protocol/dist server/dist web/build web/.svelte-kit server/coverage server/test-results .make
+
+system-deps: ## Install the system packages tests need (openssh-server, chromium) when root
+	@scripts/ensure-system-deps.sh
+
+lint: $(NODE_DEPS) ## Prettier check and ESLint
+	npx prettier --check .
+	npx eslint .
+
+format: $(NODE_DEPS) ## Format everything with Prettier
+	npx prettier --write .
+
+typecheck: $(PROTOCOL) ## tsc for server and protocol, svelte-check for the web app
+	npx tsc -p server --noEmit
+	npm run check -w @vmo/web
+
+test: system-deps $(NODE_DEPS) $(SERVER) $(WEB) lint typecheck ## Every test: unit, Postgres, sshd, Chromium (coverage enforced)
+	npm test -w @vmo/server
+
+bench: $(SERVER) ## Benchmarks under bench/, printing figures
+	node bench/run.js
+
+validate: test ## Lint, typecheck, tests and a benchmark smoke run
+	node bench/run.js --smoke

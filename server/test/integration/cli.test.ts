@@ -1,0 +1,114 @@
+// The real command: start, kill -9, restart on the same data dir; graceful stop; config errors.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const serverDir = fileURLToPath(new URL('../..', import.meta.url));
+const main = path.join(serverDir, 'src/main.ts');
+
+interface Running {
+  proc: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', ...args], {
+    cwd: serverDir,
+    env: { ...process.env, DATABASE_URL: '', LOG_JSON: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 60 s:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /"url":"(http:\/\/[^"]+)".*"msg":"vm-orchestrator is ready"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1]!, output: () => out });
+      }
+    };
+    proc.stdout.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+const exited = (proc: ChildProcess) =>
+  new Promise<number | null>((resolve) =>
+    proc.exitCode !== null || proc.signalCode ? resolve(proc.exitCode) : proc.once('exit', resolve),
+  );
+
+describe('vm-orchestrator (the command)', () => {
+  const dirs: string[] = [];
+  const procs: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const p of procs) if (p.exitCode === null && !p.signalCode) p.kill('SIGKILL');
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  async function dataDir(): Promise<string> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vmo-cli-'));
+    await chmod(dir, 0o755);
+    dirs.push(dir);
+    return dir;
+  }
+
+  it('starts on the embedded Postgres, survives a kill -9, and restarts on the same data', async () => {
+    const dir = await dataDir();
+    const first = await start(['--data-dir', dir], { VMO_ADMIN_PASSWORD: 'first-pass' });
+    procs.push(first.proc);
+    expect(first.output()).toMatch(/one-time link[\s\S]*\/auth\/link\/[A-Za-z0-9_-]{40,}/);
+    expect(await (await fetch(first.url + '/api/health')).json()).toMatchObject({
+      ok: true,
+      db: 'up',
+    });
+    const pgPidFile = path.join(dir, 'pg', 'postmaster.pid');
+    expect(existsSync(pgPidFile)).toBe(true);
+    expect((await readFile(path.join(dir, 'vmo.pid'), 'utf8')).trim()).toBe(String(first.proc.pid));
+
+    first.proc.kill('SIGKILL');
+    await exited(first.proc);
+
+    // The second start finds the orphaned postmaster, stops it, and starts its own on the same data.
+    const second = await start(['--data-dir', dir], { VMO_ADMIN_PASSWORD: 'ignored-now' });
+    procs.push(second.proc);
+    expect(second.output()).not.toMatch(/creating the embedded PostgreSQL cluster/);
+    const login = (password: string) =>
+      fetch(second.url + '/api/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+    expect((await login('first-pass')).status).toBe(200);
+    expect((await login('ignored-now')).status).toBe(401);
+
+    // A graceful stop takes the embedded Postgres down with it.
+    second.proc.kill('SIGTERM');
+    expect(await exited(second.proc)).toBe(0);
+    expect(existsSync(pgPidFile)).toBe(false);
+    expect(existsSync(path.join(dir, 'vmo.pid'))).toBe(false);
+  });
+
+  it('stops with exit code 2 and names the bad key and the file', async () => {
+    const dir = await dataDir();
+    const file = path.join(dir, 'vmo.yaml');
+    await writeFile(file, 'jobs:\n  maxConcurent: 4\n');
+    const proc = spawn(process.execPath, ['--import', 'tsx', main, '--config', file], {
+      cwd: serverDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    expect(await exited(proc)).toBe(2);
+    expect(err).toBe(`vm-orchestrator: ${file}: unknown key "jobs.maxConcurent"\n`);
+  });
+});
