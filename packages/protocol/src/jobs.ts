@@ -62,3 +62,73 @@ export const JobEvent = z.object({
   ts: z.number().int(),
 });
 export type JobEvent = z.infer<typeof JobEvent>;
+
+/** Names as the catalog knows them: a project alias, a make target, an ssh host alias. */
+export const Alias = z.string().min(1).max(128);
+export const TargetName = z.string().min(1).max(256);
+
+export const StartStream = z.strictObject({
+  alias: Alias,
+  target: TargetName,
+  args: MakeArgs.optional(),
+  force: z.boolean().optional(),
+});
+export type StartStream = z.infer<typeof StartStream>;
+
+export const StartedJob = z.object({ jobId: z.string(), type: JobType });
+export type StartedJob = z.infer<typeof StartedJob>;
+
+export const CancelJob = z.strictObject({ jobId: z.string().max(64) });
+export type CancelJob = z.infer<typeof CancelJob>;
+
+export const JoinJob = z.strictObject({
+  jobId: z.string().max(64),
+  afterSeq: z.number().int().nonnegative().optional(),
+});
+
+export const JobsQuery = z.strictObject({
+  status: JobStatus.optional(),
+  type: JobType.optional(),
+  project: z.string().max(128).optional(),
+  host: z.string().max(256).optional(),
+  user: z.string().max(64).optional(),
+  q: z.string().max(256).optional(),
+  before: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(10),
+});
+export type JobsQuery = z.infer<typeof JobsQuery>;
+
+export const JobPage = z.object({ items: z.array(Job), nextCursor: z.string().nullable() });
+export type JobPage = z.infer<typeof JobPage>;
+
+export const JobWithChildren = Job.extend({ children: z.array(Job).optional() });
+export type JobWithChildren = z.infer<typeof JobWithChildren>;
+
+export const EventsQuery = z.strictObject({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+export type EventsQuery = z.infer<typeof EventsQuery>;
+
+export const EventPage = z.object({
+  events: z.array(JobEvent),
+  nextAfter: z.number().int(),
+  done: z.boolean(),
+});
+export type EventPage = z.infer<typeof EventPage>;
+
+export const TargetInfo = z.object({
+  name: z.string(),
+  description: z.string(),
+  interactive: z.boolean(),
+});
+export type TargetInfo = z.infer<typeof TargetInfo>;
+
+export const ProjectInfo = z.object({
+  alias: z.string(),
+  dir: z.string(),
+  source: z.enum(['config', 'mkcli']),
+  available: z.boolean(),
+  error: z.string().optional(),
+});
+export type ProjectInfo = z.infer<typeof ProjectInfo>;

@@ -1,0 +1,26 @@
+// Sign-in, sign-out and "who am I" (SPEC §4: sessions are httpOnly cookies the page never sees).
+import type { LoginRequest, Me, User } from '@vmo/protocol';
+import { request } from './client.js';
+
+/** The signed-in user, or null when there is no session (a 401 here is an answer, not an error). */
+export async function fetchMe(fetchFn?: typeof fetch): Promise<User | null> {
+  try {
+    const { user } = await request<Me>('/api/auth/me', { fetch: fetchFn, redirectOn401: false });
+    return user;
+  } catch (error) {
+    if ((error as { status?: number }).status === 401) return null;
+    throw error;
+  }
+}
+
+export async function login(credentials: LoginRequest): Promise<void> {
+  await request<unknown>('/api/auth/login', {
+    method: 'POST',
+    body: credentials,
+    redirectOn401: false,
+  });
+}
+
+export async function logout(): Promise<void> {
+  await request<void>('/api/auth/logout', { method: 'POST', redirectOn401: false });
+}
