@@ -5,8 +5,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import { Server } from 'socket.io';
-import type { AuthService } from './auth/auth.service.js';
-import type { Project } from './catalog/projects.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { authRoutes, loginLinkRoute } from './http/auth.routes.js';
@@ -15,9 +13,11 @@ import { loadUser, originCheck, requireAuth } from './http/middleware/authentica
 import { errorHandler, notFound } from './http/middleware/error.js';
 import { hostCheck } from './http/middleware/host-check.js';
 import { sessionMiddleware } from './http/middleware/session.js';
+import { jobsRoutes } from './http/jobs.routes.js';
 import { projectsRoutes } from './http/projects.routes.js';
 import type { Logger } from './logger.js';
 import { allowHandshake, attachJobsNamespace, type JobsServer } from './realtime/jobs.namespace.js';
+import type { Services } from './services.js';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/build', import.meta.url));
 
@@ -25,9 +25,8 @@ export interface AppDeps {
   config: Pick<Config, 'security'>;
   db: Db;
   log: Logger;
-  auth: AuthService;
+  services: Services;
   sessionSecret: string;
-  projects: () => Project[];
   version: string;
   /** The built SPA; null serves no static files. */
   webDir?: string | null;
@@ -43,6 +42,7 @@ export interface App {
 
 export function createApp(deps: AppDeps): App {
   const { security } = deps.config;
+  const { auth } = deps.services;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', security.trustProxy);
@@ -53,14 +53,15 @@ export function createApp(deps: AppDeps): App {
 
   const api = Router();
   api.use(healthRoutes(deps));
-  api.use(session, loadUser(deps.auth), originCheck(security));
-  api.use(authRoutes({ auth: deps.auth, security }));
+  api.use(session, loadUser(auth), originCheck(security));
+  api.use(authRoutes({ auth, security }));
   // Everything below needs a signed-in user, checked before any body is parsed (SPEC §2: auth → size → schema).
   api.use(requireAuth, express.json({ limit: '64kb' }));
-  api.use(projectsRoutes(deps));
+  api.use(projectsRoutes(deps.services));
+  api.use(jobsRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);
-  app.use(session, loadUser(deps.auth), loginLinkRoute(deps));
+  app.use(session, loadUser(auth), loginLinkRoute({ auth }));
 
   const webDir = deps.webDir === undefined ? DEFAULT_WEB_DIR : deps.webDir;
   if (webDir) serveSpa(app, webDir, deps.log);
@@ -73,7 +74,12 @@ export function createApp(deps: AppDeps): App {
     allowRequest: allowHandshake(security),
     maxHttpBufferSize: 1e6,
   });
-  attachJobsNamespace(io, { auth: deps.auth, session, version: deps.version });
+  const detachNamespace = attachJobsNamespace(io, {
+    ...deps.services,
+    log: deps.log,
+    session,
+    version: deps.version,
+  });
 
   return {
     app,
@@ -81,6 +87,7 @@ export function createApp(deps: AppDeps): App {
     io,
     close: () =>
       new Promise<void>((resolve) => {
+        detachNamespace();
         void io.close(() => resolve());
         server.closeAllConnections();
       }),

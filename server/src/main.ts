@@ -5,17 +5,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { createApp } from './app.js';
-import { AuthService } from './auth/auth.service.js';
-import { loadProjects, type Project } from './catalog/projects.js';
 import { ConfigError, loadConfig } from './config.js';
-import { AuditRepository } from './db/audit.repository.js';
 import { openDb } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedCluster } from './db/embedded.js';
-import { LoginLinksRepository } from './db/login-links.repository.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SettingsRepository } from './db/settings.repository.js';
-import { UsersRepository } from './db/users.repository.js';
 import { createLogger } from './logger.js';
+import { createServices } from './services.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -40,28 +36,18 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied }, 'database migrated');
 
-  const users = new UsersRepository(database.db);
-  const auth = new AuthService({
-    users,
-    links: new LoginLinksRepository(database.db),
-    audit: new AuditRepository(database.db),
-  });
+  const services = createServices({ config, db: database, log });
+  const { auth } = services;
   const admin = await auth.ensureAdmin(config.adminPassword);
   const sessionSecret = await new SettingsRepository(database.db).getOrCreate(
     'session_secret',
     () => randomBytes(32).toString('hex'),
   );
+  const interrupted = await services.jobs.recoverInterrupted();
+  if (interrupted)
+    log.warn({ jobs: interrupted }, 'jobs left running by the previous run are marked interrupted');
 
-  let projects: Project[] = [];
-  const app = createApp({
-    config,
-    db: database,
-    log,
-    auth,
-    sessionSecret,
-    projects: () => projects,
-    version,
-  });
+  const app = createApp({ config, db: database, log, services, sessionSecret, version });
 
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
@@ -94,8 +80,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
 
   // Health answers before the catalog scan ends (SPEC §2).
   setImmediate(() => {
-    projects = loadProjects(config);
-    log.info({ projects: projects.length }, 'catalog loaded');
+    services.catalog.refresh();
+    log.info({ projects: services.catalog.projects().length }, 'catalog loaded');
   });
 
   let stopping = false;
@@ -105,6 +91,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
+    await services.jobs.shutdown();
     await app.close();
     await database.close();
     await cluster?.stop();

@@ -10,6 +10,8 @@ export interface Project {
   source: 'config' | 'mkcli';
   available: boolean;
   error?: string;
+  /** Targets that need a terminal; only config projects set it (the rest use the defaults). */
+  interactive?: string[];
 }
 
 export function parseRegistry(text: string): { alias: string; dir: string }[] {
@@ -47,6 +49,12 @@ export function loadProjects(config: Pick<Config, 'projects' | 'mkcli'>): Projec
     byAlias.set(alias, { alias, dir: abs, source: 'mkcli', ...availability(abs) });
   }
   for (const p of config.projects)
-    byAlias.set(p.alias, { alias: p.alias, dir: p.dir, source: 'config', ...availability(p.dir) });
+    byAlias.set(p.alias, {
+      alias: p.alias,
+      dir: p.dir,
+      source: 'config',
+      ...availability(p.dir),
+      ...(p.interactive ? { interactive: p.interactive } : {}),
+    });
   return [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));
 }

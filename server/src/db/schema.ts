@@ -103,6 +103,7 @@ export interface JobEventsTable {
   ts: Timestamp;
   stream: 'stdout' | 'stderr' | 'system' | 'pty';
   chunk: string;
+  chunk_bin: Buffer | null;
 }
 
 export interface SettingsTable {

@@ -10,6 +10,7 @@ import {
 } from '@vmo/protocol';
 import type { AuthService } from '../auth/auth.service.js';
 import { hostAllowed, originAllowed } from '../http/middleware/host-check.js';
+import { registerJobHandlers, type JobHandlerDeps } from './job.handlers.js';
 
 export interface SocketData {
   user: User;
@@ -47,8 +48,8 @@ export function allowHandshake(opts: HandshakeOptions) {
 
 export function attachJobsNamespace(
   io: JobsServer,
-  deps: { auth: AuthService; session: RequestHandler; version: string },
-): void {
+  deps: JobHandlerDeps & { auth: AuthService; session: RequestHandler; version: string },
+): () => void {
   // The same cookie session as HTTP: express-session runs on the handshake request.
   io.engine.use(deps.session);
   const nsp = io.of(JOBS_NAMESPACE);
@@ -68,5 +69,8 @@ export function attachJobsNamespace(
   nsp.on('connection', (socket: JobsSocket) => {
     const { id, username, role } = socket.data.user;
     socket.emit('hello', { user: { id, username, role }, version: deps.version });
+    registerJobHandlers(socket, deps);
   });
+  // Status changes are small and go to every signed-in socket.
+  return deps.bus.onChanged((job) => nsp.emit('jobs:changed', { job }));
 }

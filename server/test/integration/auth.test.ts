@@ -5,13 +5,11 @@ describe('sign-in and the boundary (SPEC §4)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({
-      projects: [{ alias: 'demo', dir: '/srv/demo', source: 'config', available: true }],
       config: {
+        projects: [{ alias: 'demo', dir: '/nonexistent/demo' }],
         security: {
           allowedOrigins: ['http://allowed.example'],
           publicUrl: 'https://vmo.example.com',
-          trustProxy: false,
-          allowAdHoc: false,
         },
       },
     });
@@ -258,7 +256,13 @@ describe('sign-in and the boundary (SPEC §4)', () => {
   it('lists projects for a signed-in viewer', async () => {
     const viewer = await t.loginAs('viewer');
     expect(await (await viewer.get('/api/projects')).json()).toEqual([
-      { alias: 'demo', dir: '/srv/demo', source: 'config', available: true },
+      {
+        alias: 'demo',
+        dir: '/nonexistent/demo',
+        source: 'config',
+        available: false,
+        error: 'directory /nonexistent/demo does not exist',
+      },
     ]);
   });
 

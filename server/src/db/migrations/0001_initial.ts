@@ -110,7 +110,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('argv', 'jsonb', (c) => c.notNull())
     .addColumn('exit_code', 'integer')
     .addColumn('signal', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    // Milliseconds, as JavaScript sees them, so a page cursor built from a Date matches exactly.
+    .addColumn('created_at', 'timestamptz', (c) =>
+      c.notNull().defaultTo(sql`date_trunc('milliseconds', clock_timestamp())`),
+    )
     .addColumn('started_at', 'timestamptz')
     .addColumn('finished_at', 'timestamptz')
     .addColumn('requested_by', 'uuid', (c) => c.references('users.id').onDelete('set null'))
@@ -138,6 +141,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       c.notNull().check(sql`stream in ('stdout', 'stderr', 'system', 'pty')`),
     )
     .addColumn('chunk', 'text', (c) => c.notNull())
+    // Postgres text cannot hold U+0000; a chunk containing it is kept here as UTF-8 (chunk is then '').
+    .addColumn('chunk_bin', 'bytea')
     .addUniqueConstraint('job_events_job_seq_key', ['job_id', 'seq'])
     .execute();
 }

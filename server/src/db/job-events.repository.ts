@@ -1,0 +1,54 @@
+import { sql, type Kysely } from 'kysely';
+import type { JobEvent } from '@vmo/protocol';
+import type { Database } from './schema.js';
+
+const hasNul = (s: string) => s.includes('\0');
+
+export class JobEventsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** One statement: the events (multi-row via unnest) and the job's last_seq and output_bytes. */
+  async append(jobId: string, events: JobEvent[], addBytes: number): Promise<void> {
+    const last = events.at(-1)?.seq;
+    if (last === undefined) {
+      if (addBytes)
+        await this.db
+          .updateTable('jobs')
+          .set({ output_bytes: sql`output_bytes + ${addBytes}` })
+          .where('id', '=', jobId)
+          .execute();
+      return;
+    }
+    const seqs = events.map((e) => e.seq);
+    const ts = events.map((e) => new Date(e.ts));
+    const streams = events.map((e) => e.stream);
+    const chunks = events.map((e) => (hasNul(e.chunk) ? '' : e.chunk));
+    const bins = events.map((e) => (hasNul(e.chunk) ? Buffer.from(e.chunk, 'utf8') : null));
+    await sql`
+      with inserted as (
+        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin)
+        select ${jobId}::uuid, e.seq, e.ts, e.stream, e.chunk, e.bin
+        from unnest(${seqs}::int[], ${ts}::timestamptz[], ${streams}::text[], ${chunks}::text[], ${bins}::bytea[])
+          as e(seq, ts, stream, chunk, bin)
+      )
+      update jobs set last_seq = ${last}, output_bytes = output_bytes + ${addBytes} where id = ${jobId}::uuid
+    `.execute(this.db);
+  }
+
+  async after(jobId: string, afterSeq: number, limit: number): Promise<JobEvent[]> {
+    const rows = await this.db
+      .selectFrom('job_events')
+      .select(['seq', 'stream', 'chunk', 'chunk_bin', 'ts'])
+      .where('job_id', '=', jobId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: r.seq,
+      stream: r.stream,
+      chunk: r.chunk_bin ? r.chunk_bin.toString('utf8') : r.chunk,
+      ts: r.ts.getTime(),
+    }));
+  }
+}

@@ -1,0 +1,149 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Job, JobsQuery, JobStatus } from '@vmo/protocol';
+import type { Database, JobsTable } from './schema.js';
+
+export type JobRow = Selectable<JobsTable> & { requested_by_username: string | null };
+export type NewJob = Pick<
+  JobsTable,
+  'type' | 'project' | 'host' | 'target' | 'preset' | 'command' | 'instance_id'
+> & {
+  status: JobStatus;
+  args: Record<string, string>;
+  argv: string[];
+  requested_by: string | null;
+  parent_id?: string | null;
+};
+
+export function toJob(r: JobRow): Job {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    project: r.project,
+    host: r.host,
+    target: r.target,
+    args: r.args,
+    preset: r.preset,
+    command: r.command,
+    exitCode: r.exit_code,
+    signal: r.signal,
+    createdAt: r.created_at.toISOString(),
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    requestedBy:
+      r.requested_by && r.requested_by_username
+        ? { id: r.requested_by, username: r.requested_by_username }
+        : null,
+    parentId: r.parent_id,
+    lastSeq: r.last_seq,
+    outputBytes: Number(r.output_bytes),
+    truncated: r.truncated,
+  };
+}
+
+/** Opaque page cursor: the last item's created_at and id. */
+export const encodeCursor = (r: { created_at: Date; id: string }) =>
+  Buffer.from(`${r.created_at.toISOString()}|${r.id}`).toString('base64url');
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  return id && /^[0-9a-f-]{36}$/.test(id) && !Number.isNaN(createdAt.getTime())
+    ? { createdAt, id }
+    : null;
+}
+
+export class JobsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private base() {
+    return this.db
+      .selectFrom('jobs')
+      .leftJoin('users', 'users.id', 'jobs.requested_by')
+      .selectAll('jobs')
+      .select('users.username as requested_by_username');
+  }
+
+  async create(job: NewJob): Promise<JobRow> {
+    const { id } = await this.db
+      .insertInto('jobs')
+      .values({
+        ...job,
+        args: JSON.stringify(job.args),
+        argv: JSON.stringify(job.argv),
+        started_at: job.status === 'running' ? new Date() : null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return (await this.get(id))!;
+  }
+
+  get(id: string): Promise<JobRow | undefined> {
+    return this.base().where('jobs.id', '=', id).executeTakeFirst();
+  }
+
+  /** Moves a job on; `from` guards against racing transitions (e.g. cancel vs. start). */
+  async transition(
+    id: string,
+    from: JobStatus[],
+    set: Partial<
+      Pick<
+        Selectable<JobsTable>,
+        'status' | 'exit_code' | 'signal' | 'started_at' | 'finished_at' | 'truncated'
+      >
+    >,
+  ): Promise<JobRow | undefined> {
+    const res = await this.db
+      .updateTable('jobs')
+      .set(set)
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .returning('id')
+      .executeTakeFirst();
+    return res ? this.get(id) : undefined;
+  }
+
+  async list(
+    q: JobsQuery,
+    userId: string | null,
+  ): Promise<{ rows: JobRow[]; next: string | null }> {
+    let query = this.base();
+    if (q.status) query = query.where('jobs.status', '=', q.status);
+    if (q.type) query = query.where('jobs.type', '=', q.type);
+    if (q.project) query = query.where('jobs.project', '=', q.project);
+    if (q.host) query = query.where('jobs.host', '=', q.host);
+    if (q.user === 'me') query = query.where('jobs.requested_by', '=', userId);
+    else if (q.user) query = query.where('users.username', '=', q.user);
+    if (q.q)
+      query = query.where('jobs.command', 'ilike', `%${q.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    if (q.before) {
+      const c = decodeCursor(q.before);
+      if (c)
+        query = query.where(
+          sql<boolean>`(jobs.created_at, jobs.id) < (${c.createdAt}, ${c.id}::uuid)`,
+        );
+    }
+    const rows = await query
+      .orderBy('jobs.created_at', 'desc')
+      .orderBy('jobs.id', 'desc')
+      .limit(q.limit + 1)
+      .execute();
+    const more = rows.length > q.limit;
+    const page = more ? rows.slice(0, q.limit) : rows;
+    return { rows: page, next: more ? encodeCursor(page.at(-1)!) : null };
+  }
+
+  /** Jobs an instance left queued or running (null instance: written before instances were recorded). */
+  unfinished(instanceId: string): Promise<JobRow[]> {
+    return this.base()
+      .where('jobs.status', 'in', ['queued', 'running'])
+      .where((eb) =>
+        eb.or([eb('jobs.instance_id', '=', instanceId), eb('jobs.instance_id', 'is', null)]),
+      )
+      .execute();
+  }
+
+  children(parentId: string): Promise<JobRow[]> {
+    return this.base().where('jobs.parent_id', '=', parentId).orderBy('jobs.created_at').execute();
+  }
+}

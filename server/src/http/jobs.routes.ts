@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import {
+  CancelJob,
+  EventsQuery,
+  JobsQuery,
+  StartStream,
+  type EventsQuery as EventsQueryT,
+  type JobsQuery as JobsQueryT,
+} from '@vmo/protocol';
+import type { JobQueries } from '../jobs/job.queries.js';
+import type { JobService } from '../jobs/job.service.js';
+import { sourceOf } from './auth.routes.js';
+import { requireRole } from './middleware/authenticate.js';
+import { validate } from './middleware/validate.js';
+
+export function jobsRoutes(deps: { jobs: JobService; queries: JobQueries }): Router {
+  const { jobs, queries } = deps;
+  const router = Router();
+  const operator = requireRole('operator');
+
+  router.get('/jobs', validate(JobsQuery, 'query'), async (req, res) =>
+    res.json(await queries.list(req.validated as JobsQueryT, req.user!)),
+  );
+  router.post('/jobs/stream', operator, validate(StartStream), async (req, res) =>
+    res.status(201).json(await jobs.startStream(req.body, req.user!, sourceOf(req))),
+  );
+  router.post('/jobs/cancel', operator, validate(CancelJob), async (req, res) =>
+    res.status(202).json(await jobs.cancel(req.body.jobId, req.user!, sourceOf(req))),
+  );
+  router.get('/jobs/:id', async (req, res) => res.json(await queries.get(req.params.id)));
+  router.get('/jobs/:id/events', validate(EventsQuery, 'query'), async (req, res) =>
+    res.json(await queries.events(String(req.params.id), req.validated as EventsQueryT)),
+  );
+  router.post('/jobs/:id/rerun', operator, async (req, res) =>
+    res.status(201).json(await jobs.rerun(String(req.params.id), req.user!, sourceOf(req))),
+  );
+  router.get('/jobs/:id/log', async (req, res) => {
+    const row = await queries.row(req.params.id);
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="job-${row.id}.log"`);
+    for await (const text of queries.log(row.id)) {
+      if (res.destroyed) return; // the client went away
+      if (!res.write(text)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+    }
+    res.end();
+  });
+  return router;
+}

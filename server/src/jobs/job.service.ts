@@ -1,0 +1,316 @@
+// Job lifecycle: validate a request, queue it (FIFO past maxConcurrent), run it through a runner and
+// the output pipeline, cancel it, and record how it ended.
+import type { JobStatus, StartStream, StartedJob, User } from '@vmo/protocol';
+import type { AuditRepository } from '../db/audit.repository.js';
+import type { JobEventsRepository } from '../db/job-events.repository.js';
+import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { RunHandle, Runner, RunResult, RunSpec } from '../runners/runner.js';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import type { JobBus } from './job.bus.js';
+import type { JobQueries } from './job.queries.js';
+import {
+  checkMakeArgs,
+  displayCommand,
+  findOnPath,
+  jobEnvironment,
+  makeArgv,
+} from './make-command.js';
+import { OutputPipeline } from './output.pipeline.js';
+
+export interface JobLimits {
+  maxConcurrent: number;
+  graceSeconds: number;
+  bufferBytes: number;
+  outageSeconds: number;
+}
+
+export interface JobServiceDeps {
+  jobs: JobsRepository;
+  events: JobEventsRepository;
+  queries: JobQueries;
+  audit: AuditRepository;
+  catalog: CatalogService;
+  runners: { local: Runner };
+  bus: JobBus;
+  log: Logger;
+  limits: JobLimits;
+  instanceId: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Active {
+  row: JobRow;
+  spec: RunSpec;
+  handle?: RunHandle;
+  canceledBy?: string;
+  interrupted?: string;
+  finished: Promise<void>;
+  release: () => void;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export class JobService {
+  private readonly active = new Map<string, Active>();
+  private readonly queue: string[] = [];
+  private running = 0;
+
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  async startStream(req: StartStream, user: User, source: string | null): Promise<StartedJob> {
+    const args = req.args ?? {};
+    checkMakeArgs(args);
+    const { project, target } = await this.deps.catalog.target(req.alias, req.target);
+    if (target.interactive && !req.force) {
+      throw new AppError(
+        'INTERACTIVE_TARGET',
+        `"${target.name}" needs a terminal: open it as a terminal job, or pass force`,
+      );
+    }
+    const env = jobEnvironment(this.deps.env ?? process.env);
+    const viaAlias = project.source === 'mkcli' ? findOnPath(project.alias, env.PATH) : null;
+    const argv = makeArgv({ dir: project.dir, target: target.name, args, viaAlias });
+    const row = await this.deps.jobs.create({
+      type: 'stream',
+      status: 'queued',
+      project: project.alias,
+      host: null,
+      target: target.name,
+      args,
+      preset: null,
+      command: displayCommand(target.name, args),
+      argv,
+      requested_by: user.id,
+      instance_id: this.deps.instanceId,
+    });
+    await this.deps.audit.add({
+      userId: user.id,
+      username: user.username,
+      action: 'job.run',
+      target: row.id,
+      source,
+      details: { command: row.command, project: project.alias },
+    });
+    this.changed(row);
+    this.enqueue(row, { argv, cwd: project.dir, env });
+    return { jobId: row.id, type: 'stream' };
+  }
+
+  async rerun(id: string, user: User, source: string | null): Promise<StartedJob> {
+    const row = await this.deps.queries.row(id);
+    if (row.type !== 'stream' || !row.project || !row.target) {
+      throw new AppError('VALIDATION', `a ${row.type} job cannot be re-run from here yet`);
+    }
+    return this.startStream(
+      { alias: row.project, target: row.target, args: row.args, force: true },
+      user,
+      source,
+    );
+  }
+
+  async cancel(
+    id: string,
+    user: User,
+    source: string | null,
+  ): Promise<{ jobId: string; status: JobStatus }> {
+    const row = await this.deps.queries.row(id);
+    const active = this.active.get(row.id);
+    if (
+      !active ||
+      ['success', 'failed', 'canceled', 'interrupted', 'spawned'].includes(row.status)
+    ) {
+      if (row.status === 'queued' || row.status === 'running') {
+        throw new AppError('JOB_FINISHED', `job ${row.id} is not running on this server`);
+      }
+      throw new AppError('JOB_FINISHED', `job ${row.id} has already ended (${row.status})`);
+    }
+    await this.deps.audit.add({
+      userId: user.id,
+      username: user.username,
+      action: 'job.cancel',
+      target: row.id,
+      source,
+    });
+    if (!active.handle) {
+      // Still queued: it never starts.
+      this.queue.splice(this.queue.indexOf(row.id), 1);
+      await this.endQueued(active, 'canceled', `canceled by ${user.username} before it started`);
+      return { jobId: row.id, status: 'canceled' };
+    }
+    if (!active.canceledBy) {
+      active.canceledBy = user.username;
+      active.handle.cancel(this.deps.limits.graceSeconds * 1000);
+    }
+    return { jobId: row.id, status: 'running' };
+  }
+
+  /** Graceful shutdown: running jobs are stopped and end `interrupted`; queued ones too. */
+  async shutdown(reason = 'the server is stopping'): Promise<void> {
+    for (const id of [...this.queue]) {
+      const active = this.active.get(id)!;
+      active.interrupted = reason;
+      this.queue.splice(this.queue.indexOf(id), 1);
+      await this.endQueued(active, 'interrupted', `interrupted before it started: ${reason}`);
+    }
+    for (const active of this.active.values()) {
+      active.interrupted = reason;
+      active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
+    }
+    await Promise.all([...this.active.values()].map((a) => a.finished));
+  }
+
+  /** At start-up: jobs this instance left queued or running (it stopped or died) become `interrupted`. */
+  async recoverInterrupted(): Promise<number> {
+    const rows = await this.deps.jobs.unfinished(this.deps.instanceId);
+    for (const row of rows) {
+      const pipeline = new OutputPipeline({
+        jobId: row.id,
+        store: this.deps.events,
+        publish: () => {},
+        firstSeq: row.last_seq + 1,
+      });
+      pipeline.system(
+        'interrupted: the server stopped while this job was running; its output up to then is kept',
+      );
+      await pipeline.flush();
+      const done = await this.deps.jobs.transition(row.id, ['queued', 'running'], {
+        status: 'interrupted',
+        finished_at: new Date(),
+      });
+      if (done) this.changed(done);
+    }
+    return rows.length;
+  }
+
+  get runningCount(): number {
+    return this.running;
+  }
+
+  private enqueue(row: JobRow, spec: RunSpec): void {
+    let release!: () => void;
+    const finished = new Promise<void>((r) => (release = r));
+    this.active.set(row.id, { row, spec, finished, release });
+    this.queue.push(row.id);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.deps.limits.maxConcurrent && this.queue.length > 0) {
+      const active = this.active.get(this.queue.shift()!)!;
+      this.running++;
+      this.run(active)
+        .catch((err: unknown) =>
+          this.deps.log.error({ err, jobId: active.row.id }, 'job runner failed'),
+        )
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+
+  private pipelineFor(active: Active): OutputPipeline {
+    const { limits, bus, events } = this.deps;
+    return new OutputPipeline({
+      jobId: active.row.id,
+      store: events,
+      publish: (evts) => bus.publishEvents(active.row.id, evts),
+      firstSeq: active.row.last_seq + 1,
+      bufferBytes: limits.bufferBytes,
+      retryForMs: limits.outageSeconds * 1000,
+      onBackpressure: (paused) => (paused ? active.handle?.pause() : active.handle?.resume()),
+      onRetry: (err, attempt) =>
+        this.deps.log.warn(
+          { jobId: active.row.id, attempt, err: (err as Error).message },
+          'storing job output failed; retrying',
+        ),
+    });
+  }
+
+  private async run(active: Active): Promise<void> {
+    const started = await this.deps.jobs.transition(active.row.id, ['queued'], {
+      status: 'running',
+      started_at: new Date(),
+    });
+    if (!started) return; // canceled while it waited
+    active.row = started;
+    this.changed(started);
+    const pipeline = this.pipelineFor(active);
+    const t0 = Date.now();
+    active.handle = this.deps.runners.local.start(active.spec, pipeline);
+    pipeline.system(
+      `started: ${started.command}${active.handle.pid ? ` (pid ${active.handle.pid})` : ''}`,
+    );
+    const result = await active.handle.done;
+    pipeline.endStreams();
+    pipeline.system(this.describeEnd(active, result, Date.now() - t0));
+    await pipeline.flush();
+
+    const status: JobStatus = active.interrupted
+      ? 'interrupted'
+      : active.canceledBy
+        ? 'canceled'
+        : result.exitCode === 0 && !pipeline.error
+          ? 'success'
+          : 'failed';
+    if (pipeline.error)
+      this.deps.log.error(
+        { jobId: started.id, err: pipeline.error },
+        'job output could not be stored',
+      );
+    const row = await this.deps.jobs.transition(started.id, ['running'], {
+      status,
+      exit_code: result.exitCode,
+      signal: result.signal,
+      finished_at: new Date(),
+    });
+    this.finish(active, row ?? started, pipeline.lastSeq);
+  }
+
+  private describeEnd(active: Active, result: RunResult, ms: number): string {
+    const lines: string[] = [];
+    if (result.error) lines.push(`could not start: ${result.error}`);
+    if (result.strays) lines.push('processes it left running in the background were stopped');
+    if (active.interrupted) lines.push(`interrupted: ${active.interrupted}`);
+    else if (active.canceledBy) lines.push(`canceled by ${active.canceledBy}`);
+    if (result.signal) lines.push(`killed by ${result.signal} after ${seconds(ms)}`);
+    else if (result.exitCode !== null)
+      lines.push(`exited with code ${result.exitCode} after ${seconds(ms)}`);
+    return lines.join('\n');
+  }
+
+  /** A job that never started: its system line is stored before its final status, so followers see both. */
+  private async endQueued(
+    active: Active,
+    status: 'canceled' | 'interrupted',
+    why: string,
+  ): Promise<void> {
+    const pipeline = this.pipelineFor(active);
+    pipeline.system(why);
+    await pipeline.flush();
+    const row = await this.deps.jobs.transition(active.row.id, ['queued'], {
+      status,
+      finished_at: new Date(),
+    });
+    this.finish(active, row ?? { ...active.row, status }, pipeline.lastSeq);
+  }
+
+  private finish(active: Active, row: JobRow, lastSeq: number): void {
+    this.active.delete(row.id);
+    this.changed(row);
+    this.deps.bus.publishDone({
+      jobId: row.id,
+      status: row.status,
+      exitCode: row.exit_code,
+      signal: row.signal,
+      lastSeq,
+    });
+    active.release();
+  }
+
+  private changed(row: JobRow): void {
+    this.deps.bus.publishChanged(toJob(row));
+  }
+}

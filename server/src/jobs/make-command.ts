@@ -1,0 +1,82 @@
+// SPEC §2's execution rules for make: which variables may be passed, the argv, the environment,
+// and the display string. Variables end up in recipes, so they are code unless checked here.
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { MakeArgs } from '@vmo/protocol';
+import { AppError } from '../errors.js';
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const VAR_VALUE = /^[A-Za-z0-9_./:@%+,=-]{0,256}$/;
+const RESERVED = /^(SHELL|MAKE.*|GNUMAKEFLAGS|VPATH|\.SHELLFLAGS)$/;
+const SCRUBBED =
+  /^(DATABASE_URL|VMO_.*|.*_SECRET|.*_TOKEN|.*_PASSWORD|MAKEFLAGS|MFLAGS|GNUMAKEFLAGS|MAKELEVEL)$/;
+
+/** Throws 400 BAD_ARGS naming the first offending variable. */
+export function checkMakeArgs(args: MakeArgs): void {
+  for (const [name, value] of Object.entries(args)) {
+    if (!VAR_NAME.test(name))
+      throw new AppError(
+        'BAD_ARGS',
+        `"${name}" is not a make variable name (letters, digits, _; not starting with a digit)`,
+      );
+    if (RESERVED.test(name))
+      throw new AppError('BAD_ARGS', `the make variable ${name} may not be set`);
+    if (!VAR_VALUE.test(value)) {
+      throw new AppError(
+        'BAD_ARGS',
+        `the value of ${name} may hold only letters, digits and _ . / : @ % + , = - (at most 256)`,
+      );
+    }
+    if (value.startsWith('-'))
+      throw new AppError('BAD_ARGS', `the value of ${name} may not start with "-"`);
+  }
+}
+
+const assignments = (args: MakeArgs) => Object.entries(args).map(([k, v]) => `${k}=${v}`);
+
+/** `make -C <dir> --no-print-directory -- <target> NAME=value…`, or `<alias> <target> NAME=value…` for an mkcli alias on PATH. */
+export function makeArgv(opts: {
+  dir: string;
+  target: string;
+  args: MakeArgs;
+  viaAlias?: string | null;
+}): [string, ...string[]] {
+  if (opts.viaAlias) return [opts.viaAlias, opts.target, ...assignments(opts.args)];
+  return [
+    'make',
+    '-C',
+    opts.dir,
+    '--no-print-directory',
+    '--',
+    opts.target,
+    ...assignments(opts.args),
+  ];
+}
+
+/** What the API and the UI show: catalog names only, never paths. */
+export function displayCommand(target: string, args: MakeArgs): string {
+  return ['make', target, ...assignments(args)].join(' ');
+}
+
+/** The server's environment minus what a job must never see. */
+export function jobEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!SCRUBBED.test(k.toUpperCase())) out[k] = v;
+  return out;
+}
+
+/** An executable named like the alias on PATH (the mkcli convention), or null. */
+export function findOnPath(name: string, pathVar: string | undefined): string | null {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return null;
+  for (const dir of (pathVar ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}

@@ -1,0 +1,173 @@
+// One job's output on its way to Postgres and the browsers: decode per stream (WHATWG UTF-8,
+// streaming), coalesce, assign seq, commit a batch, and only then publish it.
+import type { JobEvent, Stream } from '@vmo/protocol';
+
+export interface EventStore {
+  /** Commits the events and the job's new last_seq/output_bytes in one transaction. */
+  append(jobId: string, events: JobEvent[], addBytes: number): Promise<void>;
+}
+
+export interface PipelineOptions {
+  jobId: string;
+  store: EventStore;
+  /** Called in seq order, after the batch is committed. */
+  publish: (events: JobEvent[]) => void;
+  /** Next seq to assign (1 for a new job). */
+  firstSeq?: number;
+  flushMs?: number;
+  flushBytes?: number;
+  /** Output held in memory before the producer is paused. */
+  bufferBytes?: number;
+  maxChunkChars?: number;
+  /** Retries a failed commit with backoff until this many ms have passed, then fails the job. */
+  retryForMs?: number;
+  onBackpressure?: (paused: boolean) => void;
+  onRetry?: (err: unknown, attempt: number) => void;
+  now?: () => number;
+}
+
+interface Pending {
+  stream: Stream;
+  parts: string[];
+  chars: number;
+  ts: number;
+}
+
+/** Splits a string into pieces of at most `max` UTF-16 units without cutting a surrogate pair. */
+export function splitChunk(text: string, max: number): string[] {
+  if (text.length <= max) return [text];
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let end = Math.min(i + max, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    out.push(text.slice(i, end));
+    i = end;
+  }
+  return out;
+}
+
+export class OutputPipeline {
+  private readonly decoders = new Map<Stream, TextDecoder>();
+  private pending: Pending[] = [];
+  private pendingChars = 0;
+  private pendingBytes = 0;
+  private inflightBytes = 0;
+  private nextSeq: number;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private paused = false;
+  private failed: unknown = null;
+  private readonly o: Required<Omit<PipelineOptions, 'onBackpressure' | 'onRetry' | 'firstSeq'>> &
+    Pick<PipelineOptions, 'onBackpressure' | 'onRetry'>;
+
+  constructor(opts: PipelineOptions) {
+    this.nextSeq = opts.firstSeq ?? 1;
+    this.o = {
+      flushMs: 15,
+      flushBytes: 256 * 1024,
+      bufferBytes: 8 * 1024 * 1024,
+      maxChunkChars: 1024 * 1024,
+      retryForMs: 60_000,
+      now: Date.now,
+      ...opts,
+    };
+  }
+
+  /** The seq of the last event handed to the store so far. */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Set once a commit failed for good; nothing more is stored after that. */
+  get error(): unknown {
+    return this.failed;
+  }
+
+  write(stream: Exclude<Stream, 'system'>, data: Buffer): void {
+    let decoder = this.decoders.get(stream);
+    if (!decoder) this.decoders.set(stream, (decoder = new TextDecoder('utf-8')));
+    this.pendingBytes += data.length;
+    this.add(stream, decoder.decode(data, { stream: true }));
+  }
+
+  /** A line of our own (start, exit, cancel, errors). */
+  system(text: string): void {
+    this.add('system', text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** Ends every stream's decoder: a truncated trailing sequence becomes U+FFFD, as TextDecoder.decode() does. */
+  endStreams(): void {
+    for (const [stream, decoder] of this.decoders) this.add(stream, decoder.decode());
+    this.decoders.clear();
+  }
+
+  /** Commits everything written so far; resolves when it is stored and published. Never rejects: see `error`. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingChars = 0;
+    this.pendingBytes = 0;
+    if (batch.length === 0 && bytes === 0) return this.chain;
+    const events: JobEvent[] = [];
+    for (const p of batch) {
+      for (const chunk of splitChunk(p.parts.join(''), this.o.maxChunkChars)) {
+        events.push({ seq: this.nextSeq++, stream: p.stream, chunk, ts: p.ts });
+      }
+    }
+    const size = batch.reduce((n, p) => n + p.chars, 0);
+    this.inflightBytes += size;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failed) return;
+        await this.commit(events, bytes);
+        this.o.publish(events);
+      } catch (err) {
+        this.failed = err;
+      } finally {
+        this.inflightBytes -= size;
+        this.updateBackpressure();
+      }
+    });
+    return this.chain;
+  }
+
+  private add(stream: Stream, text: string): void {
+    if (!text) return;
+    const last = this.pending.at(-1);
+    if (last && last.stream === stream) last.parts.push(text);
+    else this.pending.push({ stream, parts: [text], chars: 0, ts: this.o.now() });
+    this.pending.at(-1)!.chars += text.length;
+    this.pendingChars += text.length;
+    if (this.pendingChars >= this.o.flushBytes) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
+    this.updateBackpressure();
+  }
+
+  private updateBackpressure(): void {
+    const held = this.inflightBytes + this.pendingChars;
+    const pause = held > this.o.bufferBytes;
+    if (pause !== this.paused) {
+      this.paused = pause;
+      this.o.onBackpressure?.(pause);
+    }
+  }
+
+  private async commit(events: JobEvent[], bytes: number): Promise<void> {
+    const deadline = this.o.now() + this.o.retryForMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.o.store.append(this.o.jobId, events, bytes);
+        return;
+      } catch (err) {
+        if (this.o.now() >= deadline) throw err;
+        this.o.onRetry?.(err, attempt);
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
+      }
+    }
+  }
+}

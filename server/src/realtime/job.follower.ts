@@ -1,0 +1,128 @@
+// One socket following one job: stored events after `afterSeq` first, then live ones, each seq
+// exactly once and in order; `job:done` last. Gaps (a missed live batch) are filled from the database.
+import type { JobDone, JobEvent } from '@vmo/protocol';
+import { FINAL_STATUSES } from '@vmo/protocol';
+import type { JobBus } from '../jobs/job.bus.js';
+import type { JobQueries } from '../jobs/job.queries.js';
+import type { JobsSocket } from './jobs.namespace.js';
+
+const REPLAY_PAGE = 1000;
+
+type Ended = JobDone & { lastSeq: number };
+
+export class JobFollower {
+  private lastSent: number;
+  private replaying = false;
+  private queued: JobEvent[] = [];
+  private ended: Ended | null = null;
+  private disposed = false;
+  private readonly unfollow: () => void;
+
+  constructor(
+    private readonly socket: JobsSocket,
+    private readonly jobId: string,
+    afterSeq: number,
+    private readonly deps: { bus: JobBus; queries: JobQueries; onEnd: () => void },
+  ) {
+    this.lastSent = afterSeq;
+    // Subscribe before reading the database, so nothing committed in between is missed.
+    this.unfollow = deps.bus.follow(jobId, {
+      events: (events) => this.onLive(events),
+      done: (d) => {
+        this.ended = d;
+        void this.catchUp();
+      },
+    });
+  }
+
+  /** Starts the replay; call after the join was acknowledged. */
+  start(): void {
+    void this.catchUp();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.unfollow();
+  }
+
+  private onLive(events: JobEvent[]): void {
+    if (this.disposed) return;
+    if (!this.replaying) {
+      let i = 0;
+      for (; i < events.length; i++) {
+        const e = events[i]!;
+        if (e.seq <= this.lastSent) continue;
+        if (e.seq !== this.lastSent + 1) break;
+        this.send(e);
+      }
+      if (i === events.length) return;
+      events = events.slice(i); // a gap before these: read what is missing from the database
+    }
+    this.queued.push(...events);
+    void this.catchUp();
+  }
+
+  private send(e: JobEvent): void {
+    this.socket.emit('job:log', { jobId: this.jobId, ...e });
+    this.lastSent = e.seq;
+  }
+
+  /** Replays from the database until caught up, drains what arrived live meanwhile, ends with job:done. */
+  private async catchUp(): Promise<void> {
+    if (this.replaying || this.disposed) return;
+    this.replaying = true;
+    try {
+      for (;;) {
+        for (;;) {
+          const page = await this.deps.queries.eventsAfter(this.jobId, this.lastSent, REPLAY_PAGE);
+          if (this.disposed) return;
+          for (const e of page) if (e.seq === this.lastSent + 1) this.send(e);
+          if (page.length < REPLAY_PAGE) break;
+        }
+        const queued = this.queued;
+        this.queued = [];
+        for (const e of queued) if (e.seq === this.lastSent + 1) this.send(e);
+        if (queued.some((e) => e.seq > this.lastSent)) continue; // still a gap: read again
+
+        const ended = this.ended ?? (await this.endedInDatabase());
+        if (this.disposed) return;
+        if (this.queued.length > 0 || (ended && this.lastSent < ended.lastSeq)) continue;
+        if (ended) {
+          this.socket.emit('job:done', {
+            jobId: this.jobId,
+            status: ended.status,
+            exitCode: ended.exitCode,
+            signal: ended.signal,
+          });
+          this.dispose();
+          this.deps.onEnd();
+        }
+        return;
+      }
+    } catch (err) {
+      // Storage trouble: tell the client, and let it rejoin from what it has.
+      this.socket.emit('job:error', {
+        jobId: this.jobId,
+        error: { code: 'DB_UNAVAILABLE', message: (err as Error).message },
+      });
+      this.socket.emit('job:resync', { jobId: this.jobId, afterSeq: this.lastSent });
+      this.dispose();
+      this.deps.onEnd();
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private async endedInDatabase(): Promise<Ended | null> {
+    const row = await this.deps.queries.row(this.jobId);
+    if (!FINAL_STATUSES.includes(row.status)) return null;
+    return {
+      jobId: row.id,
+      status: row.status,
+      exitCode: row.exit_code,
+      signal: row.signal,
+      lastSeq: row.last_seq,
+    };
+  }
+}

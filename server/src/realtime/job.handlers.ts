@@ -1,0 +1,119 @@
+// The `/jobs` events a client sends: validated with the protocol's schemas, answered by an ack.
+import { CancelJob, JoinJob, ROLE_RANK, StartStream, type Ack, type Role } from '@vmo/protocol';
+import type { z } from 'zod';
+import { AppError, toAppError } from '../errors.js';
+import { describeZod } from '../http/middleware/validate.js';
+import type { JobBus } from '../jobs/job.bus.js';
+import type { JobQueries } from '../jobs/job.queries.js';
+import type { JobService } from '../jobs/job.service.js';
+import type { Logger } from '../logger.js';
+import { JobFollower } from './job.follower.js';
+import type { JobsSocket } from './jobs.namespace.js';
+
+export interface JobHandlerDeps {
+  jobs: JobService;
+  queries: JobQueries;
+  bus: JobBus;
+  log: Logger;
+}
+
+type Reply<T extends object> = (res: Ack<T>) => void;
+
+function parse<T extends z.ZodType>(schema: T, payload: unknown): z.infer<T> {
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) throw new AppError('VALIDATION', describeZod(parsed.error));
+  return parsed.data;
+}
+
+export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): void {
+  const followers = new Map<string, JobFollower>();
+  const source = socket.handshake.address;
+
+  const need = (role: Role) => {
+    if (ROLE_RANK[socket.data.user.role] < ROLE_RANK[role])
+      throw new AppError('FORBIDDEN', `this needs the ${role} role`);
+  };
+
+  /** Wraps a handler: a missing ack is tolerated, a thrown error becomes `{ok: false, error}`. */
+  function handle<T extends object>(fn: (payload: unknown) => Promise<T>) {
+    return (payload: unknown, ack?: Reply<T>) => {
+      const reply: Reply<T> = typeof ack === 'function' ? ack : () => {};
+      fn(payload).then(
+        (data) => reply({ ok: true, ...data }),
+        (err: unknown) => {
+          const e = toAppError(err);
+          if (e.code === 'INTERNAL') deps.log.error({ err }, 'socket handler failed');
+          reply({ ok: false, error: { code: e.code, message: e.message } });
+        },
+      );
+    };
+  }
+
+  socket.on(
+    'execute-command',
+    handle(async (payload) => {
+      need('operator');
+      const { hostAlias, ...req } = parse(
+        StartStream.omit({ force: true }).extend({ hostAlias: StartStream.shape.alias.optional() }),
+        payload,
+      );
+      if (hostAlias !== undefined)
+        throw new AppError(
+          'UNKNOWN_HOST',
+          `no ssh host "${hostAlias}" (remote targets are not available yet)`,
+        );
+      const { jobId } = await deps.jobs.startStream(req, socket.data.user, source);
+      socket.emit('job:started', { job: await deps.queries.get(jobId) });
+      return { jobId };
+    }),
+  );
+
+  socket.on(
+    'join-job',
+    handle(async (payload) => {
+      const { jobId, afterSeq = 0 } = parse(JoinJob, payload);
+      const row = await deps.queries.row(jobId);
+      followers.get(row.id)?.dispose();
+      const follower = new JobFollower(socket, row.id, afterSeq, {
+        bus: deps.bus,
+        queries: deps.queries,
+        onEnd: () => followers.get(row.id) === follower && followers.delete(row.id),
+      });
+      followers.set(row.id, follower);
+      // The ack goes out before the first replayed event (SPEC §2).
+      setImmediate(() => follower.start());
+      return { job: deps.queries.toJob(row) };
+    }),
+  );
+
+  socket.on(
+    'leave-job',
+    handle(async (payload) => {
+      const { jobId } = parse(CancelJob, payload);
+      const key = jobId.toLowerCase();
+      followers.get(key)?.dispose();
+      followers.delete(key);
+      return Promise.resolve({});
+    }),
+  );
+
+  socket.on(
+    'cancel-job',
+    handle(async (payload) => {
+      need('operator');
+      const { jobId } = parse(CancelJob, payload);
+      return deps.jobs.cancel(jobId, socket.data.user, source);
+    }),
+  );
+
+  const noTerminal = handle(() =>
+    Promise.reject(new AppError('VALIDATION', 'terminal jobs are not available yet')),
+  );
+  socket.on('terminal:input', noTerminal);
+  socket.on('terminal:resize', noTerminal);
+
+  socket.on('disconnect', () => {
+    for (const f of followers.values()) f.dispose();
+    followers.clear();
+  });
+}

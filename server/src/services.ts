@@ -1,0 +1,77 @@
+// Builds the services from their repositories once, for main.ts and the test fixtures alike.
+import { AuthService } from './auth/auth.service.js';
+import { CatalogService } from './catalog/catalog.service.js';
+import type { MakeTarget } from './catalog/makefile.js';
+import { loadProjects } from './catalog/projects.js';
+import type { Config } from './config.js';
+import { AuditRepository } from './db/audit.repository.js';
+import type { Db } from './db/client.js';
+import { JobEventsRepository } from './db/job-events.repository.js';
+import { JobsRepository } from './db/jobs.repository.js';
+import { LoginLinksRepository } from './db/login-links.repository.js';
+import { UsersRepository } from './db/users.repository.js';
+import { JobBus } from './jobs/job.bus.js';
+import { JobQueries } from './jobs/job.queries.js';
+import { JobService } from './jobs/job.service.js';
+import type { Logger } from './logger.js';
+import { LocalRunner } from './runners/local.runner.js';
+
+export interface Services {
+  auth: AuthService;
+  users: UsersRepository;
+  catalog: CatalogService;
+  jobs: JobService;
+  queries: JobQueries;
+  bus: JobBus;
+}
+
+export interface ServiceOptions {
+  config: Pick<Config, 'projects' | 'mkcli' | 'jobs' | 'db' | 'cluster'>;
+  db: Db;
+  log: Logger;
+  /** The environment jobs inherit (scrubbed); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  discover?: (dir: string) => Promise<MakeTarget[]>;
+}
+
+export function createServices(opts: ServiceOptions): Services {
+  const { config, db, log } = opts;
+  const users = new UsersRepository(db.db);
+  const audit = new AuditRepository(db.db);
+  const jobsRepo = new JobsRepository(db.db);
+  const events = new JobEventsRepository(db.db);
+  const bus = new JobBus();
+  const catalog = new CatalogService({
+    loadProjects: () => loadProjects(config),
+    discover: opts.discover,
+  });
+  const queries = new JobQueries({ jobs: jobsRepo, events });
+  const jobs = new JobService({
+    jobs: jobsRepo,
+    events,
+    queries,
+    audit,
+    catalog,
+    bus,
+    log,
+    env: opts.env,
+    instanceId: config.cluster.instanceId ?? 'default',
+    runners: {
+      local: new LocalRunner({ lingerMs: 2_000, graceMs: config.jobs.graceSeconds * 1000 }),
+    },
+    limits: {
+      maxConcurrent: config.jobs.maxConcurrent,
+      graceSeconds: config.jobs.graceSeconds,
+      bufferBytes: config.jobs.bufferBytes,
+      outageSeconds: config.db.outageSeconds,
+    },
+  });
+  return {
+    auth: new AuthService({ users, links: new LoginLinksRepository(db.db), audit }),
+    users,
+    catalog,
+    jobs,
+    queries,
+    bus,
+  };
+}
