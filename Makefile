@@ -71,7 +71,7 @@ typecheck: $(PROTOCOL) ## tsc for server and protocol, svelte-check for the web 
 	npm run check -w @vmo/web
 
 test: system-deps $(NODE_DEPS) $(SERVER) $(WEB) lint typecheck ## Every test: unit, Postgres, sshd, Chromium (coverage enforced)
-	npm test -w @vmo/server
+	npm test
 
 bench: $(SERVER) ## Benchmarks under bench/, printing figures
 	node bench/run.js
