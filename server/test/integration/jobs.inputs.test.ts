@@ -260,9 +260,10 @@ describe('bad requests to run a job', () => {
       ok: false,
       error: { code: 'JOB_NOT_FOUND' },
     });
-    expect(
-      await socket.emitWithAck('join-job', { jobId: 'x', afterSeq: -1 } as never),
-    ).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    expect(await socket.emitWithAck('join-job', { jobId: 'x', afterSeq: -1 })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION' },
+    });
     expect(await socket.emitWithAck('join-job', 'garbage' as never)).toMatchObject({
       ok: false,
       error: { code: 'VALIDATION' },
