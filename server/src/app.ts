@@ -28,6 +28,8 @@ export interface AppDeps {
   services: Services;
   sessionSecret: string;
   version: string;
+  /** Job output one socket may have queued before it must resync (bytes). */
+  sendBufferBytes?: number;
   /** The built SPA; null serves no static files. */
   webDir?: string | null;
 }
@@ -77,6 +79,7 @@ export function createApp(deps: AppDeps): App {
   const detachNamespace = attachJobsNamespace(io, {
     ...deps.services,
     log: deps.log,
+    sendBufferBytes: deps.sendBufferBytes,
     session,
     version: deps.version,
   });

@@ -78,6 +78,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const pidFile = path.join(config.dataDir, 'vmo.pid');
   writeFileSync(pidFile, `${process.pid}\n`);
 
+  const stopRetention = services.retention.start();
+
   // Health answers before the catalog scan ends (SPEC §2).
   setImmediate(() => {
     services.catalog.refresh();
@@ -91,6 +93,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
+    stopRetention();
     await services.jobs.shutdown();
     await app.close();
     await database.close();

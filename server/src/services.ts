@@ -13,6 +13,7 @@ import { UsersRepository } from './db/users.repository.js';
 import { JobBus } from './jobs/job.bus.js';
 import { JobQueries } from './jobs/job.queries.js';
 import { JobService } from './jobs/job.service.js';
+import { Retention } from './jobs/retention.js';
 import type { Logger } from './logger.js';
 import { LocalRunner } from './runners/local.runner.js';
 
@@ -23,6 +24,7 @@ export interface Services {
   jobs: JobService;
   queries: JobQueries;
   bus: JobBus;
+  retention: Retention;
 }
 
 export interface ServiceOptions {
@@ -46,6 +48,11 @@ export function createServices(opts: ServiceOptions): Services {
     discover: opts.discover,
   });
   const queries = new JobQueries({ jobs: jobsRepo, events });
+  const retention = new Retention({
+    jobs: jobsRepo,
+    log,
+    retentionDays: config.jobs.retentionDays,
+  });
   const jobs = new JobService({
     jobs: jobsRepo,
     events,
@@ -62,6 +69,8 @@ export function createServices(opts: ServiceOptions): Services {
     limits: {
       maxConcurrent: config.jobs.maxConcurrent,
       graceSeconds: config.jobs.graceSeconds,
+      timeoutSeconds: config.jobs.timeoutSeconds,
+      maxOutputBytes: config.jobs.maxOutputBytes,
       bufferBytes: config.jobs.bufferBytes,
       outageSeconds: config.db.outageSeconds,
     },
@@ -73,5 +82,6 @@ export function createServices(opts: ServiceOptions): Services {
     jobs,
     queries,
     bus,
+    retention,
   };
 }

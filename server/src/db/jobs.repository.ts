@@ -143,6 +143,35 @@ export class JobsRepository {
       .execute();
   }
 
+  /** Deletes up to `limit` finished top-level jobs (with their children and events) that ended before `cutoff`. */
+  async deleteFinishedBefore(cutoff: Date, limit: number): Promise<number> {
+    const res = await this.db
+      .deleteFrom('jobs')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('jobs')
+          .select('id')
+          .where('parent_id', 'is', null)
+          .where('status', 'in', ['success', 'failed', 'canceled', 'interrupted', 'spawned'])
+          .where('finished_at', '<', cutoff)
+          // A group whose children still run stays.
+          .where((w) =>
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('jobs as child')
+                  .select('child.id')
+                  .whereRef('child.parent_id', '=', 'jobs.id')
+                  .where('child.status', 'in', ['queued', 'running']),
+              ),
+            ),
+          )
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   children(parentId: string): Promise<JobRow[]> {
     return this.base().where('jobs.parent_id', '=', parentId).orderBy('jobs.created_at').execute();
   }

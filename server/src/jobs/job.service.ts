@@ -4,7 +4,7 @@ import type { JobStatus, StartStream, StartedJob, User } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
-import { AppError } from '../errors.js';
+import { AppError, isDbUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RunHandle, Runner, RunResult, RunSpec } from '../runners/runner.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
@@ -22,6 +22,9 @@ import { OutputPipeline } from './output.pipeline.js';
 export interface JobLimits {
   maxConcurrent: number;
   graceSeconds: number;
+  /** 0 = no limit. */
+  timeoutSeconds: number;
+  maxOutputBytes: number;
   bufferBytes: number;
   outageSeconds: number;
 }
@@ -46,6 +49,8 @@ interface Active {
   handle?: RunHandle;
   canceledBy?: string;
   interrupted?: string;
+  timedOut?: boolean;
+  pipeline?: OutputPipeline;
   finished: Promise<void>;
   release: () => void;
 }
@@ -56,6 +61,7 @@ export class JobService {
   private readonly active = new Map<string, Active>();
   private readonly queue: string[] = [];
   private running = 0;
+  private stopping = false;
 
   constructor(private readonly deps: JobServiceDeps) {}
 
@@ -148,17 +154,30 @@ export class JobService {
 
   /** Graceful shutdown: running jobs are stopped and end `interrupted`; queued ones too. */
   async shutdown(reason = 'the server is stopping'): Promise<void> {
+    this.stopping = true;
     for (const id of [...this.queue]) {
       const active = this.active.get(id)!;
       active.interrupted = reason;
       this.queue.splice(this.queue.indexOf(id), 1);
-      await this.endQueued(active, 'interrupted', `interrupted before it started: ${reason}`);
+      await this.endQueued(active, 'interrupted', `interrupted before it started: ${reason}`).catch(
+        (err: unknown) =>
+          this.deps.log.warn(
+            { jobId: id, err: (err as Error).message },
+            'could not record the interrupted job',
+          ),
+      );
     }
     for (const active of this.active.values()) {
       active.interrupted = reason;
       active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
     }
-    await Promise.all([...this.active.values()].map((a) => a.finished));
+    const allFinished = () => Promise.all([...this.active.values()].map((a) => a.finished));
+    const within = (ms: number) =>
+      Promise.race([allFinished(), new Promise((r) => setTimeout(r, ms).unref())]);
+    await within(this.deps.limits.graceSeconds * 1000 + 5_000);
+    // Whatever still waits on an unreachable database is given up; the next start marks it interrupted.
+    for (const active of this.active.values()) active.pipeline?.abandon();
+    await within(2_000);
   }
 
   /** At start-up: jobs this instance left queued or running (it stopped or died) become `interrupted`. */
@@ -205,8 +224,11 @@ export class JobService {
           this.deps.log.error({ err, jobId: active.row.id }, 'job runner failed'),
         )
         .finally(() => {
+          // Also when run() threw (shutdown during an outage): nobody waits on this job any more.
+          this.active.delete(active.row.id);
+          active.release();
           this.running--;
-          this.pump();
+          if (!this.stopping) this.pump();
         });
     }
   }
@@ -219,8 +241,11 @@ export class JobService {
       publish: (evts) => bus.publishEvents(active.row.id, evts),
       firstSeq: active.row.last_seq + 1,
       bufferBytes: limits.bufferBytes,
+      maxOutputBytes: limits.maxOutputBytes,
       retryForMs: limits.outageSeconds * 1000,
       onBackpressure: (paused) => (paused ? active.handle?.pause() : active.handle?.resume()),
+      // Output that cannot be stored for outageSeconds: stop the job (what it wrote is still kept and retried).
+      onFailure: () => active.handle?.cancel(limits.graceSeconds * 1000),
       onRetry: (err, attempt) =>
         this.deps.log.warn(
           { jobId: active.row.id, attempt, err: (err as Error).message },
@@ -230,20 +255,32 @@ export class JobService {
   }
 
   private async run(active: Active): Promise<void> {
-    const started = await this.deps.jobs.transition(active.row.id, ['queued'], {
-      status: 'running',
-      started_at: new Date(),
-    });
+    const { limits } = this.deps;
+    const started = await this.durably(() =>
+      this.deps.jobs.transition(active.row.id, ['queued'], {
+        status: 'running',
+        started_at: new Date(),
+      }),
+    );
     if (!started) return; // canceled while it waited
     active.row = started;
     this.changed(started);
-    const pipeline = this.pipelineFor(active);
+    const pipeline = (active.pipeline = this.pipelineFor(active));
     const t0 = Date.now();
-    active.handle = this.deps.runners.local.start(active.spec, pipeline);
-    pipeline.system(
-      `started: ${started.command}${active.handle.pid ? ` (pid ${active.handle.pid})` : ''}`,
-    );
-    const result = await active.handle.done;
+    const handle = (active.handle = this.deps.runners.local.start(active.spec, pipeline));
+    pipeline.system(`started: ${started.command}${handle.pid ? ` (pid ${handle.pid})` : ''}`);
+    const timer =
+      limits.timeoutSeconds > 0
+        ? setTimeout(() => {
+            active.timedOut = true;
+            pipeline.system(
+              `timed out after ${limits.timeoutSeconds} s (jobs.timeoutSeconds): stopping it`,
+            );
+            handle.cancel(limits.graceSeconds * 1000);
+          }, limits.timeoutSeconds * 1000)
+        : null;
+    const result = await handle.done;
+    if (timer) clearTimeout(timer);
     pipeline.endStreams();
     pipeline.system(this.describeEnd(active, result, Date.now() - t0));
     await pipeline.flush();
@@ -252,26 +289,42 @@ export class JobService {
       ? 'interrupted'
       : active.canceledBy
         ? 'canceled'
-        : result.exitCode === 0 && !pipeline.error
+        : result.exitCode === 0 && !pipeline.error && !active.timedOut
           ? 'success'
           : 'failed';
-    if (pipeline.error)
-      this.deps.log.error(
-        { jobId: started.id, err: pipeline.error },
-        'job output could not be stored',
-      );
-    const row = await this.deps.jobs.transition(started.id, ['running'], {
-      status,
-      exit_code: result.exitCode,
-      signal: result.signal,
-      finished_at: new Date(),
-    });
-    this.finish(active, row ?? started, pipeline.lastSeq);
+    const row = await this.durably(() =>
+      this.deps.jobs.transition(started.id, ['running'], {
+        status,
+        exit_code: result.exitCode,
+        signal: result.signal,
+        truncated: pipeline.truncated,
+        finished_at: new Date(),
+      }),
+    );
+    this.finish(active, row ?? started, pipeline.committedSeq);
+  }
+
+  /** Repeats a database write through an outage (with backoff) until it goes through; other errors throw. */
+  private async durably<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isDbUnavailable(err) || this.stopping) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
+      }
+    }
   }
 
   private describeEnd(active: Active, result: RunResult, ms: number): string {
     const lines: string[] = [];
+    const failure = active.pipeline?.error;
     if (result.error) lines.push(`could not start: ${result.error}`);
+    if (failure) {
+      lines.push(
+        `failed: the database did not take its output for ${this.deps.limits.outageSeconds} s (db.outageSeconds), so it was stopped (${(failure as Error).message})`,
+      );
+    }
     if (result.strays) lines.push('processes it left running in the background were stopped');
     if (active.interrupted) lines.push(`interrupted: ${active.interrupted}`);
     else if (active.canceledBy) lines.push(`canceled by ${active.canceledBy}`);
@@ -294,7 +347,7 @@ export class JobService {
       status,
       finished_at: new Date(),
     });
-    this.finish(active, row ?? { ...active.row, status }, pipeline.lastSeq);
+    this.finish(active, row ?? { ...active.row, status }, pipeline.committedSeq);
   }
 
   private finish(active: Active, row: JobRow, lastSeq: number): void {

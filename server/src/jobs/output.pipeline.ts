@@ -21,7 +21,11 @@ export interface PipelineOptions {
   maxChunkChars?: number;
   /** Retries a failed commit with backoff until this many ms have passed, then fails the job. */
   retryForMs?: number;
+  /** Raw output bytes kept; past this a system event says so and the rest is discarded. */
+  maxOutputBytes?: number;
   onBackpressure?: (paused: boolean) => void;
+  /** Called once when a commit failed for good (the job cannot be stored any more). */
+  onFailure?: (err: unknown) => void;
   onRetry?: (err: unknown, attempt: number) => void;
   now?: () => number;
 }
@@ -59,16 +63,24 @@ export class OutputPipeline {
   private chain: Promise<void> = Promise.resolve();
   private paused = false;
   private failed: unknown = null;
-  private readonly o: Required<Omit<PipelineOptions, 'onBackpressure' | 'onRetry' | 'firstSeq'>> &
-    Pick<PipelineOptions, 'onBackpressure' | 'onRetry'>;
+  private abandoned = false;
+  private committed: number;
+  private keptBytes = 0;
+  private cut = false;
+  private readonly o: Required<
+    Omit<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'firstSeq'>
+  > &
+    Pick<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure'>;
 
   constructor(opts: PipelineOptions) {
     this.nextSeq = opts.firstSeq ?? 1;
+    this.committed = this.nextSeq - 1;
     this.o = {
       flushMs: 15,
       flushBytes: 256 * 1024,
       bufferBytes: 8 * 1024 * 1024,
       maxChunkChars: 1024 * 1024,
+      maxOutputBytes: Number.MAX_SAFE_INTEGER,
       retryForMs: 60_000,
       now: Date.now,
       ...opts,
@@ -80,16 +92,37 @@ export class OutputPipeline {
     return this.nextSeq - 1;
   }
 
-  /** Set once a commit failed for good; nothing more is stored after that. */
+  /** The seq of the last event known to be in the database. */
+  get committedSeq(): number {
+    return this.committed;
+  }
+
+  /** True once output went past maxOutputBytes and the rest was discarded. */
+  get truncated(): boolean {
+    return this.cut;
+  }
+
+  /** Set once storing was failing for longer than retryForMs (the output is still kept and retried). */
   get error(): unknown {
     return this.failed;
   }
 
   write(stream: Exclude<Stream, 'system'>, data: Buffer): void {
+    if (this.cut) return;
+    const room = this.o.maxOutputBytes - this.keptBytes;
+    const kept = data.length > room ? data.subarray(0, room) : data;
     let decoder = this.decoders.get(stream);
     if (!decoder) this.decoders.set(stream, (decoder = new TextDecoder('utf-8')));
-    this.pendingBytes += data.length;
-    this.add(stream, decoder.decode(data, { stream: true }));
+    this.keptBytes += kept.length;
+    this.pendingBytes += kept.length;
+    this.add(stream, decoder.decode(kept, { stream: true }));
+    if (kept !== data) {
+      this.cut = true;
+      this.endStreams();
+      this.system(
+        `output truncated after ${this.o.maxOutputBytes} bytes (jobs.maxOutputBytes): the job keeps running, the rest of its output is discarded`,
+      );
+    }
   }
 
   /** A line of our own (start, exit, cancel, errors). */
@@ -103,7 +136,7 @@ export class OutputPipeline {
     this.decoders.clear();
   }
 
-  /** Commits everything written so far; resolves when it is stored and published. Never rejects: see `error`. */
+  /** Commits everything written so far; resolves when it is stored and published. Never rejects. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -123,11 +156,12 @@ export class OutputPipeline {
     this.inflightBytes += size;
     this.chain = this.chain.then(async () => {
       try {
-        if (this.failed) return;
+        if (this.abandoned) return;
         await this.commit(events, bytes);
+        this.committed = events.at(-1)?.seq ?? this.committed;
         this.o.publish(events);
-      } catch (err) {
-        this.failed = err;
+      } catch {
+        // abandoned at shutdown: the rest is not stored
       } finally {
         this.inflightBytes -= size;
         this.updateBackpressure();
@@ -157,6 +191,10 @@ export class OutputPipeline {
     }
   }
 
+  /**
+   * Retries until the store takes the batch: nothing written is ever dropped. Past `retryForMs` the
+   * pipeline reports a failure once (the job will end `failed`) but keeps the output and keeps trying.
+   */
   private async commit(events: JobEvent[], bytes: number): Promise<void> {
     const deadline = this.o.now() + this.o.retryForMs;
     for (let attempt = 1; ; attempt++) {
@@ -164,10 +202,19 @@ export class OutputPipeline {
         await this.o.store.append(this.o.jobId, events, bytes);
         return;
       } catch (err) {
-        if (this.o.now() >= deadline) throw err;
+        if (this.abandoned) throw err;
+        if (!this.failed && this.o.now() >= deadline) {
+          this.failed = err;
+          this.o.onFailure?.(err);
+        }
         this.o.onRetry?.(err, attempt);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
       }
     }
+  }
+
+  /** Stops retrying (server shutdown): what is not stored by then is given up. */
+  abandon(): void {
+    this.abandoned = true;
   }
 }

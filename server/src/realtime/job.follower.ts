@@ -5,6 +5,7 @@ import { FINAL_STATUSES } from '@vmo/protocol';
 import type { JobBus } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobsSocket } from './jobs.namespace.js';
+import type { SendBudget } from './send-budget.js';
 
 const REPLAY_PAGE = 1000;
 
@@ -22,7 +23,12 @@ export class JobFollower {
     private readonly socket: JobsSocket,
     private readonly jobId: string,
     afterSeq: number,
-    private readonly deps: { bus: JobBus; queries: JobQueries; onEnd: () => void },
+    private readonly deps: {
+      bus: JobBus;
+      queries: JobQueries;
+      budget: SendBudget;
+      onEnd: () => void;
+    },
   ) {
     this.lastSent = afterSeq;
     // Subscribe before reading the database, so nothing committed in between is missed.
@@ -48,6 +54,7 @@ export class JobFollower {
 
   private onLive(events: JobEvent[]): void {
     if (this.disposed) return;
+    if (this.deps.budget.over) return this.resync();
     if (!this.replaying) {
       let i = 0;
       for (; i < events.length; i++) {
@@ -65,7 +72,15 @@ export class JobFollower {
 
   private send(e: JobEvent): void {
     this.socket.emit('job:log', { jobId: this.jobId, ...e });
+    this.deps.budget.add(e.chunk.length);
     this.lastSent = e.seq;
+  }
+
+  /** This client fell behind: stop following live (the job never waits); it rejoins from the database. */
+  private resync(): void {
+    this.socket.emit('job:resync', { jobId: this.jobId, afterSeq: this.lastSent });
+    this.dispose();
+    this.deps.onEnd();
   }
 
   /** Replays from the database until caught up, drains what arrived live meanwhile, ends with job:done. */
@@ -75,6 +90,9 @@ export class JobFollower {
     try {
       for (;;) {
         for (;;) {
+          // Replay is pulled from the database, so it simply waits for a slow client.
+          await this.deps.budget.drain();
+          if (this.disposed) return;
           const page = await this.deps.queries.eventsAfter(this.jobId, this.lastSent, REPLAY_PAGE);
           if (this.disposed) return;
           for (const e of page) if (e.seq === this.lastSent + 1) this.send(e);

@@ -9,12 +9,15 @@ import type { JobService } from '../jobs/job.service.js';
 import type { Logger } from '../logger.js';
 import { JobFollower } from './job.follower.js';
 import type { JobsSocket } from './jobs.namespace.js';
+import { SendBudget } from './send-budget.js';
 
 export interface JobHandlerDeps {
   jobs: JobService;
   queries: JobQueries;
   bus: JobBus;
   log: Logger;
+  /** Job output a socket may have queued before its followers resync (default 8 MiB). */
+  sendBufferBytes?: number;
 }
 
 type Reply<T extends object> = (res: Ack<T>) => void;
@@ -27,6 +30,7 @@ function parse<T extends z.ZodType>(schema: T, payload: unknown): z.infer<T> {
 
 export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): void {
   const followers = new Map<string, JobFollower>();
+  const budget = new SendBudget(socket, deps.sendBufferBytes ?? 8 * 1024 * 1024);
   const source = socket.handshake.address;
 
   const need = (role: Role) => {
@@ -77,6 +81,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
       const follower = new JobFollower(socket, row.id, afterSeq, {
         bus: deps.bus,
         queries: deps.queries,
+        budget,
         onEnd: () => followers.get(row.id) === follower && followers.delete(row.id),
       });
       followers.set(row.id, follower);

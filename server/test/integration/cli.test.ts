@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { EventPage, Job } from '@vmo/protocol';
+import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 
 const serverDir = fileURLToPath(new URL('../..', import.meta.url));
 const main = path.join(serverDir, 'src/main.ts');
@@ -96,6 +98,63 @@ describe('vm-orchestrator (the command)', () => {
     expect(await exited(second.proc)).toBe(0);
     expect(existsSync(pgPidFile)).toBe(false);
     expect(existsSync(path.join(dir, 'vmo.pid'))).toBe(false);
+  });
+
+  it('marks a job interrupted after the server is SIGKILLed mid-job, keeping its output', async () => {
+    const dir = await dataDir();
+    const config = path.join(dir, 'vmo.yaml');
+    await writeFile(config, `projects:\n  - alias: engine\n    dir: ${ENGINE_PROJECT}\n`);
+    const first = await start(['--data-dir', dir, '--config', config], {
+      VMO_ADMIN_PASSWORD: 'pw',
+    });
+    procs.push(first.proc);
+    const cookieFor = async (url: string) => {
+      const res = await fetch(url + '/api/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'pw' }),
+      });
+      return res.headers.getSetCookie()[0]!.split(';')[0]!;
+    };
+    const cookie = await cookieFor(first.url);
+    const res = await fetch(first.url + '/api/jobs/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: first.url },
+      body: JSON.stringify({ alias: 'engine', target: 'slow' }),
+    });
+    expect(res.status).toBe(201);
+    const { jobId } = (await res.json()) as { jobId: string };
+    const job = async (url: string, c: string) =>
+      (await (await fetch(`${url}/api/jobs/${jobId}`, { headers: { cookie: c } })).json()) as Job;
+    await expect
+      .poll(async () => (await job(first.url, cookie)).lastSeq, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(3);
+
+    first.proc.kill('SIGKILL');
+    await exited(first.proc);
+
+    const second = await start(['--data-dir', dir, '--config', config]);
+    procs.push(second.proc);
+    const cookie2 = await cookieFor(second.url);
+    const after = await job(second.url, cookie2);
+    expect(after.status).toBe('interrupted');
+    const page = (await (
+      await fetch(`${second.url}/api/jobs/${jobId}/events?limit=1000`, {
+        headers: { cookie: cookie2 },
+      })
+    ).json()) as EventPage;
+    expect(page.done).toBe(true);
+    const stdout = page.events
+      .filter((e) => e.stream === 'stdout')
+      .map((e) => e.chunk)
+      .join('');
+    expect(stdout).toMatch(/^tick 1\ntick 2\n/);
+    expect(page.events.at(-1)).toMatchObject({
+      stream: 'system',
+      chunk: expect.stringContaining('interrupted') as unknown,
+    });
+    second.proc.kill('SIGTERM');
+    await exited(second.proc);
   });
 
   it('stops with exit code 2 and names the bad key and the file', async () => {
