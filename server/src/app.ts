@@ -14,7 +14,7 @@ import { errorHandler, notFound } from './http/middleware/error.js';
 import { hostCheck } from './http/middleware/host-check.js';
 import { sessionMiddleware } from './http/middleware/session.js';
 import { jobsRoutes } from './http/jobs.routes.js';
-import { projectsRoutes } from './http/projects.routes.js';
+import { catalogRoutes } from './http/catalog.routes.js';
 import type { Logger } from './logger.js';
 import { allowHandshake, attachJobsNamespace, type JobsServer } from './realtime/jobs.namespace.js';
 import type { Services } from './services.js';
@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): App {
   api.use(authRoutes({ auth, security }));
   // Everything below needs a signed-in user, checked before any body is parsed (SPEC §2: auth → size → schema).
   api.use(requireAuth, express.json({ limit: '64kb' }));
-  api.use(projectsRoutes(deps.services));
+  api.use(catalogRoutes(deps.services));
   api.use(jobsRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);

@@ -120,6 +120,16 @@ describe(loadConfig.name, () => {
       'security.allowedOrigins.0:',
     ],
     ['a list where a map is expected', 'jobs: [1, 2]\n', 'jobs:'],
+    [
+      'a placeholder inside quotes',
+      'presets: [{ name: x, command: "echo \'{a}\'" }]\n',
+      'presets: ',
+    ],
+    [
+      'a preset param not in the command',
+      'presets: [{ name: x, command: "echo {a}", params: { b: "^b$" } }]\n',
+      'presets: ',
+    ],
   ])('names the key and the file for %s', (_what, yaml, expected) => {
     const { file } = withFile(yaml);
     const message = errorOf(() => loadConfig(['--config', file], {}, '/'));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { validatePresets } from './catalog/presets.js';
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -177,6 +178,13 @@ function readConfigFile(file: string, explicit: boolean): FileConfig {
   }
   const parsed = FileConfig.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${file}: ${describeIssues(parsed.error)}`);
+  if (parsed.data.presets) {
+    try {
+      parsed.data.presets = validatePresets(parsed.data.presets);
+    } catch (err) {
+      throw new ConfigError(`${file}: presets: ${(err as Error).message}`);
+    }
+  }
   return parsed.data;
 }
 

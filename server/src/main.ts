@@ -81,10 +81,20 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const stopRetention = services.retention.start();
 
   // Health answers before the catalog scan ends (SPEC §2).
-  setImmediate(() => {
-    services.catalog.refresh();
-    log.info({ projects: services.catalog.projects().length }, 'catalog loaded');
-  });
+  services.catalog
+    .refresh()
+    .then(() =>
+      log.info(
+        {
+          projects: services.catalog.projects().length,
+          hosts: services.catalog.hosts().length,
+          vms: services.catalog.vms().length,
+        },
+        'catalog loaded',
+      ),
+    )
+    .catch((err: unknown) => log.error({ err }, 'catalog could not be loaded'));
+  const stopWatching = services.catalog.watch();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -94,6 +104,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
     stopRetention();
+    stopWatching();
     await services.jobs.shutdown();
     await app.close();
     await database.close();

@@ -1,10 +1,10 @@
 // Builds the services from their repositories once, for main.ts and the test fixtures alike.
 import { AuthService } from './auth/auth.service.js';
 import { CatalogService } from './catalog/catalog.service.js';
-import type { MakeTarget } from './catalog/makefile.js';
-import { loadProjects } from './catalog/projects.js';
+import { BUILTIN_PRESETS } from './catalog/presets.js';
 import type { Config } from './config.js';
 import { AuditRepository } from './db/audit.repository.js';
+import { CatalogRepository } from './db/catalog.repository.js';
 import type { Db } from './db/client.js';
 import { JobEventsRepository } from './db/job-events.repository.js';
 import { JobsRepository } from './db/jobs.repository.js';
@@ -28,12 +28,14 @@ export interface Services {
 }
 
 export interface ServiceOptions {
-  config: Pick<Config, 'projects' | 'mkcli' | 'jobs' | 'db' | 'cluster'>;
+  config: Pick<
+    Config,
+    'projects' | 'mkcli' | 'ssh' | 'vmConfig' | 'presets' | 'jobs' | 'db' | 'cluster'
+  >;
   db: Db;
   log: Logger;
   /** The environment jobs inherit (scrubbed); process.env by default. */
   env?: NodeJS.ProcessEnv;
-  discover?: (dir: string) => Promise<MakeTarget[]>;
 }
 
 export function createServices(opts: ServiceOptions): Services {
@@ -43,9 +45,14 @@ export function createServices(opts: ServiceOptions): Services {
   const jobsRepo = new JobsRepository(db.db);
   const events = new JobEventsRepository(db.db);
   const bus = new JobBus();
+  const env = opts.env ?? process.env;
   const catalog = new CatalogService({
-    loadProjects: () => loadProjects(config),
-    discover: opts.discover,
+    config,
+    // Validated at boot by loadConfig; the built-in ones when the config names none.
+    presets: (config.presets) ?? BUILTIN_PRESETS,
+    log,
+    store: new CatalogRepository(db.db),
+    path: env.PATH,
   });
   const queries = new JobQueries({ jobs: jobsRepo, events });
   const retention = new Retention({
@@ -61,7 +68,7 @@ export function createServices(opts: ServiceOptions): Services {
     catalog,
     bus,
     log,
-    env: opts.env,
+    env,
     instanceId: config.cluster.instanceId ?? 'default',
     runners: {
       local: new LocalRunner({ lingerMs: 2_000, graceMs: config.jobs.graceSeconds * 1000 }),

@@ -71,7 +71,10 @@ export const StartStream = z.strictObject({
   alias: Alias,
   target: TargetName,
   args: MakeArgs.optional(),
+  /** Run an interactive target as a plain stream job anyway. */
   force: z.boolean().optional(),
+  /** Required for targets marked `@confirm`. */
+  confirm: z.boolean().optional(),
 });
 export type StartStream = z.infer<typeof StartStream>;
 
@@ -117,10 +120,27 @@ export const EventPage = z.object({
 });
 export type EventPage = z.infer<typeof EventPage>;
 
+/** A parameter a target declares in its Makefile (`@param NAME`, `@param NAME=default`, `@param NAME=a|b`). */
+export const TargetParam = z.object({
+  name: z.string(),
+  /** Allowed values, when the Makefile lists them; the first is the default. */
+  choices: z.array(z.string()).optional(),
+  default: z.string().optional(),
+  /** No default: the run form must ask for it. */
+  required: z.boolean(),
+});
+export type TargetParam = z.infer<typeof TargetParam>;
+
 export const TargetInfo = z.object({
   name: z.string(),
   description: z.string(),
   interactive: z.boolean(),
+  phony: z.boolean(),
+  params: z.array(TargetParam).optional(),
+  /** Ask before running (`@confirm`); the API then wants `confirm: true`. */
+  confirm: z.boolean().optional(),
+  /** One run at a time (`@exclusive`): another waits in the queue until it ends. */
+  exclusive: z.boolean().optional(),
 });
 export type TargetInfo = z.infer<typeof TargetInfo>;
 

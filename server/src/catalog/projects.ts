@@ -1,4 +1,4 @@
-// Projects from the mkcli registry (`alias=/abs/dir` lines) and the config file. The catalog issue grows this.
+// Projects from the mkcli registry (`alias=/abs/dir` lines) and from the config file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -14,16 +14,35 @@ export interface Project {
   interactive?: string[];
 }
 
-export function parseRegistry(text: string): { alias: string; dir: string }[] {
+export const ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export interface RegistryEntry {
+  alias: string;
+  dir: string;
+}
+
+/** Reads registry text; malformed lines and duplicates (the last wins) become warnings, never errors. */
+export function parseRegistry(text: string): { entries: RegistryEntry[]; warnings: string[] } {
   const entries = new Map<string, string>();
-  for (const raw of text.split('\n')) {
+  const warnings: string[] = [];
+  text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
+    if (!line || line.startsWith('#')) return;
     const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    entries.set(line.slice(0, eq).trim(), expandHome(line.slice(eq + 1).trim()));
-  }
-  return [...entries].map(([alias, dir]) => ({ alias, dir }));
+    const alias = eq < 0 ? '' : line.slice(0, eq).trim();
+    const dir = eq < 0 ? '' : line.slice(eq + 1).trim();
+    if (!alias || !dir) return void warnings.push(`line ${i + 1}: expected alias=/abs/dir`);
+    if (!ALIAS.test(alias) || alias.includes('..'))
+      return void warnings.push(`line ${i + 1}: "${alias}" is not a valid alias`);
+    const expanded = expandHome(dir);
+    if (!path.isAbsolute(expanded))
+      return void warnings.push(`line ${i + 1}: "${dir}" is not an absolute path`);
+    if (entries.has(alias))
+      warnings.push(`line ${i + 1}: "${alias}" appears again; this line wins`);
+    entries.delete(alias); // the last one wins, and takes its place in the order
+    entries.set(alias, path.resolve(expanded));
+  });
+  return { entries: [...entries].map(([alias, dir]) => ({ alias, dir })), warnings };
 }
 
 function availability(dir: string): Pick<Project, 'available' | 'error'> {
@@ -36,19 +55,23 @@ function availability(dir: string): Pick<Project, 'available' | 'error'> {
 }
 
 /** Config projects win over registry entries of the same alias. */
-export function loadProjects(config: Pick<Config, 'projects' | 'mkcli'>): Project[] {
+export function loadProjects(config: Pick<Config, 'projects' | 'mkcli'>): {
+  projects: Project[];
+  warnings: string[];
+} {
   const byAlias = new Map<string, Project>();
-  let registry = '';
+  let text = '';
   try {
-    registry = readFileSync(config.mkcli.registry, 'utf8');
+    text = readFileSync(config.mkcli.registry, 'utf8');
   } catch {
     // No registry is a normal setup: projects then come from the config file only.
   }
-  for (const { alias, dir } of parseRegistry(registry)) {
-    const abs = path.resolve(dir);
-    byAlias.set(alias, { alias, dir: abs, source: 'mkcli', ...availability(abs) });
-  }
-  for (const p of config.projects)
+  const { entries, warnings } = parseRegistry(text);
+  for (const { alias, dir } of entries)
+    byAlias.set(alias, { alias, dir, source: 'mkcli', ...availability(dir) });
+  for (const p of config.projects) {
+    if (byAlias.has(p.alias))
+      warnings.push(`"${p.alias}" is in the registry and the config file; the config file wins`);
     byAlias.set(p.alias, {
       alias: p.alias,
       dir: p.dir,
@@ -56,5 +79,7 @@ export function loadProjects(config: Pick<Config, 'projects' | 'mkcli'>): Projec
       ...availability(p.dir),
       ...(p.interactive ? { interactive: p.interactive } : {}),
     });
-  return [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));
+  }
+  const projects = [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));
+  return { projects, warnings: warnings.map((w) => `${config.mkcli.registry}: ${w}`) };
 }

@@ -12,8 +12,8 @@ import type { JobBus } from './job.bus.js';
 import type { JobQueries } from './job.queries.js';
 import {
   checkMakeArgs,
+  checkTargetParams,
   displayCommand,
-  findOnPath,
   jobEnvironment,
   makeArgv,
 } from './make-command.js';
@@ -50,6 +50,7 @@ interface Active {
   canceledBy?: string;
   interrupted?: string;
   timedOut?: boolean;
+  exclusiveKey?: string;
   pipeline?: OutputPipeline;
   finished: Promise<void>;
   release: () => void;
@@ -61,6 +62,8 @@ export class JobService {
   private readonly active = new Map<string, Active>();
   private readonly queue: string[] = [];
   private running = 0;
+  /** `project:target` of `@exclusive` targets running now. */
+  private readonly busyKeys = new Set<string>();
   private stopping = false;
 
   constructor(private readonly deps: JobServiceDeps) {}
@@ -69,14 +72,21 @@ export class JobService {
     const args = req.args ?? {};
     checkMakeArgs(args);
     const { project, target } = await this.deps.catalog.target(req.alias, req.target);
+    checkTargetParams(target, args);
     if (target.interactive && !req.force) {
       throw new AppError(
         'INTERACTIVE_TARGET',
         `"${target.name}" needs a terminal: open it as a terminal job, or pass force`,
       );
     }
+    if (target.confirm && !req.confirm) {
+      throw new AppError(
+        'VALIDATION',
+        `"${target.name}" asks for confirmation: send confirm: true`,
+      );
+    }
     const env = jobEnvironment(this.deps.env ?? process.env);
-    const viaAlias = project.source === 'mkcli' ? findOnPath(project.alias, env.PATH) : null;
+    const viaAlias = this.deps.catalog.aliasExecutable(project);
     const argv = makeArgv({ dir: project.dir, target: target.name, args, viaAlias });
     const row = await this.deps.jobs.create({
       type: 'stream',
@@ -100,7 +110,11 @@ export class JobService {
       details: { command: row.command, project: project.alias },
     });
     this.changed(row);
-    this.enqueue(row, { argv, cwd: project.dir, env });
+    this.enqueue(
+      row,
+      { argv, cwd: project.dir, env },
+      target.exclusive ? `${project.alias}:${target.name}` : undefined,
+    );
     return { jobId: row.id, type: 'stream' };
   }
 
@@ -109,8 +123,9 @@ export class JobService {
     if (row.type !== 'stream' || !row.project || !row.target) {
       throw new AppError('VALIDATION', `a ${row.type} job cannot be re-run from here yet`);
     }
+    // A re-run repeats a request someone already confirmed (the UI asks again before it calls this).
     return this.startStream(
-      { alias: row.project, target: row.target, args: row.args, force: true },
+      { alias: row.project, target: row.target, args: row.args, force: true, confirm: true },
       user,
       source,
     );
@@ -207,17 +222,24 @@ export class JobService {
     return this.running;
   }
 
-  private enqueue(row: JobRow, spec: RunSpec): void {
+  private enqueue(row: JobRow, spec: RunSpec, exclusiveKey?: string): void {
     let release!: () => void;
     const finished = new Promise<void>((r) => (release = r));
-    this.active.set(row.id, { row, spec, finished, release });
+    this.active.set(row.id, { row, spec, finished, release, exclusiveKey });
     this.queue.push(row.id);
     this.pump();
   }
 
+  /** Starts queued jobs in order while there is room; an `@exclusive` target waits for its running twin. */
   private pump(): void {
-    while (this.running < this.deps.limits.maxConcurrent && this.queue.length > 0) {
-      const active = this.active.get(this.queue.shift()!)!;
+    for (let i = 0; i < this.queue.length && this.running < this.deps.limits.maxConcurrent;) {
+      const active = this.active.get(this.queue[i]!)!;
+      if (active.exclusiveKey && this.busyKeys.has(active.exclusiveKey)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      if (active.exclusiveKey) this.busyKeys.add(active.exclusiveKey);
       this.running++;
       this.run(active)
         .catch((err: unknown) =>
@@ -227,6 +249,7 @@ export class JobService {
           // Also when run() threw (shutdown during an outage): nobody waits on this job any more.
           this.active.delete(active.row.id);
           active.release();
+          if (active.exclusiveKey) this.busyKeys.delete(active.exclusiveKey);
           this.running--;
           if (!this.stopping) this.pump();
         });

@@ -2,7 +2,7 @@
 // and the display string. Variables end up in recipes, so they are code unless checked here.
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { MakeArgs } from '@vmo/protocol';
+import type { MakeArgs, TargetInfo } from '@vmo/protocol';
 import { AppError } from '../errors.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -30,6 +30,24 @@ export function checkMakeArgs(args: MakeArgs): void {
     if (value.startsWith('-'))
       throw new AppError('BAD_ARGS', `the value of ${name} may not start with "-"`);
   }
+}
+
+/** A target's declared parameters narrow the general rule: only those names, listed choices, required ones present. */
+export function checkTargetParams(target: TargetInfo, args: MakeArgs): void {
+  if (!target.params) return;
+  const declared = new Map(target.params.map((p) => [p.name, p]));
+  for (const [name, value] of Object.entries(args)) {
+    const param = declared.get(name);
+    if (!param) {
+      const names = target.params.map((p) => p.name).join(', ') || 'no variables';
+      throw new AppError('BAD_ARGS', `${target.name} takes ${names}; not ${name}`);
+    }
+    if (param.choices && !param.choices.includes(value)) {
+      throw new AppError('BAD_ARGS', `${name} must be one of ${param.choices.join(', ')}`);
+    }
+  }
+  const missing = target.params.find((p) => p.required && !(p.name in args));
+  if (missing) throw new AppError('BAD_ARGS', `${target.name} needs ${missing.name}`);
 }
 
 const assignments = (args: MakeArgs) => Object.entries(args).map(([k, v]) => `${k}=${v}`);

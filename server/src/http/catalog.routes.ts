@@ -1,0 +1,27 @@
+import { Router } from 'express';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import { requireRole } from './middleware/authenticate.js';
+
+export function catalogRoutes(deps: { catalog: CatalogService }): Router {
+  const { catalog } = deps;
+  const router = Router();
+  router.get('/projects', (_req, res) => res.json(catalog.projects()));
+  router.get('/projects/:alias/targets', async (req, res) =>
+    res.json(await catalog.targets(req.params.alias)),
+  );
+  router.get('/hosts', (_req, res) => res.json(catalog.hosts()));
+  router.get('/vms', (_req, res) => res.json(catalog.vms()));
+  router.get('/presets', (_req, res) =>
+    res.json(catalog.presets().map(({ name, params, follow }) => ({ name, params, follow }))),
+  );
+  router.post('/catalog/refresh', requireRole('operator'), async (_req, res) => {
+    await catalog.refresh();
+    res.json({
+      projects: catalog.projects().length,
+      hosts: catalog.hosts().length,
+      vms: catalog.vms().length,
+      problems: catalog.vmProblems(),
+    });
+  });
+  return router;
+}
