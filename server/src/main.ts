@@ -36,7 +36,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied }, 'database migrated');
 
-  const services = createServices({ config, db: database, log });
+  const services = createServices({ config, db: database, log, dataDir: config.dataDir });
   const { auth } = services;
   const admin = await auth.ensureAdmin(config.adminPassword);
   const sessionSecret = await new SettingsRepository(database.db).getOrCreate(

@@ -15,7 +15,10 @@ import { JobQueries } from './jobs/job.queries.js';
 import { JobService } from './jobs/job.service.js';
 import { Retention } from './jobs/retention.js';
 import type { Logger } from './logger.js';
+import { JobRequests } from './jobs/job.requests.js';
+import { RemoteService } from './remote/remote.service.js';
 import { LocalRunner } from './runners/local.runner.js';
+import { controlDirFor, SshRunner } from './runners/ssh.runner.js';
 
 export interface Services {
   auth: AuthService;
@@ -25,13 +28,16 @@ export interface Services {
   queries: JobQueries;
   bus: JobBus;
   retention: Retention;
+  remote: RemoteService;
 }
 
 export interface ServiceOptions {
   config: Pick<
     Config,
-    'projects' | 'mkcli' | 'ssh' | 'vmConfig' | 'presets' | 'jobs' | 'db' | 'cluster'
+    'projects' | 'mkcli' | 'ssh' | 'vmConfig' | 'presets' | 'jobs' | 'db' | 'cluster' | 'security'
   >;
+  /** ssh ControlMaster sockets live under it. */
+  dataDir: string;
   db: Db;
   log: Logger;
   /** The environment jobs inherit (scrubbed); process.env by default. */
@@ -49,7 +55,7 @@ export function createServices(opts: ServiceOptions): Services {
   const catalog = new CatalogService({
     config,
     // Validated at boot by loadConfig; the built-in ones when the config names none.
-    presets: (config.presets) ?? BUILTIN_PRESETS,
+    presets: config.presets ?? BUILTIN_PRESETS,
     log,
     store: new CatalogRepository(db.db),
     path: env.PATH,
@@ -60,19 +66,30 @@ export function createServices(opts: ServiceOptions): Services {
     log,
     retentionDays: config.jobs.retentionDays,
   });
+  const local = new LocalRunner({ lingerMs: 2_000, graceMs: config.jobs.graceSeconds * 1000 });
+  const ssh = new SshRunner(local, {
+    ...config.ssh,
+    configFile: config.ssh.config,
+    controlDir: controlDirFor(opts.dataDir),
+  });
+  const remote = new RemoteService({ catalog, ssh, env });
+  const requests = new JobRequests({
+    catalog,
+    remote,
+    ssh,
+    env,
+    allowAdHoc: config.security.allowAdHoc,
+  });
   const jobs = new JobService({
     jobs: jobsRepo,
     events,
     queries,
     audit,
-    catalog,
+    requests,
     bus,
     log,
-    env,
     instanceId: config.cluster.instanceId ?? 'default',
-    runners: {
-      local: new LocalRunner({ lingerMs: 2_000, graceMs: config.jobs.graceSeconds * 1000 }),
-    },
+    runners: { local, ssh },
     limits: {
       maxConcurrent: config.jobs.maxConcurrent,
       graceSeconds: config.jobs.graceSeconds,
@@ -90,5 +107,6 @@ export function createServices(opts: ServiceOptions): Services {
     queries,
     bus,
     retention,
+    remote,
   };
 }

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   JOB_NOT_FOUND: 404,
   NOT_FOUND: 404,
   JOB_FINISHED: 409,
+  /** A remote command outside a job failed (host unreachable, auth refused…). */
+  REMOTE_FAILED: 502,
   MISDIRECTED: 421,
   RATE_LIMITED: 429,
   INTERNAL: 500,

@@ -78,6 +78,17 @@ export const StartStream = z.strictObject({
 });
 export type StartStream = z.infer<typeof StartStream>;
 
+/** `{hostAlias, preset, params?}`, or (admins, with security.allowAdHoc) `{hostAlias, command}`. */
+export const StartSsh = z.union([
+  z.strictObject({
+    hostAlias: z.string().min(1).max(256),
+    preset: z.string().min(1).max(128),
+    params: z.record(z.string().max(128), z.string().max(1024)).optional(),
+  }),
+  z.strictObject({ hostAlias: z.string().min(1).max(256), command: z.string().min(1).max(8192) }),
+]);
+export type StartSsh = z.infer<typeof StartSsh>;
+
 export const StartedJob = z.object({ jobId: z.string(), type: JobType });
 export type StartedJob = z.infer<typeof StartedJob>;
 

@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import type { CatalogService } from '../catalog/catalog.service.js';
+import type { RemoteService } from '../remote/remote.service.js';
 import { requireRole } from './middleware/authenticate.js';
 
-export function catalogRoutes(deps: { catalog: CatalogService }): Router {
+export function catalogRoutes(deps: { catalog: CatalogService; remote: RemoteService }): Router {
   const { catalog } = deps;
   const router = Router();
   router.get('/projects', (_req, res) => res.json(catalog.projects()));
@@ -10,6 +11,9 @@ export function catalogRoutes(deps: { catalog: CatalogService }): Router {
     res.json(await catalog.targets(req.params.alias)),
   );
   router.get('/hosts', (_req, res) => res.json(catalog.hosts()));
+  router.get('/hosts/:alias/containers', async (req, res) =>
+    res.json(await deps.remote.containers(req.params.alias)),
+  );
   router.get('/vms', (_req, res) => res.json(catalog.vms()));
   router.get('/presets', (_req, res) =>
     res.json(catalog.presets().map(({ name, params, follow }) => ({ name, params, follow }))),

@@ -1,22 +1,16 @@
 // Job lifecycle: validate a request, queue it (FIFO past maxConcurrent), run it through a runner and
 // the output pipeline, cancel it, and record how it ended.
-import type { JobStatus, StartStream, StartedJob, User } from '@vmo/protocol';
+import type { JobStatus, StartSsh, StartStream, StartedJob, User } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError, isDbUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { RunHandle, Runner, RunResult, RunSpec } from '../runners/runner.js';
-import type { CatalogService } from '../catalog/catalog.service.js';
+import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
+import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { JobBus } from './job.bus.js';
 import type { JobQueries } from './job.queries.js';
-import {
-  checkMakeArgs,
-  checkTargetParams,
-  displayCommand,
-  jobEnvironment,
-  makeArgv,
-} from './make-command.js';
+import type { JobRequest, JobRequests, Launch } from './job.requests.js';
 import { OutputPipeline } from './output.pipeline.js';
 
 export interface JobLimits {
@@ -34,18 +28,17 @@ export interface JobServiceDeps {
   events: JobEventsRepository;
   queries: JobQueries;
   audit: AuditRepository;
-  catalog: CatalogService;
-  runners: { local: Runner };
+  requests: JobRequests;
+  runners: { local: Runner; ssh: Runner<RemoteSpec> };
   bus: JobBus;
   log: Logger;
   limits: JobLimits;
   instanceId: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 interface Active {
   row: JobRow;
-  spec: RunSpec;
+  launch: Launch;
   handle?: RunHandle;
   canceledBy?: string;
   interrupted?: string;
@@ -69,66 +62,38 @@ export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
 
   async startStream(req: StartStream, user: User, source: string | null): Promise<StartedJob> {
-    const args = req.args ?? {};
-    checkMakeArgs(args);
-    const { project, target } = await this.deps.catalog.target(req.alias, req.target);
-    checkTargetParams(target, args);
-    if (target.interactive && !req.force) {
-      throw new AppError(
-        'INTERACTIVE_TARGET',
-        `"${target.name}" needs a terminal: open it as a terminal job, or pass force`,
-      );
-    }
-    if (target.confirm && !req.confirm) {
-      throw new AppError(
-        'VALIDATION',
-        `"${target.name}" asks for confirmation: send confirm: true`,
-      );
-    }
-    const env = jobEnvironment(this.deps.env ?? process.env);
-    const viaAlias = this.deps.catalog.aliasExecutable(project);
-    const argv = makeArgv({ dir: project.dir, target: target.name, args, viaAlias });
+    return this.submit(await this.deps.requests.stream(req), user, source);
+  }
+
+  async startSsh(req: StartSsh, user: User, source: string | null): Promise<StartedJob> {
+    return this.submit(this.deps.requests.ssh(req, user), user, source);
+  }
+
+  async rerun(id: string, user: User, source: string | null): Promise<StartedJob> {
+    const row = await this.deps.queries.row(id);
+    return this.submit(await this.deps.requests.again(row, user), user, source);
+  }
+
+  /** Stores the job as queued, audits it, and lines it up. */
+  private async submit(req: JobRequest, user: User, source: string | null): Promise<StartedJob> {
     const row = await this.deps.jobs.create({
-      type: 'stream',
+      type: req.type,
       status: 'queued',
-      project: project.alias,
-      host: null,
-      target: target.name,
-      args,
-      preset: null,
-      command: displayCommand(target.name, args),
-      argv,
+      ...req.row,
       requested_by: user.id,
       instance_id: this.deps.instanceId,
     });
     await this.deps.audit.add({
       userId: user.id,
       username: user.username,
-      action: 'job.run',
+      action: req.audit.action,
       target: row.id,
       source,
-      details: { command: row.command, project: project.alias },
+      details: req.audit.details,
     });
     this.changed(row);
-    this.enqueue(
-      row,
-      { argv, cwd: project.dir, env },
-      target.exclusive ? `${project.alias}:${target.name}` : undefined,
-    );
-    return { jobId: row.id, type: 'stream' };
-  }
-
-  async rerun(id: string, user: User, source: string | null): Promise<StartedJob> {
-    const row = await this.deps.queries.row(id);
-    if (row.type !== 'stream' || !row.project || !row.target) {
-      throw new AppError('VALIDATION', `a ${row.type} job cannot be re-run from here yet`);
-    }
-    // A re-run repeats a request someone already confirmed (the UI asks again before it calls this).
-    return this.startStream(
-      { alias: row.project, target: row.target, args: row.args, force: true, confirm: true },
-      user,
-      source,
-    );
+    this.enqueue(row, req.launch, req.exclusiveKey);
+    return { jobId: row.id, type: req.type };
   }
 
   async cancel(
@@ -222,10 +187,10 @@ export class JobService {
     return this.running;
   }
 
-  private enqueue(row: JobRow, spec: RunSpec, exclusiveKey?: string): void {
+  private enqueue(row: JobRow, launch: Launch, exclusiveKey?: string): void {
     let release!: () => void;
     const finished = new Promise<void>((r) => (release = r));
-    this.active.set(row.id, { row, spec, finished, release, exclusiveKey });
+    this.active.set(row.id, { row, launch, finished, release, exclusiveKey });
     this.queue.push(row.id);
     this.pump();
   }
@@ -290,7 +255,11 @@ export class JobService {
     this.changed(started);
     const pipeline = (active.pipeline = this.pipelineFor(active));
     const t0 = Date.now();
-    const handle = (active.handle = this.deps.runners.local.start(active.spec, pipeline));
+    const { launch } = active;
+    const handle = (active.handle =
+      launch.runner === 'local'
+        ? this.deps.runners.local.start(launch.spec, pipeline)
+        : this.deps.runners.ssh.start(launch.spec, pipeline));
     pipeline.system(`started: ${started.command}${handle.pid ? ` (pid ${handle.pid})` : ''}`);
     const timer =
       limits.timeoutSeconds > 0
@@ -343,6 +312,7 @@ export class JobService {
     const lines: string[] = [];
     const failure = active.pipeline?.error;
     if (result.error) lines.push(`could not start: ${result.error}`);
+    if (result.diagnosis) lines.push(result.diagnosis);
     if (failure) {
       lines.push(
         `failed: the database did not take its output for ${this.deps.limits.outageSeconds} s (db.outageSeconds), so it was stopped (${(failure as Error).message})`,

@@ -31,7 +31,8 @@ export class LocalRunner implements Runner {
       detached: true, // its own process group (setsid), so kill(-pid) reaches every descendant
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (b: Buffer) => sink.write('stdout', b));
+    const stdoutAs = spec.stdoutAs ?? 'stdout';
+    child.stdout.on('data', (b: Buffer) => sink.write(stdoutAs, b));
     child.stderr.on('data', (b: Buffer) => sink.write('stderr', b));
 
     const timers = new Set<NodeJS.Timeout>();

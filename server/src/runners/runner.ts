@@ -5,6 +5,8 @@ export interface RunSpec {
   argv: [string, ...string[]];
   cwd?: string;
   env: NodeJS.ProcessEnv;
+  /** Label stdout as the `pty` stream (a remote tty: stdout and stderr arrive merged, byte for byte). */
+  stdoutAs?: 'stdout' | 'pty';
 }
 
 /** Receives raw output bytes, in the order they were read. */
@@ -17,6 +19,8 @@ export interface RunResult {
   signal: string | null;
   /** Set when the process could not be started at all (e.g. the program is missing). */
   error?: string;
+  /** Why the command failed before it ran, in words for the user (e.g. "host key changed"). */
+  diagnosis?: string;
   /** Processes the command left behind that were stopped when its output closed late. */
   strays?: boolean;
 }
@@ -32,6 +36,6 @@ export interface RunHandle {
   resume(): void;
 }
 
-export interface Runner {
-  start(spec: RunSpec, sink: OutputSink): RunHandle;
+export interface Runner<S = RunSpec> {
+  start(spec: S, sink: OutputSink): RunHandle;
 }
