@@ -34,7 +34,16 @@ export interface Services {
 export interface ServiceOptions {
   config: Pick<
     Config,
-    'projects' | 'mkcli' | 'ssh' | 'vmConfig' | 'presets' | 'jobs' | 'db' | 'cluster' | 'security'
+    | 'projects'
+    | 'mkcli'
+    | 'ssh'
+    | 'vmConfig'
+    | 'presets'
+    | 'jobs'
+    | 'db'
+    | 'cluster'
+    | 'security'
+    | 'fanout'
   >;
   /** ssh ControlMaster sockets live under it. */
   dataDir: string;
@@ -97,6 +106,7 @@ export function createServices(opts: ServiceOptions): Services {
       maxOutputBytes: config.jobs.maxOutputBytes,
       bufferBytes: config.jobs.bufferBytes,
       outageSeconds: config.db.outageSeconds,
+      fanoutParallel: config.fanout.maxParallel,
     },
   });
   return {

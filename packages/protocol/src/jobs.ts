@@ -75,6 +75,8 @@ export const StartStream = z.strictObject({
   force: z.boolean().optional(),
   /** Required for targets marked `@confirm`. */
   confirm: z.boolean().optional(),
+  /** Run it on this host of the project's `remote` list, over ssh. */
+  hostAlias: z.string().min(1).max(256).optional(),
 });
 export type StartStream = z.infer<typeof StartStream>;
 
@@ -161,5 +163,39 @@ export const ProjectInfo = z.object({
   source: z.enum(['config', 'mkcli']),
   available: z.boolean(),
   error: z.string().optional(),
+  /** Hosts where its targets can also run over ssh. */
+  remote: z.array(z.object({ host: z.string(), dir: z.string() })).optional(),
 });
 export type ProjectInfo = z.infer<typeof ProjectInfo>;
+
+/**
+ * One preset or one project target on every VM of an environment, or on the hosts listed:
+ * `{environment | hostAliases, preset, params?}` or `{environment | hostAliases, alias, target, args?}`.
+ */
+export const StartFanout = z
+  .strictObject({
+    environment: z.string().min(1).max(128).optional(),
+    hostAliases: z.array(z.string().min(1).max(256)).min(1).max(500).optional(),
+    preset: z.string().min(1).max(128).optional(),
+    params: z.record(z.string().max(128), z.string().max(1024)).optional(),
+    alias: Alias.optional(),
+    target: TargetName.optional(),
+    args: MakeArgs.optional(),
+    confirm: z.boolean().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.environment === undefined) === (v.hostAliases === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give either environment or hostAliases' });
+    }
+    const target = v.alias !== undefined || v.target !== undefined || v.args !== undefined;
+    if ((v.preset !== undefined) === target)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give either preset (and params) or alias and target (and args)',
+      });
+    if (target && (v.alias === undefined || v.target === undefined))
+      ctx.addIssue({ code: 'custom', message: 'a target needs both alias and target' });
+    if (v.params !== undefined && v.preset === undefined)
+      ctx.addIssue({ code: 'custom', message: 'params go with a preset' });
+  });
+export type StartFanout = z.infer<typeof StartFanout>;

@@ -39,6 +39,15 @@ const mtimeOf = (file: string) => {
   }
 };
 
+/** What the API says of each target: `interactive` from the annotation or the project's list. */
+export function toTargetInfos(project: Project, discovery: Discovery): TargetInfo[] {
+  const interactive = project.interactive ?? DEFAULT_INTERACTIVE;
+  return discovery.targets.map(({ interactive: marked, ...t }) => ({
+    ...t,
+    interactive: !!marked || interactive.includes(t.name),
+  }));
+}
+
 export class CatalogService {
   private projectList: Project[] = [];
   private hostList: SshHost[] = [];
@@ -86,6 +95,17 @@ export class CatalogService {
     return this.projectList.map(({ interactive: _interactive, ...p }) => p);
   }
 
+  /** The remote dir of a project on a host, or 404 UNKNOWN_HOST. */
+  remoteDir(project: Project, hostAlias: string): string {
+    const remote = project.remote?.find((r) => r.host === hostAlias);
+    if (!remote)
+      throw new AppError(
+        'UNKNOWN_HOST',
+        `project "${project.alias}" is not set up on host "${hostAlias}" (projects[].remote)`,
+      );
+    return remote.dir;
+  }
+
   project(alias: string): Project {
     const project = this.projectList.find((p) => p.alias === alias);
     if (!project) throw new AppError('UNKNOWN_PROJECT', `no project "${alias}"`);
@@ -110,11 +130,7 @@ export class CatalogService {
         );
       throw err;
     }
-    const interactive = project.interactive ?? DEFAULT_INTERACTIVE;
-    return discovery.targets.map(({ interactive: marked, ...t }) => ({
-      ...t,
-      interactive: !!marked || interactive.includes(t.name),
-    }));
+    return toTargetInfos(project, discovery);
   }
 
   async target(alias: string, name: string): Promise<{ project: Project; target: TargetInfo }> {

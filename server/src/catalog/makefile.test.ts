@@ -21,7 +21,8 @@ const MAKEFILE = `include inc.mk
 OBJ := a.o b.o
 LOOKS_LIKE: a-target
 deploy: ENV = staging
-.PHONY: deploy clean test
+.PHONY: deploy clean test all ghost
+all: build test
 deploy: ## Deploy it @param ENV=staging|prod @confirm @exclusive
 \t@echo deploying $(ENV)
 clean:: ## Remove outputs
@@ -50,6 +51,7 @@ describe(discoverTargets.name, () => {
     });
     const { targets, files, problems } = await discoverTargets(dir);
     expect(targets.map((t) => t.name)).toEqual([
+      'all',
       'build',
       'clean',
       'deploy',
@@ -129,7 +131,8 @@ describe(isUserTarget.name, () => {
     [{ name: 'build', phony: false, recipe: true }, false, true],
     [{ name: 'out.txt', phony: false, recipe: true }, false, false],
     [{ name: 'out.txt', phony: false, recipe: true }, true, true],
-    [{ name: 'dir/x', phony: true, recipe: false }, false, true],
+    [{ name: 'dir/x', phony: true, recipe: false, deps: true }, false, true],
+    [{ name: 'listed-only', phony: true, recipe: false }, false, false],
     [{ name: 'deps-only', phony: false, recipe: false }, false, false],
     [{ name: '-evil', phony: true, recipe: true }, true, false],
   ])('%j described=%j → %j', (t, described, want) => {

@@ -30,6 +30,8 @@ interface RawTarget {
   name: string;
   phony: boolean;
   recipe: boolean;
+  /** Has prerequisites (an aggregate such as `all: build test`). */
+  deps?: boolean;
 }
 
 /** The explicit targets of `make -pRrq` output: no special, pattern or non-targets. */
@@ -49,8 +51,17 @@ export function parseMakeDatabase(output: string): { targets: RawTarget[]; makef
     const prev = targets.get(name);
     const phony = lines.some((l) => l.startsWith('#  Phony target'));
     const recipe = lines.some((l) => l.startsWith('\t'));
+    const deps = lines.some((l) => {
+      const rest = l.startsWith(name + ':') ? l.slice(name.length).replace(/^::?/, '').trim() : '';
+      return rest !== '' && !/^\S+\s*(=|:=|::=|\?=|\+=)/.test(rest);
+    });
     // Double-colon rules come as several paragraphs of one target.
-    targets.set(name, { name, phony: phony || !!prev?.phony, recipe: recipe || !!prev?.recipe });
+    targets.set(name, {
+      name,
+      phony: phony || !!prev?.phony,
+      recipe: recipe || !!prev?.recipe,
+      deps: deps || !!prev?.deps,
+    });
   }
   return { targets: [...targets.values()], makefiles };
 }
@@ -70,12 +81,14 @@ export function parseDescriptions(text: string): Map<string, string> {
 }
 
 /**
- * What a user means by "a target": phony ones, and ones with a recipe that are documented (`##`)
- * or not named like a file (no `.` or `/`): `app.tar.gz: …` builds a file and is left out.
+ * What a user means by "a target": documented ones (`##`), phony ones that do something (a recipe
+ * or prerequisites), and ones with a recipe not named like a file (no `.` or `/`): `app.tar.gz: …`
+ * builds a file and is left out, and so is a name only listed in `.PHONY`.
  */
 export function isUserTarget(t: RawTarget, described: boolean): boolean {
   if (!TARGET_NAME.test(t.name)) return false;
-  if (t.phony || described) return true;
+  if (described) return true;
+  if (t.phony) return t.recipe || !!t.deps;
   return t.recipe && !/[./]/.test(t.name);
 }
 
@@ -116,6 +129,22 @@ export async function discoverTargets(
   const { stdout, stderr } = await run('make', ['-C', dir, '--no-print-directory', '-pRrq', ':'], {
     timeoutMs: opts.timeoutMs ?? 10_000,
   });
+  return fromMakeDatabase(stdout, stderr, async (names) => {
+    const files = names.map((f) => path.resolve(dir, f));
+    const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => '')));
+    return { files, text: texts.join('\n') };
+  });
+}
+
+/**
+ * The targets in make's database output (local or from a remote host). `readMakefiles` returns the
+ * text of the makefiles make read (for `##` descriptions) and their paths (for the cache).
+ */
+export async function fromMakeDatabase(
+  stdout: string,
+  stderr: string,
+  readMakefiles: (names: string[]) => Promise<{ files: string[]; text: string }>,
+): Promise<Discovery> {
   // `:` is no target, so make ends with "No rule to make target ':'" after printing its database;
   // -q also answers 1 when something is out of date. Fatal errors say `***`; warnings (clock skew,
   // overriding recipes) are passed on as problems.
@@ -123,16 +152,12 @@ export async function discoverTargets(
     .split('\n')
     .filter((l) => l.trim() && !/No rule to make target ':'\./.test(l));
   const fatal = lines.filter((l) => l.includes('***'));
-  if (fatal.length || !stdout.includes('\n# Files\n'))
+  if (fatal.length || !stdout.includes('\n# Files\n')) {
     throw new MakeError(fatal.join('\n') || lines.join('\n') || 'make printed no database');
-  const { targets, makefiles } = parseMakeDatabase(stdout);
-  const files = makefiles.map((f) => path.resolve(dir, f));
-  const descriptions = new Map<string, string>();
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    for (const [name, d] of parseDescriptions(text))
-      if (!descriptions.has(name)) descriptions.set(name, d);
   }
+  const { targets, makefiles } = parseMakeDatabase(stdout);
+  const { files, text } = await readMakefiles(makefiles);
+  const descriptions = parseDescriptions(text);
   const problems: string[] = lines;
   const found = targets
     .filter((t) => isUserTarget(t, descriptions.has(t.name)))

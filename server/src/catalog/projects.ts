@@ -12,6 +12,8 @@ export interface Project {
   error?: string;
   /** Targets that need a terminal; only config projects set it (the rest use the defaults). */
   interactive?: string[];
+  /** Where the project also lives, to run its targets over ssh (config projects only). */
+  remote?: { host: string; dir: string }[];
 }
 
 export const ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -78,6 +80,7 @@ export function loadProjects(config: Pick<Config, 'projects' | 'mkcli'>): {
       source: 'config',
       ...availability(p.dir),
       ...(p.interactive ? { interactive: p.interactive } : {}),
+      ...(p.remote ? { remote: p.remote } : {}),
     });
   }
   const projects = [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));

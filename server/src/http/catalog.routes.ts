@@ -7,9 +7,12 @@ export function catalogRoutes(deps: { catalog: CatalogService; remote: RemoteSer
   const { catalog } = deps;
   const router = Router();
   router.get('/projects', (_req, res) => res.json(catalog.projects()));
-  router.get('/projects/:alias/targets', async (req, res) =>
-    res.json(await catalog.targets(req.params.alias)),
-  );
+  router.get('/projects/:alias/targets', async (req, res) => {
+    const host = typeof req.query.host === 'string' ? req.query.host : null;
+    if (host)
+      return res.json(await deps.remote.projectTargets(catalog.project(req.params.alias), host));
+    res.json(await catalog.targets(req.params.alias));
+  });
   router.get('/hosts', (_req, res) => res.json(catalog.hosts()));
   router.get('/hosts/:alias/containers', async (req, res) =>
     res.json(await deps.remote.containers(req.params.alias)),
@@ -20,6 +23,7 @@ export function catalogRoutes(deps: { catalog: CatalogService; remote: RemoteSer
   );
   router.post('/catalog/refresh', requireRole('operator'), async (_req, res) => {
     await catalog.refresh();
+    deps.remote.forget();
     res.json({
       projects: catalog.projects().length,
       hosts: catalog.hosts().length,

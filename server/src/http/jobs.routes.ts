@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   CancelJob,
+  StartFanout,
   StartSsh,
   EventsQuery,
   JobsQuery,
@@ -27,6 +28,9 @@ export function jobsRoutes(deps: { jobs: JobService; queries: JobQueries }): Rou
   );
   router.post('/jobs/ssh-logs', operator, validate(StartSsh), async (req, res) =>
     res.status(201).json(await jobs.startSsh(req.body, req.user!, sourceOf(req))),
+  );
+  router.post('/jobs/fanout', operator, validate(StartFanout), async (req, res) =>
+    res.status(201).json(await jobs.startFanout(req.body, req.user!, sourceOf(req))),
   );
   router.post('/jobs/cancel', operator, validate(CancelJob), async (req, res) =>
     res.status(202).json(await jobs.cancel(req.body.jobId, req.user!, sourceOf(req))),

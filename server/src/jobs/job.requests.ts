@@ -1,8 +1,8 @@
 // Turns a request to run something into what the job service needs: the row to store and how to
 // launch it. Every check of SPEC §2's execution rules happens here, before anything is stored.
-import type { JobType, StartSsh, StartStream, User } from '@vmo/protocol';
+import type { JobType, StartFanout, StartSsh, StartStream, TargetInfo, User } from '@vmo/protocol';
 import type { CatalogService } from '../catalog/catalog.service.js';
-import { renderPreset } from '../catalog/presets.js';
+import { renderPreset, shellQuote } from '../catalog/presets.js';
 import type { NewJob } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
 import type { RemoteService } from '../remote/remote.service.js';
@@ -36,6 +36,27 @@ export interface JobRequestsDeps {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Declared params, interactive and confirm rules of a target, the same locally and remotely. */
+function checkTargetUse(target: TargetInfo, args: Record<string, string>, req: StartStream): void {
+  checkTargetParams(target, args);
+  if (target.interactive && !req.force) {
+    throw new AppError(
+      'INTERACTIVE_TARGET',
+      `"${target.name}" needs a terminal: open it as a terminal job, or pass force`,
+    );
+  }
+  if (target.confirm && !req.confirm) {
+    throw new AppError('VALIDATION', `"${target.name}" asks for confirmation: send confirm: true`);
+  }
+}
+
+export interface FanoutPlan {
+  group: JobRequest['row'];
+  children: JobRequest[];
+  hosts: string[];
+  audit: JobRequest['audit'];
+}
+
 export class JobRequests {
   constructor(private readonly deps: JobRequestsDeps) {}
 
@@ -44,22 +65,11 @@ export class JobRequests {
   }
 
   async stream(req: StartStream): Promise<JobRequest> {
+    if (req.hostAlias !== undefined) return this.remoteTarget(req, req.hostAlias);
     const args = req.args ?? {};
     checkMakeArgs(args);
     const { project, target } = await this.deps.catalog.target(req.alias, req.target);
-    checkTargetParams(target, args);
-    if (target.interactive && !req.force) {
-      throw new AppError(
-        'INTERACTIVE_TARGET',
-        `"${target.name}" needs a terminal: open it as a terminal job, or pass force`,
-      );
-    }
-    if (target.confirm && !req.confirm) {
-      throw new AppError(
-        'VALIDATION',
-        `"${target.name}" asks for confirmation: send confirm: true`,
-      );
-    }
+    checkTargetUse(target, args, req);
     const viaAlias = this.deps.catalog.aliasExecutable(project);
     const argv = makeArgv({ dir: project.dir, target: target.name, args, viaAlias });
     const command = displayCommand(target.name, args);
@@ -77,6 +87,49 @@ export class JobRequests {
       launch: { runner: 'local', spec: { argv, cwd: project.dir, env: this.env() } },
       exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
       audit: { action: 'job.run', details: { command, project: project.alias } },
+    };
+  }
+
+  /** A project's target on one of its `remote` hosts: make over ssh with a tty, so a cancel reaches it. */
+  private async remoteTarget(req: StartStream, hostAlias: string): Promise<JobRequest> {
+    const args = req.args ?? {};
+    checkMakeArgs(args);
+    const project = this.deps.catalog.project(req.alias);
+    const dir = this.deps.catalog.remoteDir(project, hostAlias);
+    const target = (await this.deps.remote.projectTargets(project, hostAlias)).find(
+      (t) => t.name === req.target,
+    );
+    if (!target)
+      throw new AppError(
+        'UNKNOWN_TARGET',
+        `project "${project.alias}" has no target "${req.target}" on ${hostAlias}`,
+      );
+    checkTargetUse(target, args, req);
+    const words = makeArgv({ dir, target: target.name, args }).map(shellQuote).join(' ');
+    const spec: RemoteSpec = {
+      destination: this.deps.remote.destination(hostAlias),
+      command: words,
+      tty: true,
+      env: this.env(),
+    };
+    const display = `ssh ${hostAlias} -- ${displayCommand(target.name, args)}`;
+    return {
+      type: 'ssh',
+      row: {
+        project: project.alias,
+        host: hostAlias,
+        target: target.name,
+        args,
+        preset: null,
+        command: display,
+        argv: this.deps.ssh.argv(spec),
+      },
+      launch: { runner: 'ssh', spec },
+      exclusiveKey: target.exclusive ? `${project.alias}:${target.name}@${hostAlias}` : undefined,
+      audit: {
+        action: 'job.run',
+        details: { command: display, project: project.alias, host: hostAlias },
+      },
     };
   }
 
@@ -115,6 +168,95 @@ export class JobRequests {
     };
   }
 
+  /** One child request per host; the group's own row. Unreachable hosts become failing children. */
+  async fanout(req: StartFanout, user: User): Promise<FanoutPlan> {
+    const hosts = this.fanoutHosts(req);
+    let children: JobRequest[];
+    if (req.preset !== undefined) {
+      children = hosts.map((hostAlias) =>
+        this.ssh({ hostAlias, preset: req.preset!, params: req.params }, user),
+      );
+    } else {
+      children = await this.fanoutTarget(
+        req as Required<Pick<StartFanout, 'alias' | 'target'>> & StartFanout,
+        hosts,
+      );
+    }
+    const first = children[0]!;
+    const tail = first.row.command.slice(first.row.command.indexOf(' -- ') + 4);
+    const where = req.environment ?? hosts.join(',');
+    const command = `fanout ${where} -- ${tail}`;
+    return {
+      group: {
+        project: first.row.project,
+        host: req.environment ?? null,
+        target: first.row.target,
+        args: first.row.args,
+        preset: first.row.preset,
+        command,
+        argv: [],
+      },
+      children,
+      hosts,
+      audit: { action: 'job.fanout', details: { command, hosts } },
+    };
+  }
+
+  private fanoutHosts(req: StartFanout): string[] {
+    if (req.hostAliases) {
+      const hosts = [...new Set(req.hostAliases)];
+      for (const h of hosts) this.deps.remote.destination(h); // 404 UNKNOWN_HOST before anything starts
+      return hosts;
+    }
+    const vms = this.deps.catalog.vms().filter((v) => v.environment === req.environment);
+    if (!vms.length)
+      throw new AppError('UNKNOWN_HOST', `no VMs in environment "${req.environment}"`);
+    return vms.map((v) => v.sshAlias ?? `vm:${v.environment}/${v.name}`);
+  }
+
+  /** The target must exist on every host that answers; a host that cannot be reached still gets its (failing) job. */
+  private async fanoutTarget(
+    req: StartFanout & { alias: string; target: string },
+    hosts: string[],
+  ): Promise<JobRequest[]> {
+    const request = { alias: req.alias, target: req.target, args: req.args, confirm: req.confirm };
+    const settled = await Promise.allSettled(hosts.map((h) => this.remoteTarget(request, h)));
+    const reached = settled.find(
+      (r): r is PromiseFulfilledResult<JobRequest> => r.status === 'fulfilled',
+    );
+    const refusal = settled.find(
+      (r) =>
+        r.status === 'rejected' &&
+        !(r.reason instanceof AppError && r.reason.code === 'REMOTE_FAILED'),
+    );
+    if (refusal?.status === 'rejected') throw refusal.reason;
+    if (!reached) throw (settled[0] as PromiseRejectedResult).reason;
+    return settled.map((r, i) =>
+      r.status === 'fulfilled' ? r.value : this.unchecked(reached.value, hosts[i]!),
+    );
+  }
+
+  /** The same remote make on a host whose targets could not be read: it runs, and fails in words. */
+  private unchecked(model: JobRequest, hostAlias: string): JobRequest {
+    const spec = {
+      ...(model.launch.spec as RemoteSpec),
+      destination: this.deps.remote.destination(hostAlias),
+    };
+    const dir = this.deps.catalog.remoteDir(
+      this.deps.catalog.project(model.row.project!),
+      hostAlias,
+    );
+    spec.command = makeArgv({ dir, target: model.row.target!, args: model.row.args })
+      .map(shellQuote)
+      .join(' ');
+    const display = `ssh ${hostAlias} -- ${model.row.command.slice(model.row.command.indexOf(' -- ') + 4)}`;
+    return {
+      ...model,
+      row: { ...model.row, host: hostAlias, command: display, argv: this.deps.ssh.argv(spec) },
+      launch: { runner: 'ssh', spec },
+    };
+  }
+
   /** The same request again, from a stored job (a re-run counts as confirmed). */
   async again(
     row: {
@@ -135,6 +277,16 @@ export class JobRequests {
         args: row.args,
         force: true,
         confirm: true,
+      });
+    }
+    if (row.type === 'ssh' && row.host && row.project && row.target) {
+      return this.stream({
+        alias: row.project,
+        target: row.target,
+        args: row.args,
+        force: true,
+        confirm: true,
+        hostAlias: row.host,
       });
     }
     if (row.type === 'ssh' && row.host) {

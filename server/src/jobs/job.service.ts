@@ -1,6 +1,13 @@
 // Job lifecycle: validate a request, queue it (FIFO past maxConcurrent), run it through a runner and
 // the output pipeline, cancel it, and record how it ended.
-import type { JobStatus, StartSsh, StartStream, StartedJob, User } from '@vmo/protocol';
+import type {
+  JobStatus,
+  StartFanout,
+  StartSsh,
+  StartStream,
+  StartedJob,
+  User,
+} from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
@@ -10,6 +17,7 @@ import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { JobBus } from './job.bus.js';
 import type { JobQueries } from './job.queries.js';
+import { childLine, groupStatus, type Group } from './job.groups.js';
 import type { JobRequest, JobRequests, Launch } from './job.requests.js';
 import { OutputPipeline } from './output.pipeline.js';
 
@@ -21,6 +29,8 @@ export interface JobLimits {
   maxOutputBytes: number;
   bufferBytes: number;
   outageSeconds: number;
+  /** Children of one fan-out running at once. */
+  fanoutParallel: number;
 }
 
 export interface JobServiceDeps {
@@ -44,6 +54,8 @@ interface Active {
   interrupted?: string;
   timedOut?: boolean;
   exclusiveKey?: string;
+  /** The fan-out group this job is a child of. */
+  groupId?: string;
   pipeline?: OutputPipeline;
   finished: Promise<void>;
   release: () => void;
@@ -55,6 +67,7 @@ export class JobService {
   private readonly active = new Map<string, Active>();
   private readonly queue: string[] = [];
   private running = 0;
+  private readonly groups = new Map<string, Group>();
   /** `project:target` of `@exclusive` targets running now. */
   private readonly busyKeys = new Set<string>();
   private stopping = false;
@@ -72,6 +85,56 @@ export class JobService {
   async rerun(id: string, user: User, source: string | null): Promise<StartedJob> {
     const row = await this.deps.queries.row(id);
     return this.submit(await this.deps.requests.again(row, user), user, source);
+  }
+
+  /** A group job with one child per host; children queue like any job, at most fanout.maxParallel at once. */
+  async startFanout(req: StartFanout, user: User, source: string | null): Promise<StartedJob> {
+    const plan = await this.deps.requests.fanout(req, user);
+    const row = await this.deps.jobs.create({
+      type: 'group',
+      status: 'running',
+      ...plan.group,
+      requested_by: user.id,
+      instance_id: this.deps.instanceId,
+    });
+    await this.deps.audit.add({
+      userId: user.id,
+      username: user.username,
+      action: plan.audit.action,
+      target: row.id,
+      source,
+      details: plan.audit.details,
+    });
+    this.changed(row);
+    let release!: () => void;
+    const finished = new Promise<void>((r) => (release = r));
+    const group: Group = {
+      row,
+      pipeline: this.groupPipeline(row),
+      limit: this.deps.limits.fanoutParallel,
+      running: 0,
+      remaining: plan.children.length,
+      statuses: [],
+      finished,
+      release,
+    };
+    this.groups.set(row.id, group);
+    group.pipeline.system(
+      `fan-out to ${plan.hosts.length} hosts (${plan.hosts.join(', ')}), at most ${group.limit} at once`,
+    );
+    for (const child of plan.children) {
+      const childRow = await this.deps.jobs.create({
+        type: child.type,
+        status: 'queued',
+        ...child.row,
+        parent_id: row.id,
+        requested_by: user.id,
+        instance_id: this.deps.instanceId,
+      });
+      this.changed(childRow);
+      this.enqueue(childRow, child.launch, child.exclusiveKey, row.id);
+    }
+    return { jobId: row.id, type: 'group' };
   }
 
   /** Stores the job as queued, audits it, and lines it up. */
@@ -102,6 +165,17 @@ export class JobService {
     source: string | null,
   ): Promise<{ jobId: string; status: JobStatus }> {
     const row = await this.deps.queries.row(id);
+    const group = this.groups.get(row.id);
+    if (group) {
+      await this.deps.audit.add({
+        userId: user.id,
+        username: user.username,
+        action: 'job.cancel',
+        target: row.id,
+        source,
+      });
+      return this.cancelGroup(group, user);
+    }
     const active = this.active.get(row.id);
     if (
       !active ||
@@ -151,7 +225,9 @@ export class JobService {
       active.interrupted = reason;
       active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
     }
-    const allFinished = () => Promise.all([...this.active.values()].map((a) => a.finished));
+    for (const group of this.groups.values()) group.interrupted = reason;
+    const allFinished = () =>
+      Promise.all([...this.active.values(), ...this.groups.values()].map((a) => a.finished));
     const within = (ms: number) =>
       Promise.race([allFinished(), new Promise((r) => setTimeout(r, ms).unref())]);
     await within(this.deps.limits.graceSeconds * 1000 + 5_000);
@@ -187,10 +263,10 @@ export class JobService {
     return this.running;
   }
 
-  private enqueue(row: JobRow, launch: Launch, exclusiveKey?: string): void {
+  private enqueue(row: JobRow, launch: Launch, exclusiveKey?: string, groupId?: string): void {
     let release!: () => void;
     const finished = new Promise<void>((r) => (release = r));
-    this.active.set(row.id, { row, launch, finished, release, exclusiveKey });
+    this.active.set(row.id, { row, launch, finished, release, exclusiveKey, groupId });
     this.queue.push(row.id);
     this.pump();
   }
@@ -199,12 +275,17 @@ export class JobService {
   private pump(): void {
     for (let i = 0; i < this.queue.length && this.running < this.deps.limits.maxConcurrent;) {
       const active = this.active.get(this.queue[i]!)!;
-      if (active.exclusiveKey && this.busyKeys.has(active.exclusiveKey)) {
+      const group = active.groupId ? this.groups.get(active.groupId) : undefined;
+      if (
+        (active.exclusiveKey && this.busyKeys.has(active.exclusiveKey)) ||
+        (group && group.running >= group.limit)
+      ) {
         i++;
         continue;
       }
       this.queue.splice(i, 1);
       if (active.exclusiveKey) this.busyKeys.add(active.exclusiveKey);
+      if (group) group.running++;
       this.running++;
       this.run(active)
         .catch((err: unknown) =>
@@ -215,6 +296,8 @@ export class JobService {
           this.active.delete(active.row.id);
           active.release();
           if (active.exclusiveKey) this.busyKeys.delete(active.exclusiveKey);
+          const group = active.groupId ? this.groups.get(active.groupId) : undefined;
+          if (group) group.running--;
           this.running--;
           if (!this.stopping) this.pump();
         });
@@ -354,6 +437,75 @@ export class JobService {
       lastSeq,
     });
     active.release();
+    if (active.groupId) void this.childDone(active.groupId, row);
+  }
+
+  private groupPipeline(row: JobRow): OutputPipeline {
+    const { limits, bus, events } = this.deps;
+    return new OutputPipeline({
+      jobId: row.id,
+      store: events,
+      publish: (evts) => bus.publishEvents(row.id, evts),
+      firstSeq: row.last_seq + 1,
+      retryForMs: limits.outageSeconds * 1000,
+    });
+  }
+
+  /** A child ended: the group notes it, and ends itself after the last one. */
+  private async childDone(groupId: string, child: JobRow): Promise<void> {
+    const group = this.groups.get(groupId);
+    if (!group) return;
+    group.statuses.push(child.status);
+    group.pipeline.system(childLine(child));
+    if (--group.remaining > 0) return;
+    this.groups.delete(groupId);
+    const status = groupStatus(group);
+    const ok = group.statuses.filter((s) => s === 'success').length;
+    group.pipeline.system(
+      `${status}: ${ok} of ${group.statuses.length} hosts succeeded${group.canceledBy ? `; canceled by ${group.canceledBy}` : ''}`,
+    );
+    await group.pipeline.flush();
+    try {
+      const row = await this.durably(() =>
+        this.deps.jobs.transition(groupId, ['running'], { status, finished_at: new Date() }),
+      );
+      const final = row ?? { ...group.row, status };
+      this.changed(final);
+      this.deps.bus.publishDone({
+        jobId: groupId,
+        status,
+        exitCode: null,
+        signal: null,
+        lastSeq: group.pipeline.committedSeq,
+      });
+    } catch (err) {
+      this.deps.log.error({ err, jobId: groupId }, 'could not record the end of a fan-out');
+    } finally {
+      group.release();
+    }
+  }
+
+  /** Cancels every child of a group: queued ones never start, running ones are stopped. */
+  private async cancelGroup(
+    group: Group,
+    user: User,
+  ): Promise<{ jobId: string; status: JobStatus }> {
+    group.canceledBy ??= user.username;
+    const children = [...this.active.values()].filter((a) => a.groupId === group.row.id);
+    for (const child of children) {
+      if (!child.handle) {
+        this.queue.splice(this.queue.indexOf(child.row.id), 1);
+        await this.endQueued(
+          child,
+          'canceled',
+          `canceled with its group by ${user.username} before it started`,
+        );
+      } else if (!child.canceledBy) {
+        child.canceledBy = user.username;
+        child.handle.cancel(this.deps.limits.graceSeconds * 1000);
+      }
+    }
+    return { jobId: group.row.id, status: 'running' };
   }
 
   private changed(row: JobRow): void {

@@ -57,15 +57,8 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     'execute-command',
     handle(async (payload) => {
       need('operator');
-      const { hostAlias, ...req } = parse(
-        StartStream.omit({ force: true }).extend({ hostAlias: StartStream.shape.alias.optional() }),
-        payload,
-      );
-      if (hostAlias !== undefined)
-        throw new AppError(
-          'UNKNOWN_HOST',
-          `no ssh host "${hostAlias}" (remote targets are not available yet)`,
-        );
+      // Interactive targets need a terminal job; the socket does not offer `force`.
+      const req = parse(StartStream.omit({ force: true }), payload);
       const { jobId } = await deps.jobs.startStream(req, socket.data.user, source);
       socket.emit('job:started', { job: await deps.queries.get(jobId) });
       return { jobId };
