@@ -17,7 +17,9 @@ import { Retention } from './jobs/retention.js';
 import type { Logger } from './logger.js';
 import { JobRequests } from './jobs/job.requests.js';
 import { RemoteService } from './remote/remote.service.js';
+import { Terminals } from './jobs/terminals.js';
 import { LocalRunner } from './runners/local.runner.js';
+import { PtyRunner } from './runners/pty.runner.js';
 import { controlDirFor, SshRunner } from './runners/ssh.runner.js';
 
 export interface Services {
@@ -43,12 +45,15 @@ export interface ServiceOptions {
     | 'db'
     | 'cluster'
     | 'security'
+    | 'terminal'
     | 'fanout'
   >;
   /** ssh ControlMaster sockets live under it. */
   dataDir: string;
   db: Db;
   log: Logger;
+  /** Extra variables for the desktop terminal spawn (TERM_CMD in tests). */
+  desktopEnv?: NodeJS.ProcessEnv;
   /** The environment jobs inherit (scrubbed); process.env by default. */
   env?: NodeJS.ProcessEnv;
 }
@@ -98,7 +103,9 @@ export function createServices(opts: ServiceOptions): Services {
     bus,
     log,
     instanceId: config.cluster.instanceId ?? 'default',
-    runners: { local, ssh },
+    runners: { local, ssh, pty: new PtyRunner() },
+    terminals: new Terminals({ ...config.terminal, graceSeconds: config.jobs.graceSeconds }),
+    desktopEnv: opts.desktopEnv,
     limits: {
       maxConcurrent: config.jobs.maxConcurrent,
       graceSeconds: config.jobs.graceSeconds,

@@ -199,3 +199,36 @@ export const StartFanout = z
       ctx.addIssue({ code: 'custom', message: 'params go with a preset' });
   });
 export type StartFanout = z.infer<typeof StartFanout>;
+
+const TerminalSize = {
+  cols: z.number().int().min(1).max(1000).optional(),
+  rows: z.number().int().min(1).max(1000).optional(),
+};
+
+/** An interactive target in a terminal, or a shell on a host; `desktop` opens the user's own terminal app. */
+export const StartTerminal = z.union([
+  z.strictObject({
+    alias: Alias,
+    target: TargetName,
+    args: MakeArgs.optional(),
+    confirm: z.boolean().optional(),
+    mode: z.enum(['browser', 'desktop']).optional(),
+    ...TerminalSize,
+  }),
+  z.strictObject({
+    hostAlias: z.string().min(1).max(256),
+    mode: z.enum(['browser', 'desktop']).optional(),
+    ...TerminalSize,
+  }),
+]);
+export type StartTerminal = z.infer<typeof StartTerminal>;
+
+export const TerminalInput = z.strictObject({
+  jobId: z.string().max(64),
+  data: z.string().max(65_536),
+});
+export const TerminalResize = z.strictObject({
+  jobId: z.string().max(64),
+  cols: z.number().int().min(1).max(1000),
+  rows: z.number().int().min(1).max(1000),
+});

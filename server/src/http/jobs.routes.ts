@@ -3,6 +3,7 @@ import {
   CancelJob,
   StartFanout,
   StartSsh,
+  StartTerminal,
   EventsQuery,
   JobsQuery,
   StartStream,
@@ -28,6 +29,9 @@ export function jobsRoutes(deps: { jobs: JobService; queries: JobQueries }): Rou
   );
   router.post('/jobs/ssh-logs', operator, validate(StartSsh), async (req, res) =>
     res.status(201).json(await jobs.startSsh(req.body, req.user!, sourceOf(req))),
+  );
+  router.post('/jobs/terminal', operator, validate(StartTerminal), async (req, res) =>
+    res.status(201).json(await jobs.startTerminal(req.body, req.user!, sourceOf(req))),
   );
   router.post('/jobs/fanout', operator, validate(StartFanout), async (req, res) =>
     res.status(201).json(await jobs.startFanout(req.body, req.user!, sourceOf(req))),

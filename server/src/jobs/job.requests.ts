@@ -1,11 +1,20 @@
 // Turns a request to run something into what the job service needs: the row to store and how to
 // launch it. Every check of SPEC §2's execution rules happens here, before anything is stored.
-import type { JobType, StartFanout, StartSsh, StartStream, TargetInfo, User } from '@vmo/protocol';
+import type {
+  JobType,
+  StartFanout,
+  StartSsh,
+  StartStream,
+  StartTerminal,
+  TargetInfo,
+  User,
+} from '@vmo/protocol';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { renderPreset, shellQuote } from '../catalog/presets.js';
 import type { NewJob } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
 import type { RemoteService } from '../remote/remote.service.js';
+import type { PtySpec } from '../runners/pty.runner.js';
 import type { RunSpec } from '../runners/runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { SshRunner } from '../runners/ssh.runner.js';
@@ -17,7 +26,10 @@ import {
   makeArgv,
 } from './make-command.js';
 
-export type Launch = { runner: 'local'; spec: RunSpec } | { runner: 'ssh'; spec: RemoteSpec };
+export type Launch =
+  | { runner: 'local'; spec: RunSpec }
+  | { runner: 'ssh'; spec: RemoteSpec }
+  | { runner: 'pty'; spec: PtySpec };
 
 export interface JobRequest {
   type: JobType;
@@ -37,7 +49,11 @@ export interface JobRequestsDeps {
 }
 
 /** Declared params, interactive and confirm rules of a target, the same locally and remotely. */
-function checkTargetUse(target: TargetInfo, args: Record<string, string>, req: StartStream): void {
+function checkTargetUse(
+  target: TargetInfo,
+  args: Record<string, string>,
+  req: Pick<StartStream, 'force' | 'confirm'>,
+): void {
   checkTargetParams(target, args);
   if (target.interactive && !req.force) {
     throw new AppError(
@@ -165,6 +181,56 @@ export class JobRequests {
         action: preset ? 'job.run' : 'job.adhoc',
         details: { command: display, host: req.hostAlias },
       },
+    };
+  }
+
+  /** A terminal: an interactive target (locally, in a pty), or a login shell on a host (`ssh -tt`). */
+  async terminal(req: StartTerminal): Promise<JobRequest> {
+    const size = { cols: req.cols ?? 120, rows: req.rows ?? 32 };
+    if ('hostAlias' in req) {
+      const destination = this.deps.remote.destination(req.hostAlias);
+      const argv = this.deps.ssh.shellArgv(destination);
+      const command = `ssh ${req.hostAlias}`;
+      return {
+        type: 'terminal',
+        row: {
+          project: null,
+          host: req.hostAlias,
+          target: null,
+          args: {},
+          preset: null,
+          command,
+          argv,
+        },
+        launch: { runner: 'pty', spec: { argv, env: this.env(), ...size } },
+        audit: { action: 'terminal.open', details: { command } },
+      };
+    }
+    const args = req.args ?? {};
+    checkMakeArgs(args);
+    const { project, target } = await this.deps.catalog.target(req.alias, req.target);
+    checkTargetUse(target, args, { ...req, force: true });
+    const argv = makeArgv({
+      dir: project.dir,
+      target: target.name,
+      args,
+      viaAlias: this.deps.catalog.aliasExecutable(project),
+    });
+    const command = displayCommand(target.name, args);
+    return {
+      type: 'terminal',
+      row: {
+        project: project.alias,
+        host: null,
+        target: target.name,
+        args,
+        preset: null,
+        command,
+        argv,
+      },
+      launch: { runner: 'pty', spec: { argv, cwd: project.dir, env: this.env(), ...size } },
+      exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
+      audit: { action: 'terminal.open', details: { command, project: project.alias } },
     };
   }
 

@@ -2,6 +2,7 @@
 // the output pipeline, cancel it, and record how it ended.
 import type {
   JobStatus,
+  StartTerminal,
   StartFanout,
   StartSsh,
   StartStream,
@@ -14,7 +15,9 @@ import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.j
 import { AppError, isDbUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
+import type { PtyHandle, PtySpec } from '../runners/pty.runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
+import type { Terminals } from './terminals.js';
 import type { JobBus } from './job.bus.js';
 import type { JobQueries } from './job.queries.js';
 import { childLine, groupStatus, type Group } from './job.groups.js';
@@ -39,7 +42,10 @@ export interface JobServiceDeps {
   queries: JobQueries;
   audit: AuditRepository;
   requests: JobRequests;
-  runners: { local: Runner; ssh: Runner<RemoteSpec> };
+  runners: { local: Runner; ssh: Runner<RemoteSpec>; pty: Runner<PtySpec, PtyHandle> };
+  terminals: Terminals;
+  /** Variables a desktop terminal needs beyond the job environment (tests set TERM_CMD here). */
+  desktopEnv?: NodeJS.ProcessEnv;
   bus: JobBus;
   log: Logger;
   limits: JobLimits;
@@ -135,6 +141,77 @@ export class JobService {
       this.enqueue(childRow, child.launch, child.exclusiveKey, row.id);
     }
     return { jobId: row.id, type: 'group' };
+  }
+
+  /** A terminal in the browser (a pty job, not queued), or the user's own terminal app (`spawned`). */
+  async startTerminal(req: StartTerminal, user: User, source: string | null): Promise<StartedJob> {
+    const request = await this.deps.requests.terminal(req);
+    if (req.mode === 'desktop') return this.spawnDesktop(request, user, source);
+    this.deps.terminals.reserve();
+    try {
+      return await this.submit(request, user, source);
+    } catch (err) {
+      this.deps.terminals.unreserve();
+      throw err;
+    }
+  }
+
+  async terminalInput(jobId: string, data: string, user: User): Promise<void> {
+    const row = await this.deps.queries.row(jobId);
+    this.deps.terminals.input(row.id, data, user);
+  }
+
+  async terminalResize(jobId: string, cols: number, rows: number, user: User): Promise<void> {
+    const row = await this.deps.queries.row(jobId);
+    this.deps.terminals.resize(row.id, cols, rows, user);
+  }
+
+  private async spawnDesktop(
+    request: JobRequest,
+    user: User,
+    source: string | null,
+  ): Promise<StartedJob> {
+    const spec = request.launch.spec as PtySpec;
+    const opened = await this.deps.terminals.desktop(spec.argv, {
+      ...spec.env,
+      ...(this.deps.desktopEnv ?? {}),
+    });
+    const now = new Date();
+    const row = await this.deps.jobs.create({
+      type: 'terminal',
+      status: 'spawned',
+      ...request.row,
+      argv: opened.argv,
+      requested_by: user.id,
+      instance_id: this.deps.instanceId,
+    });
+    await this.deps.audit.add({
+      userId: user.id,
+      username: user.username,
+      action: 'terminal.open',
+      target: row.id,
+      source,
+      details: { ...request.audit.details, emulator: opened.emulator, mode: 'desktop' },
+    });
+    const pipeline = this.groupPipeline(row);
+    pipeline.system(
+      `opened in ${opened.emulator}${opened.pid ? ` (pid ${opened.pid})` : ''}: ${row.command}`,
+    );
+    await pipeline.flush();
+    const final =
+      (await this.deps.jobs.transition(row.id, ['spawned'], {
+        started_at: now,
+        finished_at: now,
+      })) ?? row;
+    this.changed(final);
+    this.deps.bus.publishDone({
+      jobId: row.id,
+      status: 'spawned',
+      exitCode: null,
+      signal: null,
+      lastSeq: pipeline.committedSeq,
+    });
+    return { jobId: row.id, type: 'terminal' };
   }
 
   /** Stores the job as queued, audits it, and lines it up. */
@@ -273,8 +350,14 @@ export class JobService {
 
   /** Starts queued jobs in order while there is room; an `@exclusive` target waits for its running twin. */
   private pump(): void {
-    for (let i = 0; i < this.queue.length && this.running < this.deps.limits.maxConcurrent;) {
+    for (let i = 0; i < this.queue.length;) {
       const active = this.active.get(this.queue[i]!)!;
+      // A terminal is a person waiting at a prompt: it never queues behind batch jobs.
+      const interactive = active.launch.runner === 'pty';
+      if (!interactive && this.running >= this.deps.limits.maxConcurrent) {
+        i++;
+        continue;
+      }
       const group = active.groupId ? this.groups.get(active.groupId) : undefined;
       if (
         (active.exclusiveKey && this.busyKeys.has(active.exclusiveKey)) ||
@@ -286,7 +369,7 @@ export class JobService {
       this.queue.splice(i, 1);
       if (active.exclusiveKey) this.busyKeys.add(active.exclusiveKey);
       if (group) group.running++;
-      this.running++;
+      if (!interactive) this.running++;
       this.run(active)
         .catch((err: unknown) =>
           this.deps.log.error({ err, jobId: active.row.id }, 'job runner failed'),
@@ -298,7 +381,7 @@ export class JobService {
           if (active.exclusiveKey) this.busyKeys.delete(active.exclusiveKey);
           const group = active.groupId ? this.groups.get(active.groupId) : undefined;
           if (group) group.running--;
-          this.running--;
+          if (!interactive) this.running--;
           if (!this.stopping) this.pump();
         });
     }
@@ -338,14 +421,10 @@ export class JobService {
     this.changed(started);
     const pipeline = (active.pipeline = this.pipelineFor(active));
     const t0 = Date.now();
-    const { launch } = active;
-    const handle = (active.handle =
-      launch.runner === 'local'
-        ? this.deps.runners.local.start(launch.spec, pipeline)
-        : this.deps.runners.ssh.start(launch.spec, pipeline));
+    const handle = (active.handle = this.launch(active, pipeline));
     pipeline.system(`started: ${started.command}${handle.pid ? ` (pid ${handle.pid})` : ''}`);
     const timer =
-      limits.timeoutSeconds > 0
+      limits.timeoutSeconds > 0 && active.launch.runner !== 'pty'
         ? setTimeout(() => {
             active.timedOut = true;
             pipeline.system(
@@ -377,6 +456,27 @@ export class JobService {
       }),
     );
     this.finish(active, row ?? started, pipeline.committedSeq);
+  }
+
+  private launch(active: Active, pipeline: OutputPipeline): RunHandle {
+    const { launch } = active;
+    const { runners, terminals, limits } = this.deps;
+    switch (launch.runner) {
+      case 'local':
+        return runners.local.start(launch.spec, pipeline);
+      case 'ssh':
+        return runners.ssh.start(launch.spec, pipeline);
+      case 'pty':
+        return terminals.attach(
+          active.row,
+          pipeline,
+          (sink) => runners.pty.start(launch.spec, sink),
+          (seconds) => {
+            active.canceledBy ??= `the idle timeout: no input or output for ${seconds} s (terminal.idleSeconds)`;
+            active.handle?.cancel(limits.graceSeconds * 1000);
+          },
+        );
+    }
   }
 
   /** Repeats a database write through an outage (with backoff) until it goes through; other errors throw. */
@@ -437,6 +537,7 @@ export class JobService {
       lastSeq,
     });
     active.release();
+    if (active.launch.runner === 'pty') this.deps.terminals.closed(row.id);
     if (active.groupId) void this.childDone(active.groupId, row);
   }
 

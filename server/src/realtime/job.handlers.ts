@@ -1,5 +1,14 @@
 // The `/jobs` events a client sends: validated with the protocol's schemas, answered by an ack.
-import { CancelJob, JoinJob, ROLE_RANK, StartStream, type Ack, type Role } from '@vmo/protocol';
+import {
+  CancelJob,
+  JoinJob,
+  TerminalInput,
+  TerminalResize,
+  ROLE_RANK,
+  StartStream,
+  type Ack,
+  type Role,
+} from '@vmo/protocol';
 import type { z } from 'zod';
 import { AppError, toAppError } from '../errors.js';
 import { describeZod } from '../http/middleware/validate.js';
@@ -104,11 +113,23 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     }),
   );
 
-  const noTerminal = handle(() =>
-    Promise.reject(new AppError('VALIDATION', 'terminal jobs are not available yet')),
+  socket.on(
+    'terminal:input',
+    handle(async (payload) => {
+      const { jobId, data } = parse(TerminalInput, payload);
+      await deps.jobs.terminalInput(jobId, data, socket.data.user);
+      return {};
+    }),
   );
-  socket.on('terminal:input', noTerminal);
-  socket.on('terminal:resize', noTerminal);
+
+  socket.on(
+    'terminal:resize',
+    handle(async (payload) => {
+      const { jobId, cols, rows } = parse(TerminalResize, payload);
+      await deps.jobs.terminalResize(jobId, cols, rows, socket.data.user);
+      return {};
+    }),
+  );
 
   socket.on('disconnect', () => {
     for (const f of followers.values()) f.dispose();

@@ -36,6 +36,6 @@ export interface RunHandle {
   resume(): void;
 }
 
-export interface Runner<S = RunSpec> {
-  start(spec: S, sink: OutputSink): RunHandle;
+export interface Runner<S = RunSpec, H extends RunHandle = RunHandle> {
+  start(spec: S, sink: OutputSink): H;
 }

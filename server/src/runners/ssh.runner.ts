@@ -40,7 +40,7 @@ export function controlDirFor(dataDir: string): string {
 
 export function sshArgv(
   s: SshSettings,
-  spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>,
+  spec: Pick<RemoteSpec, 'destination' | 'tty'> & { command: string | null; interactive?: boolean },
 ): [string, ...string[]] {
   if (spec.destination.startsWith('-') || /\s/.test(spec.destination))
     throw new Error(`bad ssh destination "${spec.destination}"`);
@@ -49,7 +49,7 @@ export function sshArgv(
     '-F',
     existsSync(s.configFile) ? s.configFile : '/dev/null',
     '-o',
-    'BatchMode=yes',
+    `BatchMode=${spec.interactive ? 'no' : 'yes'}`,
     '-o',
     `StrictHostKeyChecking=${s.strictHostKeyChecking}`,
     '-o',
@@ -59,9 +59,7 @@ export function sshArgv(
     '--',
     spec.destination,
     // ssh joins these with spaces for the remote shell, which then hands one word to sh -c.
-    'sh',
-    '-c',
-    shellQuote(spec.command),
+    ...(spec.command === null ? [] : ['sh', '-c', shellQuote(spec.command)]),
   ];
 }
 
@@ -111,6 +109,14 @@ export class SshRunner implements Runner<RemoteSpec> {
 
   argv(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
     return sshArgv(this.settings, spec);
+  }
+
+  /**
+   * An interactive login shell: `ssh -tt -- <destination>` in a pty. No BatchMode, so a key
+   * passphrase or password prompt reaches the person at the terminal; host keys are still checked.
+   */
+  shellArgv(destination: string): [string, ...string[]] {
+    return sshArgv(this.settings, { destination, command: null, tty: true, interactive: true });
   }
 
   start(spec: RemoteSpec, sink: OutputSink): RunHandle {
