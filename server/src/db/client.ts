@@ -25,6 +25,13 @@ export function openDb(url: string, log: Logger, opts: { max?: number } = {}): D
   });
   // An idle client whose connection drops emits here; without a listener it would crash the process.
   pool.on('error', (err) => log.warn({ err: err.message }, 'database connection lost'));
+  // A checked-out client has no pool listener: a connection dropping mid-query would otherwise be
+  // an uncaught 'error' that ends the process. The query itself fails and is retried by its caller.
+  pool.on('connect', (client) =>
+    client.on('error', (err) =>
+      log.warn({ err: err.message }, 'database connection lost during a query'),
+    ),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -7,6 +7,8 @@ import type { JobDone } from '@vmo/protocol';
 export interface JobListener {
   events(events: JobEvent[]): void;
   done(done: JobDone & { lastSeq: number }): void;
+  /** Trouble outside the job's own output, e.g. its storage failing. */
+  error?(error: { code: string; message: string }): void;
 }
 
 export class JobBus {
@@ -24,6 +26,10 @@ export class JobBus {
     this.emitter.emit(`done:${done.jobId}`, done);
   }
 
+  publishError(jobId: string, error: { code: string; message: string }): void {
+    this.emitter.emit(`error:${jobId}`, error);
+  }
+
   publishChanged(job: Job): void {
     this.emitter.emit('changed', job);
   }
@@ -31,11 +37,14 @@ export class JobBus {
   follow(jobId: string, listener: JobListener): () => void {
     const onEvents = (e: JobEvent[]) => listener.events(e);
     const onDone = (d: JobDone & { lastSeq: number }) => listener.done(d);
+    const onError = (e: { code: string; message: string }) => listener.error?.(e);
     this.emitter.on(`events:${jobId}`, onEvents);
     this.emitter.on(`done:${jobId}`, onDone);
+    this.emitter.on(`error:${jobId}`, onError);
     return () => {
       this.emitter.off(`events:${jobId}`, onEvents);
       this.emitter.off(`done:${jobId}`, onDone);
+      this.emitter.off(`error:${jobId}`, onError);
     };
   }
 

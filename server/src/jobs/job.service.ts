@@ -270,15 +270,17 @@ export class JobService {
       target: row.id,
       source,
     });
-    if (!active.handle) {
-      // Still queued: it never starts.
-      this.queue.splice(this.queue.indexOf(row.id), 1);
+    const queued = this.queue.indexOf(row.id);
+    if (queued >= 0) {
+      // Still in the queue: it never starts.
+      this.queue.splice(queued, 1);
       await this.endQueued(active, 'canceled', `canceled by ${user.username} before it started`);
       return { jobId: row.id, status: 'canceled' };
     }
     if (!active.canceledBy) {
       active.canceledBy = user.username;
-      active.handle.cancel(this.deps.limits.graceSeconds * 1000);
+      // Between the queue and its spawn, run() sees canceledBy and does not start it.
+      active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
     }
     return { jobId: row.id, status: 'running' };
   }
@@ -286,11 +288,15 @@ export class JobService {
   /** Graceful shutdown: running jobs are stopped and end `interrupted`; queued ones too. */
   async shutdown(reason = 'the server is stopping'): Promise<void> {
     this.stopping = true;
-    for (const id of [...this.queue]) {
-      const active = this.active.get(id)!;
+    // Running jobs first: they get their grace while the queued ones are written off.
+    for (const active of this.active.values()) {
       active.interrupted = reason;
-      this.queue.splice(this.queue.indexOf(id), 1);
-      await this.endQueued(active, 'interrupted', `interrupted before it started: ${reason}`).catch(
+      active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
+    }
+    for (const group of this.groups.values()) group.interrupted = reason;
+    for (const id of this.queue.splice(0)) {
+      const active = this.active.get(id)!;
+      this.endQueued(active, 'interrupted', `interrupted before it started: ${reason}`).catch(
         (err: unknown) =>
           this.deps.log.warn(
             { jobId: id, err: (err as Error).message },
@@ -298,11 +304,6 @@ export class JobService {
           ),
       );
     }
-    for (const active of this.active.values()) {
-      active.interrupted = reason;
-      active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
-    }
-    for (const group of this.groups.values()) group.interrupted = reason;
     const allFinished = () =>
       Promise.all([...this.active.values(), ...this.groups.values()].map((a) => a.finished));
     const within = (ms: number) =>
@@ -310,6 +311,7 @@ export class JobService {
     await within(this.deps.limits.graceSeconds * 1000 + 5_000);
     // Whatever still waits on an unreachable database is given up; the next start marks it interrupted.
     for (const active of this.active.values()) active.pipeline?.abandon();
+    for (const group of this.groups.values()) group.pipeline.abandon();
     await within(2_000);
   }
 
@@ -399,7 +401,13 @@ export class JobService {
       retryForMs: limits.outageSeconds * 1000,
       onBackpressure: (paused) => (paused ? active.handle?.pause() : active.handle?.resume()),
       // Output that cannot be stored for outageSeconds: stop the job (what it wrote is still kept and retried).
-      onFailure: () => active.handle?.cancel(limits.graceSeconds * 1000),
+      onFailure: (err) => {
+        active.handle?.cancel(limits.graceSeconds * 1000);
+        this.deps.bus.publishError(active.row.id, {
+          code: 'DB_UNAVAILABLE',
+          message: `the job's output could not be stored for ${limits.outageSeconds} s (${(err as Error).message}); it is being stopped`,
+        });
+      },
       onRetry: (err, attempt) =>
         this.deps.log.warn(
           { jobId: active.row.id, attempt, err: (err as Error).message },
@@ -410,16 +418,36 @@ export class JobService {
 
   private async run(active: Active): Promise<void> {
     const { limits } = this.deps;
-    const started = await this.durably(() =>
-      this.deps.jobs.transition(active.row.id, ['queued'], {
+    const startedAt = new Date();
+    const started = await this.durably(async () => {
+      const row = await this.deps.jobs.transition(active.row.id, ['queued'], {
         status: 'running',
-        started_at: new Date(),
-      }),
-    );
+        started_at: startedAt,
+      });
+      if (row) return row;
+      // A retry after a lost reply finds the first attempt's write: that is still our start.
+      const now = await this.deps.jobs.get(active.row.id);
+      return now?.status === 'running' && now.started_at?.getTime() === startedAt.getTime()
+        ? now
+        : undefined;
+    });
     if (!started) return; // canceled while it waited
     active.row = started;
     this.changed(started);
     const pipeline = (active.pipeline = this.pipelineFor(active));
+    if (active.canceledBy) {
+      // Canceled between the queue and its spawn: it never runs.
+      pipeline.system(`canceled by ${active.canceledBy} before it started`);
+      await pipeline.flush();
+      const row = await this.durably(() =>
+        this.deps.jobs.transition(started.id, ['running'], {
+          status: 'canceled',
+          finished_at: new Date(),
+        }),
+      );
+      this.finish(active, row ?? { ...started, status: 'canceled' }, pipeline.committedSeq);
+      return;
+    }
     const t0 = Date.now();
     const handle = (active.handle = this.launch(active, pipeline));
     pipeline.system(`started: ${started.command}${handle.pid ? ` (pid ${handle.pid})` : ''}`);
@@ -516,13 +544,15 @@ export class JobService {
     status: 'canceled' | 'interrupted',
     why: string,
   ): Promise<void> {
-    const pipeline = this.pipelineFor(active);
+    const pipeline = (active.pipeline = this.pipelineFor(active));
     pipeline.system(why);
     await pipeline.flush();
-    const row = await this.deps.jobs.transition(active.row.id, ['queued'], {
-      status,
-      finished_at: new Date(),
-    });
+    const row = await this.durably(() =>
+      this.deps.jobs.transition(active.row.id, ['queued'], {
+        status,
+        finished_at: new Date(),
+      }),
+    );
     this.finish(active, row ?? { ...active.row, status }, pipeline.committedSeq);
   }
 

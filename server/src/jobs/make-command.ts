@@ -1,6 +1,6 @@
 // SPEC §2's execution rules for make: which variables may be passed, the argv, the environment,
 // and the display string. Variables end up in recipes, so they are code unless checked here.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MakeArgs, TargetInfo } from '@vmo/protocol';
 import { AppError } from '../errors.js';
@@ -91,7 +91,7 @@ export function findOnPath(name: string, pathVar: string | undefined): string | 
     const candidate = path.join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
-      return candidate;
+      if (statSync(candidate).isFile()) return candidate; // a directory is "executable" too
     } catch {
       // not here
     }

@@ -38,6 +38,9 @@ export class JobFollower {
         this.ended = d;
         void this.catchUp();
       },
+      error: (error) => {
+        if (!this.disposed) this.socket.emit('job:error', { jobId: this.jobId, error });
+      },
     });
   }
 
