@@ -11,6 +11,7 @@ import { JobsRepository } from './db/jobs.repository.js';
 import { LoginLinksRepository } from './db/login-links.repository.js';
 import { UsersRepository } from './db/users.repository.js';
 import { JobBus } from './jobs/job.bus.js';
+import { EventWriter } from './jobs/event-writer.js';
 import { JobQueries } from './jobs/job.queries.js';
 import { JobService } from './jobs/job.service.js';
 import { Retention } from './jobs/retention.js';
@@ -97,6 +98,7 @@ export function createServices(opts: ServiceOptions): Services {
   const jobs = new JobService({
     jobs: jobsRepo,
     events,
+    writer: new EventWriter(events),
     queries,
     audit,
     requests,

@@ -35,6 +35,45 @@ export class JobEventsRepository {
     `.execute(this.db);
   }
 
+  /** Several jobs' batches in one statement (group commit): events, and each job's last_seq and output_bytes. */
+  async appendMany(
+    batches: { jobId: string; events: JobEvent[]; addBytes: number }[],
+  ): Promise<void> {
+    const events = batches.flatMap((b) => b.events.map((e) => ({ jobId: b.jobId, e })));
+    const jobIds = batches.map((b) => b.jobId);
+    const lastSeqs = batches.map((b) => b.events.at(-1)?.seq ?? null);
+    const bytes = batches.map((b) => b.addBytes);
+    await sql`
+      with inserted as (
+        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin)
+        select e.job_id, e.seq, e.ts, e.stream, e.chunk, e.bin
+        from unnest(
+          ${events.map((x) => x.jobId)}::uuid[], ${events.map((x) => x.e.seq)}::int[],
+          ${events.map((x) => new Date(x.e.ts))}::timestamptz[], ${events.map((x) => x.e.stream)}::text[],
+          ${events.map((x) => (hasNul(x.e.chunk) ? '' : x.e.chunk))}::text[],
+          ${events.map((x) => (hasNul(x.e.chunk) ? Buffer.from(x.e.chunk, 'utf8') : null))}::bytea[]
+        ) as e(job_id, seq, ts, stream, chunk, bin)
+      )
+      update jobs set last_seq = coalesce(u.last_seq, jobs.last_seq), output_bytes = jobs.output_bytes + u.bytes
+      from unnest(${jobIds}::uuid[], ${lastSeqs}::int[], ${bytes}::bigint[]) as u(id, last_seq, bytes)
+      where jobs.id = u.id
+    `.execute(this.db);
+  }
+
+  async stored(batch: { jobId: string; events: JobEvent[] }): Promise<boolean> {
+    const first = batch.events[0]?.seq;
+    const last = batch.events.at(-1)?.seq;
+    if (first === undefined || last === undefined) return true;
+    const row = await this.db
+      .selectFrom('job_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('job_id', '=', batch.jobId)
+      .where('seq', '>=', first)
+      .where('seq', '<=', last)
+      .executeTakeFirstOrThrow();
+    return Number(row.n) === batch.events.length;
+  }
+
   async after(jobId: string, afterSeq: number, limit: number): Promise<JobEvent[]> {
     const rows = await this.db
       .selectFrom('job_events')

@@ -22,7 +22,7 @@ import type { JobBus } from './job.bus.js';
 import type { JobQueries } from './job.queries.js';
 import { childLine, groupStatus, type Group } from './job.groups.js';
 import type { JobRequest, JobRequests, Launch } from './job.requests.js';
-import { OutputPipeline } from './output.pipeline.js';
+import { OutputPipeline, type EventStore } from './output.pipeline.js';
 
 export interface JobLimits {
   maxConcurrent: number;
@@ -42,6 +42,8 @@ export interface JobServiceDeps {
   queries: JobQueries;
   audit: AuditRepository;
   requests: JobRequests;
+  /** Where running jobs' output is committed (the group-commit writer). */
+  writer: EventStore;
   runners: { local: Runner; ssh: Runner<RemoteSpec>; pty: Runner<PtySpec, PtyHandle> };
   terminals: Terminals;
   /** Variables a desktop terminal needs beyond the job environment (tests set TERM_CMD here). */
@@ -156,14 +158,20 @@ export class JobService {
     }
   }
 
+  /**
+   * Keystrokes reach an open terminal synchronously, so they keep the order they were sent in;
+   * only for a job with no open terminal is the database asked which error to answer.
+   */
   async terminalInput(jobId: string, data: string, user: User): Promise<void> {
-    const row = await this.deps.queries.row(jobId);
-    this.deps.terminals.input(row.id, data, user);
+    const id = jobId.toLowerCase();
+    if (!this.deps.terminals.isOpen(id)) await this.deps.queries.row(jobId);
+    this.deps.terminals.input(id, data, user);
   }
 
   async terminalResize(jobId: string, cols: number, rows: number, user: User): Promise<void> {
-    const row = await this.deps.queries.row(jobId);
-    this.deps.terminals.resize(row.id, cols, rows, user);
+    const id = jobId.toLowerCase();
+    if (!this.deps.terminals.isOpen(id)) await this.deps.queries.row(jobId);
+    this.deps.terminals.resize(id, cols, rows, user);
   }
 
   private async spawnDesktop(
@@ -390,7 +398,7 @@ export class JobService {
   }
 
   private pipelineFor(active: Active): OutputPipeline {
-    const { limits, bus, events } = this.deps;
+    const { limits, bus, writer: events } = this.deps;
     return new OutputPipeline({
       jobId: active.row.id,
       store: events,
@@ -572,7 +580,7 @@ export class JobService {
   }
 
   private groupPipeline(row: JobRow): OutputPipeline {
-    const { limits, bus, events } = this.deps;
+    const { limits, bus, writer: events } = this.deps;
     return new OutputPipeline({
       jobId: row.id,
       store: events,

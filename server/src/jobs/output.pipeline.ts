@@ -76,8 +76,8 @@ export class OutputPipeline {
     this.nextSeq = opts.firstSeq ?? 1;
     this.committed = this.nextSeq - 1;
     this.o = {
-      flushMs: 15,
-      flushBytes: 256 * 1024,
+      flushMs: 10,
+      flushBytes: 1024 * 1024,
       bufferBytes: 8 * 1024 * 1024,
       maxChunkChars: 1024 * 1024,
       maxOutputBytes: Number.MAX_SAFE_INTEGER,

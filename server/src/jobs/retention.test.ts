@@ -1,11 +1,20 @@
 // Retention running by itself on its timer, against a real database: what it deletes, that it
 // logs, that a failed sweep is retried, and that stop() stops it.
+import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, testLog, type TestDatabase } from '../../test/fixtures/postgres.js';
 import { openDb } from '../db/client.js';
 import { JobsRepository } from '../db/jobs.repository.js';
 import { Retention } from './retention.js';
+
+/** The sessions of this database now (the statistics snapshot cleared first). */
+async function pg_stat(client: pg.Client) {
+  await client.query('select pg_stat_clear_snapshot()');
+  return client.query<{ wait_event_type: string | null; query: string }>(
+    'select wait_event_type, query from pg_stat_activity where datname = current_database()',
+  );
+}
 
 /** A real logger whose lines the test can read. */
 function capturedLog() {
@@ -30,9 +39,13 @@ describe(Retention.name, () => {
   afterAll(async () => {
     await database?.drop();
   });
+  afterEach(() => {
+    // Also when a test timed out inside its fake clock.
+    vi.useRealTimers();
+  });
 
-  async function finishedJob(finishedAt: Date): Promise<string> {
-    const row = await jobs.create({
+  async function finishedJob(finishedAt: Date, repo = jobs): Promise<string> {
+    const row = await repo.create({
       type: 'stream',
       status: 'running',
       project: 'p',
@@ -45,7 +58,7 @@ describe(Retention.name, () => {
       requested_by: null,
       instance_id: 'default',
     });
-    await jobs.transition(row.id, ['running'], { status: 'success', finished_at: finishedAt });
+    await repo.transition(row.id, ['running'], { status: 'success', finished_at: finishedAt });
     return row.id;
   }
 
@@ -69,6 +82,10 @@ describe(Retention.name, () => {
 
   it('by default sweeps 10 s after start, then every hour', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    // A pool of its own, opened under the fake clock: its idle and connect timers are fake too,
+    // so advancing an hour cannot confuse a pool that started with real ones.
+    const handle = database.open();
+    const repo = new JobsRepository(handle.db);
     const deleted: number[] = [];
     let announce = () => {};
     const log = pino(
@@ -82,26 +99,27 @@ describe(Retention.name, () => {
       },
     );
     const nextLog = () => new Promise<void>((r) => (announce = r));
-    const stop = new Retention({ jobs, log, retentionDays: 30 }).start();
+    const stop = new Retention({ jobs: repo, log, retentionDays: 30 }).start();
     try {
-      const first = await finishedJob(old);
+      const first = await finishedJob(old, repo);
       await vi.advanceTimersByTimeAsync(9_999);
-      expect(await jobs.get(first)).toBeDefined();
+      expect(await repo.get(first)).toBeDefined();
       let logged = nextLog();
       await vi.advanceTimersByTimeAsync(1);
       await logged;
       expect(deleted).toEqual([1]);
-      expect(await jobs.get(first)).toBeUndefined();
+      expect(await repo.get(first)).toBeUndefined();
 
-      const second = await finishedJob(old);
+      const second = await finishedJob(old, repo);
       await vi.advanceTimersByTimeAsync(3_600_000 - 10_000 - 1);
-      expect(await jobs.get(second)).toBeDefined();
+      expect(await repo.get(second)).toBeDefined();
       logged = nextLog();
       await vi.advanceTimersByTimeAsync(1);
       await logged;
       expect(deleted).toEqual([1, 1]);
     } finally {
       stop();
+      await handle.close();
       vi.useRealTimers();
     }
   });
@@ -117,6 +135,37 @@ describe(Retention.name, () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await jobs.get(kept)).toBeDefined();
     expect(await retention.sweep()).toBe(1);
+  });
+
+  it('does not start a sweep while the last one still runs', async () => {
+    const held = await finishedJob(old);
+    // Another connection holds that row: the sweep's DELETE waits until it lets go.
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    const waitingDeletes = async () => {
+      const { rows } = await pg_stat(other);
+      return rows.filter((r) => r.wait_event_type === 'Lock' && /delete from "jobs"/i.test(r.query))
+        .length;
+    };
+    const { log, lines } = capturedLog();
+    await other.query('begin');
+    await other.query('select id from jobs where id = $1 for update', [held]);
+    const stop = new Retention({ jobs, log, retentionDays: 30, everyMs: 10 }).start();
+    try {
+      await expect.poll(waitingDeletes).toBe(1);
+      // Many ticks later, still that one sweep.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await waitingDeletes()).toBe(1);
+      await other.query('commit');
+      await expect
+        .poll(() => lines.filter((l) => l.msg === 'retention deleted old jobs').length)
+        .toBeGreaterThan(0);
+      expect(await jobs.get(held)).toBeUndefined();
+    } finally {
+      stop();
+      await other.query('rollback').catch(() => {});
+      await other.end();
+    }
   });
 
   it('logs a failed sweep and tries again on the next one', async () => {

@@ -37,10 +37,16 @@ export class Retention {
 
   /** Sweeps soon after start, then every `everyMs` (an hour by default). */
   start(): () => void {
+    let sweeping = false;
     const run = () => {
-      this.sweep().catch((err: unknown) =>
-        this.o.log.warn({ err: (err as Error).message }, 'retention sweep failed; will retry'),
-      );
+      // A slow sweep is not overlapped by the next tick.
+      if (sweeping) return;
+      sweeping = true;
+      this.sweep()
+        .finally(() => (sweeping = false))
+        .catch((err: unknown) =>
+          this.o.log.warn({ err: (err as Error).message }, 'retention sweep failed; will retry'),
+        );
     };
     this.timer = setTimeout(run, 10_000);
     const interval = setInterval(run, this.o.everyMs ?? 3_600_000);

@@ -77,6 +77,10 @@ export class Terminals {
     return handle;
   }
 
+  isOpen(jobId: string): boolean {
+    return !!this.sessions.get(jobId)?.handle;
+  }
+
   input(jobId: string, data: string, user: User): void {
     const s = this.session(jobId, user);
     this.touch(s);

@@ -223,3 +223,29 @@ describe(spawnDesktopTerminal.name, () => {
     await expect(spawnDesktopTerminal(['a\0b'], process.env)).rejects.toThrow(/cannot start/);
   });
 });
+
+describe('desktop terminal edge cases', () => {
+  it('refuses an empty command or an empty emulator command', async () => {
+    expect(() => terminalCommand([], { termCmd: 'xterm -e' })).toThrow(
+      'no command to open in a terminal',
+    );
+    await expect(spawnDesktopTerminal([], {})).rejects.toThrow(
+      'no terminal emulator command to start',
+    );
+  });
+
+  it('says why a program that is not executable cannot start', async () => {
+    await expect(spawnDesktopTerminal(['/etc'], process.env)).rejects.toThrow(
+      /cannot start the terminal emulator "\/etc": /,
+    );
+  });
+
+  it('refuses Windows without TERM_CMD, and keeps a trailing backslash', () => {
+    expect(() => terminalCommand(['make'], { platform: 'win32', which: () => null })).toThrow(
+      /Windows/,
+    );
+    expect(splitWords('a\\')).toEqual(['a\\']);
+    expect(splitWords('a\\\nb')).toEqual(['ab']);
+    expect(splitWords('"a\\\nb"')).toEqual(['ab']);
+  });
+});

@@ -253,3 +253,31 @@ describe(findProgram.name, () => {
     expect(findProgram('', '/bin', '/')).toBeNull();
   });
 });
+
+describe('PtyRunner edge cases', () => {
+  it('runs in the server’s directory when none is given, takes the default PATH, and drops COLUMNS, LINES and unset values', async () => {
+    const { handle, sink } = run(
+      ['sh', '-c', 'pwd; echo "c=${COLUMNS:-none} l=${LINES:-none} k=$KEEP"'],
+      {
+        env: { COLUMNS: '5', LINES: '6', KEEP: 'kept', GONE: undefined },
+      },
+    );
+    expect(await handle.done).toEqual({ exitCode: 0, signal: null });
+    expect(sink.text).toBe(`${process.cwd()}\r\nc=none l=none k=kept\r\n`);
+  });
+
+  it('finds a program on the default PATH when the environment has none', () => {
+    expect(findProgram('sh', undefined, '/')).toMatch(/\/sh$/);
+    expect(findProgram('no-such-program-vmo', undefined, '/')).toBeNull();
+  });
+
+  it('reports a program name with a slash that is not executable', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vmo-pty-noexec-'));
+    await writeFile(path.join(dir, 'script'), 'echo hi\n');
+    const { handle } = run(['./script'], { cwd: dir });
+    expect(await handle.done).toMatchObject({
+      exitCode: null,
+      error: './script is not an executable file',
+    });
+  });
+});

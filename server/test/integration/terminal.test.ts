@@ -101,6 +101,19 @@ describe('terminal jobs', () => {
     ).toMatchObject({ ok: false, error: { code: 'JOB_FINISHED' } });
   });
 
+  it('keeps keystrokes in the order they were sent, without waiting for acks', async () => {
+    const { body } = await open(owner, { alias: 'engine', target: 'ask' });
+    const prompt = sees(socket, body.jobId, 'name? ');
+    const following = follow(socket, body.jobId);
+    await prompt;
+    const acks = [...'the quick brown fox', '\r'].map((ch) =>
+      socket.emitWithAck('terminal:input', { jobId: body.jobId, data: ch }),
+    );
+    expect((await Promise.all(acks)).every((a) => a.ok)).toBe(true);
+    const { events } = await following;
+    expect(textOf(events, 'pty')).toContain('got:the quick brown fox\r\n');
+  });
+
   it('resizes the pty', async () => {
     const { body } = await open(owner, { alias: 'engine', target: 'size', cols: 80, rows: 24 });
     const following = follow(socket, body.jobId);

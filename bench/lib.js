@@ -1,0 +1,466 @@
+// Shared by the benchmarks: a server of our own on a temp data dir, sign-in, starting jobs, following
+// them over the socket (with resync and reconnect handled, and seq accounting), percentiles, RSS.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+
+const bin = fileURLToPath(new URL('../bin/vm-orchestrator.js', import.meta.url));
+export const projectDir = fileURLToPath(new URL('./project', import.meta.url));
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Epoch milliseconds with sub-millisecond resolution, as the `tick` target prints them. */
+export const nowMs = () => performance.timeOrigin + performance.now();
+
+/** Servers still running, stopped on Ctrl-C so no embedded Postgres is left behind. */
+const live = new Set();
+let hooked = false;
+function hookSignals() {
+  if (hooked) return;
+  hooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      console.error(`\n${sig}: stopping ${live.size} server(s)`);
+      Promise.allSettled([...live].map((s) => s.stop())).then(() => process.exit(130));
+    });
+  }
+}
+
+/**
+ * Starts `bin/vm-orchestrator.js` on port 0 with a fresh data dir and embedded Postgres, the bench
+ * project as its only project. Resolves once it logged that it is ready and its catalog has the targets.
+ */
+export async function startServer({ maxConcurrent = 512, project = projectDir } = {}) {
+  hookSignals();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'vmo-bench-'));
+  await chmod(dataDir, 0o755); // as root the cluster runs as `postgres`, which must reach <data-dir>/pg
+  const config = path.join(dataDir, 'vmo.yaml');
+  await writeFile(
+    config,
+    `projects:\n  - alias: bench\n    dir: ${JSON.stringify(project)}\njobs:\n  maxConcurrent: ${maxConcurrent}\n`,
+  );
+  const env = { ...process.env };
+  // A `make bench` run must not hand its jobserver and flags down to the jobs' make.
+  for (const k of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'GNUMAKEFLAGS'])
+    delete env[k];
+  for (const k of Object.keys(env)) if (k.startsWith('VMO_')) delete env[k];
+  Object.assign(env, {
+    LOG_JSON: '1',
+    DATABASE_URL: '',
+    VMO_ADMIN_PASSWORD: 'bench',
+    PATH: `${path.dirname(process.execPath)}:${env.PATH ?? ''}`,
+  });
+  const t0 = performance.now();
+  const proc = spawn(
+    process.execPath,
+    [bin, '--port', '0', '--data-dir', dataDir, '--config', config],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  let tail = '';
+  const problems = []; // warn/error lines the server logged during the run
+  let ready = null;
+  let partial = '';
+  const keep = (text) => {
+    tail = (tail + text).slice(-16_384);
+  };
+  proc.stderr.on('data', (d) => keep(String(d)));
+  proc.stdout.on('data', (d) => {
+    const text = String(d);
+    keep(text);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop();
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      let rec;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (rec.msg === 'vm-orchestrator is ready' && rec.url) ready?.(rec.url);
+      else if (rec.level >= 40 && problems.length < 50) problems.push(rec);
+    }
+  });
+
+  let stopped = null;
+  const server = {
+    proc,
+    pid: proc.pid,
+    dataDir,
+    url: '',
+    problems,
+    startMs: 0,
+    /** SIGTERM, wait for the exit (it stops its Postgres), remove the data dir. Idempotent. */
+    stop() {
+      stopped ??= (async () => {
+        live.delete(server);
+        if (proc.exitCode === null && proc.signalCode === null) {
+          proc.kill('SIGTERM');
+          const t = await Promise.race([exited, sleep(30_000).then(() => null)]);
+          if (!t) {
+            proc.kill('SIGKILL');
+            await exited;
+            killPostmaster(dataDir);
+          }
+        }
+        await rm(dataDir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+  live.add(server);
+  try {
+    server.url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('server not ready in 90 s:\n' + tail)),
+        90_000,
+      );
+      ready = (url) => {
+        clearTimeout(timer);
+        resolve(url);
+      };
+      exited.then(({ code, signal }) =>
+        reject(new Error(`server exited (${code ?? signal}) before ready:\n${tail}`)),
+      );
+    });
+    server.startMs = performance.now() - t0;
+    server.cookie = await login(server.url);
+    // The catalog is scanned just after ready: wait until it lists our targets.
+    for (let i = 0; ; i++) {
+      const res = await api(server, 'GET', '/api/projects/bench/targets');
+      if (res.status === 200) {
+        const names = (await res.json()).map((t) => t.name);
+        if (['tick', 'blast', 'steady'].every((n) => names.includes(n))) break;
+      }
+      if (i > 200) throw new Error(`the bench project's targets never showed up (${res.status})`);
+      await sleep(50);
+    }
+    return server;
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/** After a SIGKILL of the server, its embedded Postgres would stay: stop it by its pid file. */
+function killPostmaster(dataDir) {
+  try {
+    const pid = Number(
+      readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    if (pid > 0) process.kill(pid, 'SIGTERM');
+  } catch {
+    // no cluster there, or already gone
+  }
+}
+
+/** Runs `fn(server)` with a server of its own, always stopping it and removing its data dir. */
+export async function withServer(fn, opts) {
+  const server = await startServer(opts);
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function login(url) {
+  const res = await fetch(url + '/api/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: url },
+    body: JSON.stringify({ username: 'admin', password: 'bench' }),
+  });
+  if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
+  const sid = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => c.startsWith('vmo.sid='));
+  if (!sid) throw new Error('login: no vmo.sid cookie');
+  return sid;
+}
+
+export function api(server, method, route, body) {
+  return fetch(server.url + route, {
+    method,
+    headers: {
+      cookie: server.cookie,
+      origin: server.url,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** POST /api/jobs/stream → jobId. */
+export async function startJob(server, target, args = {}) {
+  const res = await api(server, 'POST', '/api/jobs/stream', { alias: 'bench', target, args });
+  if (res.status !== 201) throw new Error(`start ${target}: ${res.status} ${await res.text()}`);
+  return (await res.json()).jobId;
+}
+
+export async function getJob(server, jobId) {
+  const res = await api(server, 'GET', `/api/jobs/${jobId}`);
+  if (res.status !== 200) throw new Error(`GET job ${jobId}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export async function cancelJob(server, jobId) {
+  const res = await api(server, 'POST', '/api/jobs/cancel', { jobId });
+  if (res.status !== 202 && res.status !== 409)
+    throw new Error(`cancel ${jobId}: ${res.status} ${await res.text()}`);
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; results in order. */
+export async function mapLimit(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * What one follower saw of one job. Events are applied only in seq order from 1; anything else is
+ * counted: `duplicates` (a seq already held), `reordered` (a seq later than the next one expected,
+ * i.e. a gap; it is applied all the same so the text check shows it), and after the end `lost`
+ * (seqs up to the job's last seq never received).
+ */
+class Tracker {
+  constructor(jobId, { keepText = false, onEvent } = {}) {
+    this.jobId = jobId;
+    this.keepText = keepText;
+    this.onEvent = onEvent;
+    this.lastSeq = 0; // highest seq applied
+    this.seen = new Set();
+    this.events = 0;
+    this.duplicates = 0;
+    this.reordered = 0;
+    this.resyncs = 0;
+    this.rejoins = 0;
+    this.streamBytes = { stdout: 0, stderr: 0, system: 0, pty: 0 };
+    this.stdoutHash = createHash('sha256');
+    this.stdoutParts = keepText ? [] : null;
+    this.system = [];
+    this.done = null;
+    this.error = null;
+    this.firstStdoutAt = null;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  onLog(e, receivedAt) {
+    if (this.seen.has(e.seq)) {
+      this.duplicates++;
+      return;
+    }
+    if (e.seq !== this.lastSeq + 1) this.reordered++;
+    this.seen.add(e.seq);
+    this.lastSeq = Math.max(this.lastSeq, e.seq);
+    this.events++;
+    this.streamBytes[e.stream] = (this.streamBytes[e.stream] ?? 0) + Buffer.byteLength(e.chunk);
+    if (e.stream === 'stdout') {
+      this.firstStdoutAt ??= receivedAt;
+      this.stdoutHash.update(e.chunk);
+      this.stdoutParts?.push(e.chunk);
+    } else if (e.stream === 'system') this.system.push(e.chunk);
+    this.onEvent?.(e, receivedAt);
+  }
+
+  /** The highest seq held with every one before it: where a rejoin starts from. */
+  get contiguous() {
+    let s = 0;
+    while (this.seen.has(s + 1)) s++;
+    return s;
+  }
+
+  get stdout() {
+    return this.stdoutParts?.join('') ?? null;
+  }
+
+  /** Seqs from 1 to `lastSeq` (the job's, from the server) that never arrived. */
+  lostUpTo(lastSeq) {
+    let lost = 0;
+    for (let s = 1; s <= lastSeq; s++) if (!this.seen.has(s)) lost++;
+    return lost;
+  }
+}
+
+/**
+ * One socket on `/jobs` following any number of jobs. `follow(jobId)` joins and resolves with the
+ * Tracker at `job:done`; a `job:resync` rejoins from what is held, as does a reconnect.
+ */
+export class JobsClient {
+  constructor(server) {
+    this.server = server;
+    this.trackers = new Map();
+    this.reconnects = 0;
+    this.socket = io(server.url + '/jobs', {
+      transports: ['websocket'],
+      extraHeaders: { cookie: server.cookie, origin: server.url },
+      reconnectionDelay: 200,
+    });
+    this.socket.on('job:log', (e) => {
+      const at = nowMs();
+      this.trackers.get(e.jobId)?.onLog(e, at);
+    });
+    this.socket.on('job:done', (d) => {
+      const t = this.trackers.get(d.jobId);
+      if (!t || t.done) return;
+      t.done = d;
+      t.resolve(t);
+    });
+    this.socket.on('job:resync', ({ jobId }) => {
+      const t = this.trackers.get(jobId);
+      if (!t || t.done) return;
+      t.resyncs++;
+      this.join(t);
+    });
+    this.socket.on('job:error', ({ jobId, error }) => {
+      const t = this.trackers.get(jobId);
+      if (t) t.error = error; // a job:resync follows it
+    });
+  }
+
+  /** Resolves on the server's `hello` (sent first on every connection). */
+  connect() {
+    let first = true;
+    return new Promise((resolve, reject) => {
+      this.socket.on('hello', () => {
+        if (first) {
+          first = false;
+          resolve(this);
+          return;
+        }
+        // A reconnect: rejoin every unfinished job from what it holds.
+        this.reconnects++;
+        for (const t of this.trackers.values()) if (!t.done) this.join(t);
+      });
+      this.socket.once('connect_error', (err) => first && reject(err));
+    });
+  }
+
+  follow(jobId, opts) {
+    const t = new Tracker(jobId, opts);
+    this.trackers.set(jobId, t);
+    this.join(t);
+    return t;
+  }
+
+  join(t) {
+    const afterSeq = t.contiguous;
+    if (t.rejoins++ > 0) {
+      // Anything past a gap is dropped so the replay can fill it in order.
+      for (const s of t.seen) if (s > afterSeq) t.seen.delete(s);
+      t.lastSeq = afterSeq;
+    }
+    this.socket.emit('join-job', { jobId: t.jobId, afterSeq }, (ack) => {
+      if (!ack?.ok) t.reject(new Error(`join-job ${t.jobId}: ${JSON.stringify(ack?.error)}`));
+    });
+  }
+
+  close() {
+    this.socket.close();
+  }
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** VmRSS of a process, in kB (the server's node process only: its Postgres is separate). */
+export function rssKb(pid) {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+export const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+export const MB = 1e6;
+
+const TICKS = 100; // USER_HZ on Linux
+function statTimes(pid) {
+  // Fields after the ")" of the command name: utime is the 14th field, cutime the 16th.
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return {
+    self: (Number(f[11]) + Number(f[12])) / TICKS,
+    reaped: (Number(f[13]) + Number(f[14])) / TICKS,
+  };
+}
+
+/**
+ * CPU seconds used so far by the server's node process (not its jobs) and by its embedded Postgres
+ * (the postmaster, its live backends and the ones it reaped). Subtract two snapshots for a phase.
+ */
+export function cpuSnapshot(server) {
+  const cpu = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const out = {
+    server: NaN,
+    postgres: NaN,
+    jobs: NaN,
+    idle: cpu[3] + cpu[4],
+    total: cpu.reduce((a, b) => a + b, 0),
+  };
+  try {
+    const own = statTimes(server.pid);
+    out.server = own.self;
+    out.jobs = own.reaped; // the jobs' make and what it ran, once they ended
+    const pm = Number(
+      readFileSync(path.join(server.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    const t = statTimes(pm);
+    let pg = t.self + t.reaped;
+    const kids = readFileSync(`/proc/${pm}/task/${pm}/children`, 'utf8').trim().split(/\s+/);
+    for (const k of kids) {
+      try {
+        if (k) pg += statTimes(Number(k)).self;
+      } catch {
+        // ended meanwhile
+      }
+    }
+    out.postgres = pg;
+  } catch {
+    // not on Linux, or the cluster lives elsewhere: leave NaN
+  }
+  return out;
+}
+
+export function cpuSince(server, before) {
+  const now = cpuSnapshot(server);
+  return {
+    server: now.server - before.server,
+    postgres: now.postgres - before.postgres,
+    jobs: now.jobs - before.jobs,
+    machineBusy: 1 - (now.idle - before.idle) / (now.total - before.total),
+  };
+}
+
+/** CPU of a phase: the machine's (all cores), the server's node, its Postgres, and the jobs' once ended. */
+export const fmtCpu = (c, seconds, { jobs = false } = {}) =>
+  `machine ${(100 * c.machineBusy).toFixed(0)} % busy (${cpus().length} cores); ` +
+  `server node ${c.server.toFixed(1)} s (${((100 * c.server) / seconds).toFixed(0)} % of a core), ` +
+  `postgres ${c.postgres.toFixed(1)} s (${((100 * c.postgres) / seconds).toFixed(0)} %)` +
+  (jobs
+    ? `, the jobs' make + node ${c.jobs.toFixed(1)} s (${((100 * c.jobs) / seconds).toFixed(0)} %)`
+    : '');
+
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

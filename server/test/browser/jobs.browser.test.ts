@@ -1,0 +1,284 @@
+// Running and watching jobs as a person does, in Debian's Chromium against the real server: a
+// target run from its project page, a terminal job typed into and replayed, and the log viewer
+// showing colours as spans while never running what a job prints.
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WEB_DIR } from '../../src/app.js';
+import { startTestApp, type TestApp } from '../fixtures/app.js';
+import {
+  launchBrowser,
+  TEST_RESULTS_DIR,
+  withScreenshotOnFailure,
+  type BrowserFixture,
+} from '../fixtures/browser.js';
+import { ENGINE_PROJECT } from '../fixtures/jobs.js';
+
+const DOCS = fileURLToPath(new URL('../../../docs', import.meta.url));
+const JOB_URL = /\/jobs\/[0-9a-f-]{36}$/;
+
+/** A project whose targets print what the log viewer must render, and must never run. */
+function outputProject(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmo-browser-'));
+  const recipes = [
+    'report: ## Build-like output: colours, a warning on stderr, a progress bar and a link',
+    "\t@printf '\\033[1m==> fetch\\033[0m\\n'; printf '\\033[32m✓\\033[0m 12 packages\\n'",
+    "\t@printf 'downloading  10%%\\rdownloading  60%%\\rdownloading 100%%\\n'",
+    "\t@echo 'warning: the cache is cold' >&2",
+    "\t@printf '\\033[1m==> test\\033[0m\\n'",
+    "\t@printf '\\033[32mPASS\\033[0m api  \\033[31mFAIL\\033[0m ui  \\033[38;5;208m41 of 42\\033[0m\\n'",
+    "\t@printf 'details: https://example.com/runs/42\\n'",
+    '',
+    'xss: ## Prints markup and a javascript: hyperlink',
+    "\t@printf '<img src=x onerror=alert(1)> <script>alert(2)</script>\\n'",
+    "\t@printf '\\033]8;;javascript:alert(3)\\033\\\\click me\\033]8;;\\033\\\\ after\\n'",
+    '',
+  ];
+  writeFileSync(path.join(dir, 'Makefile'), `.PHONY: report xss\n${recipes.join('\n')}`);
+  return dir;
+}
+
+describe('jobs in Chromium', () => {
+  let t: TestApp;
+  let browser: BrowserFixture;
+  let page: Page;
+  const dialogs: string[] = [];
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html'))) {
+      throw new Error(
+        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
+      );
+    }
+    t = await startTestApp({
+      webDir: DEFAULT_WEB_DIR,
+      config: {
+        projects: [
+          { alias: 'engine', dir: ENGINE_PROJECT },
+          { alias: 'output', dir: outputProject() },
+        ],
+      },
+    });
+    await t.users.createIfMissing({
+      username: 'olga',
+      role: 'operator',
+      password_hash: await t.auth.hashPassword('run it all'),
+    });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // Fail inside the test's own time, with a screenshot, rather than at vitest's timeout.
+    page.setDefaultTimeout(15_000);
+    // Any alert() means job output ran as code.
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    await page.goto(t.baseUrl + '/login');
+    await page.getByLabel('Username').fill('olga');
+    await page.getByLabel('Password').fill('run it all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(t.baseUrl + '/');
+    mkdirSync(DOCS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  const viewer = () => page.getByTestId('log-viewport');
+  const terminalText = () => page.locator('[data-slot=terminal] .xterm-rows');
+
+  it('runs a target with a variable from its project page and shows its output and success', async () => {
+    await withScreenshotOnFailure(page, 'jobs-run', async () => {
+      await page.goto(t.baseUrl + '/projects/engine');
+      await page.getByRole('cell', { name: 'Greet NAME' }).waitFor();
+      await page.screenshot({ path: path.join(TEST_RESULTS_DIR, 'project-targets.png') });
+      await page.getByRole('button', { name: 'Run hello with variables' }).click();
+      await page.getByLabel('Variables', { exact: true }).waitFor();
+      await page.screenshot({ path: path.join(TEST_RESULTS_DIR, 'run-dialog.png') });
+      await page.getByLabel('Variables', { exact: true }).fill('NAME=dana');
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
+
+      await page.waitForURL(JOB_URL);
+      await viewer().getByText('hello dana', { exact: true }).waitFor();
+      await page.locator('dl [data-status=success]').waitFor();
+      expect(await page.getByTestId('exit-code').textContent()).toBe('0');
+      await page.getByRole('heading', { name: 'make hello NAME=dana' }).waitFor();
+      expect(await page.getByText('olga', { exact: true }).count()).toBeGreaterThan(0);
+      // Line links: #L<n> marks that line, also when the page is opened with it.
+      expect(await viewer().locator('a#L1').getAttribute('href')).toBe('#L1');
+      await page.goto(`${page.url()}#L2`);
+      await page.reload();
+      await viewer().locator('[data-line="2"][aria-current=true]').waitFor();
+    });
+  });
+
+  it('renders ANSI colours as spans, a carriage return as an overwrite, stderr marked', async () => {
+    await withScreenshotOnFailure(page, 'jobs-ansi', async () => {
+      await page.goto(t.baseUrl + '/projects/output');
+      await page.getByRole('button', { name: 'Run report', exact: true }).click();
+      await page.waitForURL(JOB_URL);
+      await page.locator('dl [data-status=success]').waitFor();
+      await viewer().getByText('details:').waitFor();
+
+      await viewer().locator('span.ansi-green-fg', { hasText: 'PASS' }).waitFor();
+      await viewer().locator('span.ansi-red-fg', { hasText: 'FAIL' }).waitFor();
+      await viewer().locator('span.ansi-bold', { hasText: '==> fetch' }).waitFor();
+      const orange = viewer().locator('span[style]', { hasText: '41 of 42' });
+      expect(await orange.getAttribute('style')).toContain('rgb(255, 135, 0)');
+      expect(await viewer().getByText('downloading 100%').count()).toBe(1);
+      expect(await viewer().getByText('downloading  10%').count()).toBe(0);
+      const stderr = viewer().locator('[data-stream=stderr]');
+      expect(await stderr.textContent()).toContain('warning: the cache is cold');
+      expect(await stderr.getByRole('img', { name: 'stderr' }).count()).toBe(1);
+      const link = viewer().getByRole('link', { name: 'https://example.com/runs/42' });
+      expect(await link.getAttribute('rel')).toContain('noopener');
+
+      // Search: a match is marked and becomes the current line.
+      await page.getByLabel('Search the output').fill('cache');
+      await page.getByLabel('Search the output').press('Enter');
+      await viewer().locator('.log-match', { hasText: 'cache' }).waitFor();
+      await page.getByText('1 of 1').waitFor();
+      await page.screenshot({ path: path.join(DOCS, 'screenshot-job.png') });
+      await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+      await page.screenshot({ path: path.join(DOCS, 'screenshot-job-dark.png') });
+      await page.getByRole('button', { name: 'Switch to light theme' }).click();
+    });
+  });
+
+  it('shows markup and a javascript: hyperlink from a job as text, running nothing', async () => {
+    await withScreenshotOnFailure(page, 'jobs-xss', async () => {
+      await page.goto(t.baseUrl + '/projects/output');
+      await page.getByRole('button', { name: 'Run xss', exact: true }).click();
+      await page.waitForURL(JOB_URL);
+      await page.locator('dl [data-status=success]').waitFor();
+      await viewer().getByText('<img src=x onerror=alert(1)> <script>alert(2)</script>').waitFor();
+      await viewer().getByText('click me').waitFor();
+      expect(await viewer().locator('img, script').count()).toBe(0);
+      expect(await viewer().getByRole('link', { name: 'click me' }).count()).toBe(0);
+      await viewer().getByText('click me').click();
+      await page.waitForTimeout(300);
+      expect(dialogs).toEqual([]);
+    });
+  });
+
+  it('types into a terminal job, sees the echo, and finds its replay in the history', async () => {
+    await withScreenshotOnFailure(page, 'jobs-terminal', async () => {
+      await page.goto(t.baseUrl + '/projects/engine');
+      await page.getByRole('button', { name: 'Open a terminal for ask' }).click();
+      await page.waitForURL(JOB_URL);
+      const jobUrl = page.url();
+      await terminalText().getByText('name?').waitFor();
+      await page.getByText('Live session: what you type goes to the job.').waitFor();
+      await page.locator('[data-slot=terminal]').click();
+      await page.keyboard.type('dana');
+      await terminalText().getByText('name? dana').waitFor();
+      await page.screenshot({ path: path.join(DOCS, 'screenshot-terminal.png') });
+      await page.keyboard.press('Enter');
+      await terminalText().getByText('got:dana').waitFor();
+      await page.locator('dl [data-status=success]').waitFor();
+      await page.setViewportSize({ width: 900, height: 700 });
+      await page.getByText('Replay of the recorded session.').waitFor();
+
+      await page.goto(t.baseUrl + '/jobs?type=terminal');
+      const row = page.locator(`tr[data-job="${jobUrl.split('/').pop()}"]`);
+      await row.getByRole('link', { name: 'make ask' }).click();
+      await page.waitForURL(jobUrl);
+      await terminalText().getByText('got:dana').waitFor();
+      await page.getByText('Replay of the recorded session.').waitFor();
+    });
+  });
+
+  it('sends the new size to the pty when the window is resized', async () => {
+    await withScreenshotOnFailure(page, 'jobs-resize', async () => {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(t.baseUrl + '/projects/engine');
+      await page.getByRole('button', { name: 'Open a terminal for size' }).click();
+      await page.waitForURL(JOB_URL);
+      await page.getByText('Live session: what you type goes to the job.').waitFor();
+      await page.locator('.xterm-helper-textarea').waitFor({ state: 'attached' });
+      await page.setViewportSize({ width: 600, height: 700 });
+      await page.waitForTimeout(500); // one frame for the fit, one round trip for the resize
+      await page.locator('[data-slot=terminal]').click();
+      await page.keyboard.press('Enter');
+      const size = terminalText().getByText(/^\d+\s\d+\s*$/);
+      await size.waitFor();
+      const [rows, cols] = (await size.textContent())!.trim().split(/\s+/).map(Number);
+      // The pty started at 120×32 and the wide window fitted more; 600 px fits far fewer.
+      expect(cols).toBeGreaterThan(20);
+      expect(cols).toBeLessThan(80);
+      expect(rows).toBeGreaterThan(5);
+    });
+  });
+
+  it('shows a failure with its exit code, and replays then follows a running job after a reload, then cancels it', async () => {
+    await withScreenshotOnFailure(page, 'jobs-fail-cancel', async () => {
+      const api = await t.loginAs('operator');
+      const failed = (await (
+        await api.post('/api/jobs/stream', { alias: 'engine', target: 'fail' })
+      ).json()) as {
+        jobId: string;
+      };
+      await page.goto(`${t.baseUrl}/jobs/${failed.jobId}`);
+      await page.locator('dl [data-status=failed]').waitFor();
+      // make reports the recipe's `exit 3` and itself exits 2.
+      expect(await page.getByTestId('exit-code').textContent()).toBe('2');
+      await viewer().locator('[data-stream=stderr]', { hasText: 'failing' }).waitFor();
+
+      await page.goto(t.baseUrl + '/projects/engine');
+      await page.getByRole('button', { name: 'Run slow', exact: true }).click();
+      await page.waitForURL(JOB_URL);
+      await viewer().getByText('tick 2', { exact: true }).waitFor();
+      await page.reload();
+      await viewer().getByText('tick 3', { exact: true }).waitFor();
+      for (const tick of ['tick 1', 'tick 2', 'tick 3']) {
+        expect(await viewer().getByText(tick, { exact: true }).count()).toBe(1);
+      }
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.locator('dl [data-status=canceled]').waitFor();
+      expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    });
+  });
+
+  it('lists jobs newest first, filters them, and adds new ones live', async () => {
+    await withScreenshotOnFailure(page, 'jobs-history', async () => {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(t.baseUrl + '/jobs');
+      await page.getByRole('link', { name: 'make hello NAME=dana' }).waitFor();
+      await page.screenshot({ path: path.join(TEST_RESULTS_DIR, 'jobs-history.png') });
+      const first = page.locator('tbody tr').first();
+      expect(await first.getAttribute('data-job')).toBeTruthy();
+
+      await page.getByLabel('Status').selectOption('success');
+      await page.waitForURL(/status=success/);
+      await page.getByLabel('Command contains').fill('hello');
+      await page.waitForURL(/q=hello/);
+      await page.getByRole('link', { name: 'make xss' }).waitFor({ state: 'detached' });
+      await page.getByRole('link', { name: 'make hello NAME=dana' }).waitFor();
+
+      // A job started elsewhere appears on top without a reload.
+      await page.getByLabel('Status').selectOption('');
+      await page.getByLabel('Command contains').fill('');
+      await page.waitForURL(t.baseUrl + '/jobs');
+      const api = await t.loginAs('operator');
+      const res = await api.post('/api/jobs/stream', {
+        alias: 'engine',
+        target: 'hello',
+        args: { NAME: 'live' },
+      });
+      expect(res.status).toBe(201);
+      await page.getByRole('link', { name: 'make hello NAME=live' }).waitFor();
+      expect(await page.locator('tbody tr').first().textContent()).toContain(
+        'make hello NAME=live',
+      );
+    });
+    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    expect(dialogs).toEqual([]);
+  });
+});
