@@ -1,5 +1,5 @@
-// Read-only views of the server: its health and the project catalog.
-import type { Health, ProjectInfo } from '@vmo/protocol';
+// Read-only views of the server: its health, the project catalog and each project's targets.
+import type { Health, ProjectInfo, TargetInfo } from '@vmo/protocol';
 import { ApiError, request } from './client.js';
 
 /**
@@ -18,4 +18,8 @@ export async function fetchHealth(): Promise<Health> {
 
 export function fetchProjects(): Promise<ProjectInfo[]> {
   return request<ProjectInfo[]>('/api/projects');
+}
+
+export function fetchTargets(alias: string): Promise<TargetInfo[]> {
+  return request<TargetInfo[]>(`/api/projects/${encodeURIComponent(alias)}/targets`);
 }

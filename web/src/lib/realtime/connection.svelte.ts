@@ -1,5 +1,5 @@
 // One Socket.io connection to the /jobs namespace per signed-in tab. Its state drives the header
-// badge; later issues subscribe to job events through `socket`. Shared via setRealtime/useRealtime.
+// badge; job views subscribe to job events through `socket`. Shared via setRealtime/useRealtime.
 import {
   JOBS_NAMESPACE,
   type ClientToServerEvents,
@@ -38,7 +38,8 @@ export class Realtime {
   /** The last handshake or transport error, for the badge's tooltip. */
   lastError = $state<string | null>(null);
 
-  #socket: JobsSocket | null = null;
+  // Reactive, so views that follow a job (JobStream) attach as soon as the layout opens it.
+  #socket = $state.raw<JobsSocket | null>(null);
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #options: Required<RealtimeOptions>;
 

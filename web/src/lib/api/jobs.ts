@@ -1,0 +1,66 @@
+// Jobs over REST (SPEC §2): start, list, read, cancel and re-run. Live output comes over the socket.
+import type {
+  JobPage,
+  JobStatus,
+  JobType,
+  JobWithChildren,
+  MakeArgs,
+  StartedJob,
+} from '@vmo/protocol';
+import { request } from './client.js';
+
+/** The history filters the UI offers; empty strings mean "any". */
+export interface JobFilter {
+  status?: JobStatus | '';
+  type?: JobType | '';
+  project?: string;
+  host?: string;
+  /** `me`, or a username. */
+  user?: string;
+  q?: string;
+}
+
+export function fetchJobs(
+  filter: JobFilter,
+  page: { before?: string | null; limit?: number } = {},
+): Promise<JobPage> {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(filter)) if (value) query.set(key, String(value));
+  if (page.before) query.set('before', page.before);
+  query.set('limit', String(page.limit ?? 50));
+  return request<JobPage>(`/api/jobs?${query.toString()}`);
+}
+
+export function fetchJob(id: string): Promise<JobWithChildren> {
+  return request<JobWithChildren>(`/api/jobs/${encodeURIComponent(id)}`);
+}
+
+/** The plain-text download of the whole output. */
+export function jobLogUrl(id: string): string {
+  return `/api/jobs/${encodeURIComponent(id)}/log`;
+}
+
+export interface RunRequest {
+  alias: string;
+  target: string;
+  args?: MakeArgs;
+  confirm?: boolean;
+}
+
+export function startStream(req: RunRequest): Promise<StartedJob> {
+  return request<StartedJob>('/api/jobs/stream', { method: 'POST', body: req });
+}
+
+export function startTerminal(
+  req: RunRequest & { cols?: number; rows?: number },
+): Promise<StartedJob> {
+  return request<StartedJob>('/api/jobs/terminal', { method: 'POST', body: req });
+}
+
+export function cancelJob(jobId: string): Promise<{ jobId: string; status: JobStatus }> {
+  return request('/api/jobs/cancel', { method: 'POST', body: { jobId } });
+}
+
+export function rerunJob(jobId: string): Promise<StartedJob> {
+  return request<StartedJob>(`/api/jobs/${encodeURIComponent(jobId)}/rerun`, { method: 'POST' });
+}

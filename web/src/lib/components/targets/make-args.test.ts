@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { argProblem, parseExtraArgs } from './make-args.js';
+
+describe(parseExtraArgs.name, () => {
+  it('reads NAME=value words', () => {
+    expect(parseExtraArgs(' NAME=dana  ENV=staging,eu ')).toEqual({
+      args: { NAME: 'dana', ENV: 'staging,eu' },
+      problem: null,
+    });
+  });
+
+  it.each(['NAME', '=x', 'SHELL=/bin/sh', 'MAKEFLAGS=x', 'X=-rf', 'X=a;b', '9X=1'])(
+    'refuses %j as the server would',
+    (word) => expect(parseExtraArgs(word).problem).not.toBeNull(),
+  );
+});
+
+describe(argProblem.name, () => {
+  it('accepts an empty value', () => expect(argProblem('NAME', '')).toBeNull());
+});

@@ -1,0 +1,124 @@
+import type { Job, JobEvent } from '@vmo/protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { JobsSocket } from './connection.svelte.js';
+import { JobStream, type JobSink } from './job-stream.svelte.js';
+
+const JOB = { id: 'J1', type: 'stream', status: 'running' } as Job;
+
+/** A socket that records what is emitted and lets the test play the server. */
+class FakeSocket {
+  connected = true;
+  emitted: [string, unknown][] = [];
+  #handlers = new Map<string, Set<(arg: unknown) => void>>();
+
+  on(event: string, fn: (arg: unknown) => void) {
+    this.#handlers.set(event, (this.#handlers.get(event) ?? new Set()).add(fn));
+  }
+  off(event: string, fn: (arg: unknown) => void) {
+    this.#handlers.get(event)?.delete(fn);
+  }
+  emit(event: string, payload: unknown, ack?: (res: unknown) => void) {
+    this.emitted.push([event, payload]);
+    if (event === 'join-job') ack?.({ ok: true, job: { ...JOB, id: 'j1' } });
+  }
+  serve(event: string, arg?: unknown) {
+    for (const fn of this.#handlers.get(event) ?? []) fn(arg);
+  }
+  joins() {
+    return this.emitted.filter(([e]) => e === 'join-job').map(([, p]) => p);
+  }
+}
+
+class Sink implements JobSink {
+  batches: JobEvent[][] = [];
+  append(events: readonly JobEvent[]) {
+    this.batches.push([...events]);
+  }
+  get seqs() {
+    return this.batches.flat().map((e) => e.seq);
+  }
+}
+
+const log = (seq: number) => ({ jobId: 'j1', seq, stream: 'stdout', chunk: `${seq}\n`, ts: seq });
+
+function setup() {
+  const socket = new FakeSocket();
+  const sink = new Sink();
+  const stream = new JobStream(JOB, sink);
+  const detach = stream.attach(socket as unknown as JobsSocket);
+  return { socket, sink, stream, detach };
+}
+
+describe(JobStream.name, () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('joins from 0, then hands events over in one batch per flush, in order, without duplicates', () => {
+    const { socket, sink, stream } = setup();
+    expect(socket.joins()).toEqual([{ jobId: 'j1', afterSeq: 0 }]);
+    for (const seq of [1, 2, 2, 1, 3]) socket.serve('job:log', log(seq));
+    socket.serve('job:log', { ...log(4), jobId: 'other' });
+    expect(sink.batches).toEqual([]);
+    vi.runAllTimers();
+    expect(sink.batches.length).toBe(1);
+    expect(sink.seqs).toEqual([1, 2, 3]);
+    expect(stream.lastSeq).toBe(3);
+  });
+
+  it('rejoins from the last seq it holds after job:resync and after a reconnect', () => {
+    const { socket } = setup();
+    socket.serve('job:log', log(1));
+    socket.serve('job:log', log(2));
+    socket.serve('job:resync', { jobId: 'j1', afterSeq: 1 });
+    socket.serve('connect');
+    expect(socket.joins().slice(1)).toEqual([
+      { jobId: 'j1', afterSeq: 2 },
+      { jobId: 'j1', afterSeq: 2 },
+    ]);
+  });
+
+  it('asks again instead of accepting a gap', () => {
+    const { socket, sink } = setup();
+    socket.serve('job:log', log(1));
+    socket.serve('job:log', log(3));
+    vi.runAllTimers();
+    expect(sink.seqs).toEqual([1]);
+    expect(socket.joins().at(-1)).toEqual({ jobId: 'j1', afterSeq: 1 });
+  });
+
+  it('delivers what is pending before taking the final status from job:done', () => {
+    const { socket, sink, stream } = setup();
+    socket.serve('job:log', log(1));
+    socket.serve('job:done', { jobId: 'j1', status: 'success', exitCode: 0, signal: null });
+    expect(sink.seqs).toEqual([1]);
+    expect(stream.job.status).toBe('success');
+    socket.serve('jobs:changed', { job: { ...JOB, id: 'j1', status: 'running' } });
+    expect(stream.job.status).toBe('success');
+  });
+
+  it('keeps a group’s children current', () => {
+    const { socket, stream } = setup();
+    socket.serve('jobs:changed', { job: { ...JOB, id: 'c1', parentId: 'j1', status: 'queued' } });
+    socket.serve('jobs:changed', { job: { ...JOB, id: 'c1', parentId: 'j1', status: 'failed' } });
+    expect(stream.children.map((c) => [c.id, c.status])).toEqual([['c1', 'failed']]);
+  });
+
+  it('leaves the job and stops listening on detach', () => {
+    const { socket, sink, detach } = setup();
+    detach();
+    socket.serve('job:log', log(1));
+    vi.runAllTimers();
+    expect(sink.seqs).toEqual([]);
+    expect(socket.emitted.at(-1)).toEqual(['leave-job', { jobId: 'j1' }]);
+  });
+
+  it('waits for the socket to connect before joining', () => {
+    const socket = new FakeSocket();
+    socket.connected = false;
+    new JobStream(JOB, new Sink()).attach(socket as unknown as JobsSocket);
+    expect(socket.joins()).toEqual([]);
+    socket.connected = true;
+    socket.serve('connect');
+    expect(socket.joins()).toEqual([{ jobId: 'j1', afterSeq: 0 }]);
+  });
+});

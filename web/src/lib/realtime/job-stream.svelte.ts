@@ -1,0 +1,177 @@
+// Follows one job over the /jobs socket (SPEC §2): joins with the last seq it holds, keeps events
+// in seq order with no duplicate, rejoins after job:resync or a reconnect, and hands what arrived
+// to its sink once per animation frame. Every view of a job's output is a thin layer over this.
+import type { Ack, Job, JobDone, JobEvent, JobLog, JobWithChildren } from '@vmo/protocol';
+import type { JobsSocket } from './connection.svelte.js';
+import { TerminalOutbox } from './terminal-outbox.svelte.js';
+
+/** Where the events go: log lines, or a terminal's byte stream. */
+export interface JobSink {
+  append(events: readonly JobEvent[]): void;
+}
+
+/** A frame, or a timer when frames stop (a hidden tab), whichever comes first. */
+const FLUSH_FALLBACK_MS = 250;
+
+export class JobStream<S extends JobSink = JobSink> {
+  /** The job as last heard of: the join ack, `jobs:changed`, `job:done`. */
+  job: Job;
+  /** A group's children, kept current from `jobs:changed`. */
+  children: Job[];
+  /** Set by `job:done`: every event of the job has been received. */
+  done = $state.raw<JobDone | null>(null);
+  /** The last join failure, cleared by the next successful one. */
+  error = $state<string | null>(null);
+  /** A terminal job's keystrokes and sizes; the server takes them from its owner or an admin. */
+  readonly terminal = new TerminalOutbox((op) =>
+    this.#request((s, ack) =>
+      op.kind === 'input'
+        ? s.emit('terminal:input', { jobId: this.jobId, data: op.data }, ack)
+        : s.emit('terminal:resize', { jobId: this.jobId, cols: op.cols, rows: op.rows }, ack),
+    ),
+  );
+
+  readonly jobId: string;
+  #lastSeq = 0;
+  #pending: JobEvent[] = [];
+  #frame = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #socket: JobsSocket | null = null;
+  #detach: (() => void) | null = null;
+  #joins = 0;
+  #joining = false;
+
+  constructor(
+    initial: JobWithChildren,
+    readonly sink: S,
+  ) {
+    this.jobId = initial.id.toLowerCase();
+    this.job = $state.raw(initial);
+    this.children = $state.raw(initial.children ?? []);
+  }
+
+  /** The job's status as last heard of (reactive). */
+  get status(): Job['status'] {
+    return this.job.status;
+  }
+
+  /** The highest seq received; a (re)join asks for what comes after it. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /**
+   * Listens on `socket` and joins now (or once connected, and again after every reconnect).
+   * Returns the detach, which also leaves the job; fits an $effect's cleanup.
+   */
+  attach(socket: JobsSocket | null): () => void {
+    this.#detach?.();
+    if (!socket) return () => {};
+    const mine = (id: string) => id.toLowerCase() === this.jobId;
+    const onLog = (e: JobLog) => mine(e.jobId) && this.#receive(e);
+    const onDone = (d: JobDone) => mine(d.jobId) && this.#finish(d);
+    const onResync = (r: { jobId: string }) => mine(r.jobId) && this.#join();
+    const onChanged = ({ job }: { job: Job }) => this.#changed(job);
+    const onConnect = () => this.#join();
+    socket.on('job:log', onLog);
+    socket.on('job:done', onDone);
+    socket.on('job:resync', onResync);
+    socket.on('jobs:changed', onChanged);
+    socket.on('connect', onConnect);
+    this.#socket = socket;
+    this.#join();
+
+    const detach = () => {
+      socket.off('job:log', onLog);
+      socket.off('job:done', onDone);
+      socket.off('job:resync', onResync);
+      socket.off('jobs:changed', onChanged);
+      socket.off('connect', onConnect);
+      if (socket.connected) socket.emit('leave-job', { jobId: this.jobId }, () => {});
+      if (this.#socket === socket) this.#socket = null;
+      if (this.#detach === detach) this.#detach = null;
+    };
+    this.#detach = detach;
+    return detach;
+  }
+
+  /** Leaves the job, stops listening and delivers what is still pending. */
+  dispose(): void {
+    this.#detach?.();
+    this.#flush();
+  }
+
+  #request(send: (socket: JobsSocket, ack: (res: Ack) => void) => void): Promise<Ack> {
+    const socket = this.#socket;
+    if (!socket?.connected) {
+      const error = { code: 'DB_UNAVAILABLE' as const, message: 'not connected to the server' };
+      return Promise.resolve({ ok: false, error });
+    }
+    return new Promise((resolve) => send(socket, resolve));
+  }
+
+  #join(): void {
+    const socket = this.#socket;
+    if (!socket?.connected) return; // the `connect` listener joins later
+    const attempt = ++this.#joins;
+    this.#joining = true;
+    socket.emit('join-job', { jobId: this.jobId, afterSeq: this.#lastSeq }, (res) => {
+      if (attempt !== this.#joins) return; // a later join superseded this one
+      this.#joining = false;
+      if (!res.ok) {
+        this.error = res.error.message;
+        return;
+      }
+      this.error = null;
+      this.job = res.job;
+    });
+  }
+
+  #receive(e: JobLog): void {
+    if (e.seq <= this.#lastSeq) return; // a replay overlapping what we hold
+    if (e.seq !== this.#lastSeq + 1) {
+      // A gap the server promises never to leave; ask again from what we hold rather than guess.
+      if (!this.#joining) this.#join();
+      return;
+    }
+    this.#lastSeq = e.seq;
+    this.#pending.push({ seq: e.seq, stream: e.stream, chunk: e.chunk, ts: e.ts });
+    this.#schedule();
+  }
+
+  #finish(d: JobDone): void {
+    this.#flush();
+    this.done = d;
+    this.job = { ...this.job, status: d.status, exitCode: d.exitCode, signal: d.signal };
+  }
+
+  #changed(job: Job): void {
+    if (job.id === this.jobId) {
+      // A late `running` must not undo the final status that job:done already gave us.
+      if (!this.done) this.job = job;
+      else this.job = { ...job, status: this.done.status };
+    } else if (job.parentId === this.jobId) {
+      const i = this.children.findIndex((c) => c.id === job.id);
+      this.children = i === -1 ? [...this.children, job] : this.children.with(i, job);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#frame || this.#timer) return;
+    if (typeof requestAnimationFrame === 'function') {
+      this.#frame = requestAnimationFrame(() => this.#flush());
+    }
+    this.#timer = setTimeout(() => this.#flush(), FLUSH_FALLBACK_MS);
+  }
+
+  #flush(): void {
+    if (this.#frame) cancelAnimationFrame(this.#frame);
+    clearTimeout(this.#timer);
+    this.#frame = 0;
+    this.#timer = undefined;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.sink.append(batch);
+  }
+}

@@ -1,0 +1,44 @@
+import type { Job, User } from '@vmo/protocol';
+import { describe, expect, it } from 'vitest';
+import { filterFromUrl, filterToSearch, matchesFilter } from './job-filter.js';
+
+const me: User = { id: 'u1', username: 'dana', role: 'operator', createdAt: '' };
+const job = (over: Partial<Job> = {}): Job => ({
+  id: 'j1',
+  type: 'stream',
+  status: 'running',
+  project: 'engine',
+  host: null,
+  target: 'hello',
+  args: {},
+  preset: null,
+  command: 'make hello NAME=x',
+  exitCode: null,
+  signal: null,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  startedAt: null,
+  finishedAt: null,
+  requestedBy: { id: 'u1', username: 'dana' },
+  parentId: null,
+  lastSeq: 0,
+  outputBytes: 0,
+  truncated: false,
+  ...over,
+});
+
+describe(filterFromUrl.name, () => {
+  it('round-trips through the URL and ignores unknown statuses', () => {
+    const filter = filterFromUrl(new URLSearchParams('status=failed&type=bogus&user=me&q=deploy'));
+    expect(filter).toMatchObject({ status: 'failed', type: '', user: 'me', q: 'deploy' });
+    expect(filterToSearch(filter)).toBe('?status=failed&user=me&q=deploy');
+  });
+});
+
+describe(matchesFilter.name, () => {
+  it('applies every filter as the server does', () => {
+    expect(matchesFilter(job(), { user: 'me', q: 'HELLO', project: 'engine' }, me)).toBe(true);
+    expect(matchesFilter(job({ requestedBy: null }), { user: 'me' }, me)).toBe(false);
+    expect(matchesFilter(job(), { status: 'failed' }, me)).toBe(false);
+    expect(matchesFilter(job(), { q: 'deploy' }, me)).toBe(false);
+  });
+});
