@@ -9,7 +9,7 @@ import { JobsRepository } from '../db/jobs.repository.js';
 import { Retention } from './retention.js';
 
 /** The sessions of this database now (the statistics snapshot cleared first). */
-async function pg_stat(client: pg.Client) {
+async function sessions(client: pg.Client) {
   await client.query('select pg_stat_clear_snapshot()');
   return client.query<{ wait_event_type: string | null; query: string }>(
     'select wait_event_type, query from pg_stat_activity where datname = current_database()',
@@ -143,7 +143,7 @@ describe(Retention.name, () => {
     const other = new pg.Client({ connectionString: database.url });
     await other.connect();
     const waitingDeletes = async () => {
-      const { rows } = await pg_stat(other);
+      const { rows } = await sessions(other);
       return rows.filter((r) => r.wait_event_type === 'Lock' && /delete from "jobs"/i.test(r.query))
         .length;
     };
