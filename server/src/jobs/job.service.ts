@@ -632,16 +632,18 @@ export class JobService {
     group.canceledBy ??= user.username;
     const children = [...this.active.values()].filter((a) => a.groupId === group.row.id);
     for (const child of children) {
-      if (!child.handle) {
-        this.queue.splice(this.queue.indexOf(child.row.id), 1);
+      const queued = this.queue.indexOf(child.row.id);
+      if (queued >= 0) {
+        this.queue.splice(queued, 1);
         await this.endQueued(
           child,
           'canceled',
           `canceled with its group by ${user.username} before it started`,
         );
       } else if (!child.canceledBy) {
+        // Running, or between the queue and its spawn (run() then does not start it).
         child.canceledBy = user.username;
-        child.handle.cancel(this.deps.limits.graceSeconds * 1000);
+        child.handle?.cancel(this.deps.limits.graceSeconds * 1000);
       }
     }
     return { jobId: group.row.id, status: 'running' };
