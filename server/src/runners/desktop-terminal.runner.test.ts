@@ -249,3 +249,22 @@ describe('desktop terminal edge cases', () => {
     expect(splitWords('"a\\\nb"')).toEqual(['ab']);
   });
 });
+
+describe('desktop terminal defaults', () => {
+  it('looks the emulators up on PATH by default, and says so when none is there', () => {
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      expect(() => terminalCommand(['make'], { platform: 'linux' })).toThrow(
+        /no terminal emulator found/,
+      );
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it('reads a backslash at the start of a word', () => {
+    expect(splitWords('\\a b')).toEqual(['a', 'b']);
+    expect(splitWords('\\')).toEqual(['\\']);
+  });
+});

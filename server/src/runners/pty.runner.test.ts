@@ -281,3 +281,11 @@ describe('PtyRunner edge cases', () => {
     });
   });
 });
+
+describe('PtyRunner sizes', () => {
+  it('starts at 80×24 when the size given is not a number', async () => {
+    const { handle, sink } = run(['stty', 'size'], { cols: Number.NaN, rows: Number.NaN });
+    expect(await handle.done).toEqual({ exitCode: 0, signal: null });
+    expect(sink.text).toBe('24 80\r\n');
+  });
+});

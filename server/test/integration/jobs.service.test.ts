@@ -737,14 +737,11 @@ describe('JobService when a fan-out is canceled just as a child starts', () => {
     await t?.close();
   });
 
-  // BUG: cancelGroup() still takes "no handle yet" for "still queued" (the fix in cancel() did not
-  // reach it). A child between the queue and its spawn is spliced out at index -1 (which drops the
-  // LAST queued child from the queue) and handed to endQueued(); it is not marked canceled, so run()
-  // spawns it anyway. Both then write the child's events from the same first seq: one of them hits
-  // the unique (job_id, seq) key and retries for ever, so the child stays `running` for good.
-  // Two locks hold that window open: one on the child's row (its start waits), one on job_events
-  // (the cancel's write waits until the start went through). Fix: as in cancel(), splice only when
-  // indexOf() >= 0, else set child.canceledBy so that run() does not spawn it.
+  // Regression (bug found by this test): cancelGroup() took a child between the queue and its
+  // spawn for queued: splice(-1) dropped the LAST queued child from the queue, and the child ran
+  // anyway, racing its own cancel line for the same seq and staying `running` for good. Two locks
+  // hold that window open: one on the child's row (its start waits), one on job_events (the
+  // cancel's write waits until the start went through).
   it('does not start a child its group was canceled with', async () => {
     const first = await startJob(operator, 'waiter', 'wait', { GO: project.goFile });
     await expect.poll(async () => (await getJob(operator, first)).status).toBe('running');
