@@ -1,22 +1,11 @@
 // Cancel stops the whole process tree, queued jobs never start, finished jobs say so.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
-import { ENGINE_PROJECT, follow, textOf } from '../fixtures/jobs.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill(0); it is gone for our purposes.
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
+import { alive, ENGINE_PROJECT, follow, textOf } from '../fixtures/jobs.js';
 
 async function pidsIn(file: string, count: number): Promise<number[]> {
   for (let i = 0; i < 200; i++) {

@@ -1,7 +1,6 @@
 // JobService paths the other job tests do not reach: shutdown, recovery after a crash, refusals for
 // jobs this server does not run, mkcli aliases, and the database going away while a job runs.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,20 +18,11 @@ import {
   follow,
   storedEvents,
   textOf,
+  alive,
 } from '../fixtures/jobs.js';
 import { createTestDatabase, testLog } from '../fixtures/postgres.js';
 import { freePort } from '../fixtures/sshd.js';
 import { startTcpProxy } from '../fixtures/tcp-proxy.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill(0); it is gone for our purposes.
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 /** A project whose `wait` target prints a line, then waits until the file GO exists. */
 async function waitProject(): Promise<{ dir: string; go: () => Promise<void>; goFile: string }> {

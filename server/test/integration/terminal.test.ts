@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobLog } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
-import { ENGINE_PROJECT, follow, storedEvents, textOf } from '../fixtures/jobs.js';
+import { alive, ENGINE_PROJECT, follow, storedEvents, textOf } from '../fixtures/jobs.js';
 import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'vmo-term-'));
@@ -194,14 +194,6 @@ describe('terminal jobs', () => {
     await owner.post('/api/jobs/cancel', { jobId: body.jobId });
     const { done } = await follow(socket, body.jobId);
     expect(done.status).toBe('canceled');
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await expect.poll(() => pids.filter(alive), { timeout: 5_000 }).toEqual([]);
   });
 
