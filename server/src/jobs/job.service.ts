@@ -491,7 +491,9 @@ export class JobService {
         finished_at: new Date(),
       }),
     );
-    this.finish(active, row ?? started, pipeline.committedSeq);
+    // Something else may have ended it meanwhile (an admin, a recovering instance): say what is stored.
+    const final = row ?? (await this.durably(() => this.deps.jobs.get(started.id))) ?? started;
+    this.finish(active, final, pipeline.committedSeq);
   }
 
   private launch(active: Active, pipeline: OutputPipeline): RunHandle {

@@ -588,6 +588,32 @@ describe('JobService when a queued job is canceled just as it starts', () => {
     expect((await getJob(operator, ended)).status).toBe('canceled');
     expect(await eventsSoFar(operator, ended)).toEqual([]);
   });
+
+  // BUG: when a job's final transition finds its row no longer `running` (something else ended it:
+  // an admin in psql, a second server started with the same instance id recovering "its" jobs),
+  // run() falls back to the row it read at start, so job:done and jobs:changed announce the status
+  // `running` for a job that has ended. Fix: when transition() returns undefined, re-read the row
+  // (jobs.get) and announce what the database holds.
+  it('announces the stored final status of a job something else ended meanwhile', async () => {
+    const socket = await operator.socket();
+    try {
+      const goFile = `${project.goFile}-3`;
+      const jobId = await startJob(operator, 'waiter', 'wait', { GO: goFile });
+      await expect.poll(async () => (await getJob(operator, jobId)).status).toBe('running');
+      const followed = follow(socket, jobId);
+      await t.db.db
+        .updateTable('jobs')
+        .set({ status: 'interrupted', finished_at: new Date() })
+        .where('id', '=', jobId)
+        .execute();
+      await writeFile(goFile, '');
+      const { done } = await followed;
+      expect((await getJob(operator, jobId)).status).toBe('interrupted');
+      expect(done.status).toBe('interrupted');
+    } finally {
+      socket.close();
+    }
+  });
 });
 
 describe('JobService.shutdown with a fan-out under way', () => {
