@@ -7,6 +7,7 @@ import type {
   MakeArgs,
   StartedJob,
 } from '@vmo/protocol';
+import { noteStartedHere } from '../state/job-ends.js';
 import { request } from './client.js';
 
 /** The history filters the UI offers; empty strings mean "any". */
@@ -48,13 +49,17 @@ export interface RunRequest {
 }
 
 export function startStream(req: RunRequest): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/stream', { method: 'POST', body: req });
+  return request<StartedJob>('/api/jobs/stream', { method: 'POST', body: req }).then(
+    noteStartedHere,
+  );
 }
 
 export function startTerminal(
   req: RunRequest & { cols?: number; rows?: number },
 ): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/terminal', { method: 'POST', body: req });
+  return request<StartedJob>('/api/jobs/terminal', { method: 'POST', body: req }).then(
+    noteStartedHere,
+  );
 }
 
 export function cancelJob(jobId: string): Promise<{ jobId: string; status: JobStatus }> {
@@ -62,5 +67,7 @@ export function cancelJob(jobId: string): Promise<{ jobId: string; status: JobSt
 }
 
 export function rerunJob(jobId: string): Promise<StartedJob> {
-  return request<StartedJob>(`/api/jobs/${encodeURIComponent(jobId)}/rerun`, { method: 'POST' });
+  return request<StartedJob>(`/api/jobs/${encodeURIComponent(jobId)}/rerun`, {
+    method: 'POST',
+  }).then(noteStartedHere);
 }

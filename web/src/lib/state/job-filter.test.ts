@@ -32,6 +32,13 @@ describe(filterFromUrl.name, () => {
     expect(filter).toMatchObject({ status: 'failed', type: '', user: 'me', q: 'deploy' });
     expect(filterToSearch(filter)).toBe('?status=failed&user=me&q=deploy');
   });
+
+  it('takes any user name, trimmed on the way out', () => {
+    const filter = filterFromUrl(new URLSearchParams('user=lee'));
+    expect(filter.user).toBe('lee');
+    expect(filterToSearch({ ...filter, user: '  lee ' })).toBe('?user=lee');
+    expect(filterToSearch({ user: '   ' })).toBe('');
+  });
 });
 
 describe(matchesFilter.name, () => {
@@ -40,5 +47,13 @@ describe(matchesFilter.name, () => {
     expect(matchesFilter(job({ requestedBy: null }), { user: 'me' }, me)).toBe(false);
     expect(matchesFilter(job(), { status: 'failed' }, me)).toBe(false);
     expect(matchesFilter(job(), { q: 'deploy' }, me)).toBe(false);
+  });
+
+  it('filters by a user name, which is not "me"', () => {
+    const lees = job({ requestedBy: { id: 'u2', username: 'lee' } });
+    expect(matchesFilter(lees, { user: 'lee' }, me)).toBe(true);
+    expect(matchesFilter(job(), { user: 'lee' }, me)).toBe(false);
+    expect(matchesFilter(job(), { user: 'dana' }, me)).toBe(true);
+    expect(matchesFilter(job({ requestedBy: null }), { user: 'lee' }, me)).toBe(false);
   });
 });
