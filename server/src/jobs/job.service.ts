@@ -563,7 +563,10 @@ export class JobService {
         finished_at: new Date(),
       }),
     );
-    this.finish(active, row ?? { ...active.row, status }, pipeline.committedSeq);
+    // Something else may have ended it meanwhile: announce what is stored.
+    const final = row ??
+      (await this.durably(() => this.deps.jobs.get(active.row.id))) ?? { ...active.row, status };
+    this.finish(active, final, pipeline.committedSeq);
   }
 
   private finish(active: Active, row: JobRow, lastSeq: number): void {

@@ -589,11 +589,9 @@ describe('JobService when a queued job is canceled just as it starts', () => {
     expect(await eventsSoFar(operator, ended)).toEqual([]);
   });
 
-  // BUG: when a job's final transition finds its row no longer `running` (something else ended it:
-  // an admin in psql, a second server started with the same instance id recovering "its" jobs),
-  // run() falls back to the row it read at start, so job:done and jobs:changed announce the status
-  // `running` for a job that has ended. Fix: when transition() returns undefined, re-read the row
-  // (jobs.get) and announce what the database holds.
+  // Regression (bug found by this test): when a job's final write found its row no longer
+  // `running` (an admin, a second server with the same instance id recovering "its" jobs), run()
+  // fell back to the row read at start, and job:done announced the status `running`.
   it('announces the stored final status of a job something else ended meanwhile', async () => {
     const socket = await operator.socket();
     try {
@@ -611,6 +609,39 @@ describe('JobService when a queued job is canceled just as it starts', () => {
       expect((await getJob(operator, jobId)).status).toBe('interrupted');
       expect(done.status).toBe('interrupted');
     } finally {
+      socket.close();
+    }
+  });
+
+  // BUG: endQueued() has the same fallback: when the queued→canceled write finds the row no longer
+  // `queued` (something else ended it while the cancel's system line was being stored), it
+  // announces `canceled` on job:done although the database holds another status. Fix: as in run(),
+  // re-read the row when transition() returns undefined and announce what is stored.
+  it('announces the stored status of a queued job something else ended while it was canceled', async () => {
+    const socket = await operator.socket();
+    const goFile = `${project.goFile}-4`;
+    const locks = await rowLocks(t.database.url);
+    try {
+      const first = await startJob(operator, 'waiter', 'wait', { GO: goFile });
+      await expect.poll(async () => (await getJob(operator, first)).status).toBe('running');
+      const queued = await startJob(operator, 'engine', 'hello', { NAME: 'queued' });
+      const followed = follow(socket, queued);
+      await locks.lock(queued);
+      const cancel = operator.post('/api/jobs/cancel', { jobId: queued });
+      // The cancel's line waits on the row; meanwhile something else ends the job.
+      await expect.poll(locks.waiting, { timeout: 10_000 }).toBe(1);
+      await locks.query(
+        `update jobs set status = 'interrupted', finished_at = now() where id = $1`,
+        [queued],
+      );
+      await locks.release();
+      expect((await cancel).status).toBe(202);
+      const { done } = await followed;
+      expect((await getJob(operator, queued)).status).toBe('interrupted');
+      expect(done.status).toBe('interrupted');
+    } finally {
+      await locks.release().catch(() => {});
+      await writeFile(goFile, '');
       socket.close();
     }
   });
