@@ -613,10 +613,8 @@ describe('JobService when a queued job is canceled just as it starts', () => {
     }
   });
 
-  // BUG: endQueued() has the same fallback: when the queued→canceled write finds the row no longer
-  // `queued` (something else ended it while the cancel's system line was being stored), it
-  // announces `canceled` on job:done although the database holds another status. Fix: as in run(),
-  // re-read the row when transition() returns undefined and announce what is stored.
+  // Regression (bug found by this test): endQueued() had the same fallback as run(): when its
+  // queued→canceled write found the row ended by something else, job:done still said `canceled`.
   it('announces the stored status of a queued job something else ended while it was canceled', async () => {
     const socket = await operator.socket();
     const goFile = `${project.goFile}-4`;
