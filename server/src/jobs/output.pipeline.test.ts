@@ -434,3 +434,9 @@ describe(OutputPipeline.name, () => {
     expect(seqs(published.flat())).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });
+
+describe('splitChunk with a tiny limit', () => {
+  it('keeps a surrogate pair whole even when the limit is one unit', () => {
+    expect(splitChunk('a😀b', 1)).toEqual(['a', '😀', 'b']);
+  });
+});

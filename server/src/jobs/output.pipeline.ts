@@ -45,7 +45,9 @@ export function splitChunk(text: string, max: number): string[] {
   while (i < text.length) {
     let end = Math.min(i + max, text.length);
     const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    // Never split a surrogate pair, and always move on (a pair is kept whole even past `max`).
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff)
+      end = end - 1 > i ? end - 1 : end + 1;
     out.push(text.slice(i, end));
     i = end;
   }
