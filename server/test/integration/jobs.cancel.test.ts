@@ -1,23 +1,11 @@
 // Cancel stops the whole process tree, queued jobs never start, finished jobs say so.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
-import { alive, ENGINE_PROJECT, follow, textOf } from '../fixtures/jobs.js';
-
-async function pidsIn(file: string, count: number): Promise<number[]> {
-  for (let i = 0; i < 200; i++) {
-    const pids = (await readFile(file, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-    if (pids.length >= count) return pids;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`expected ${count} pids in ${file}`);
-}
+import { alive, ENGINE_PROJECT, follow, pidsIn, textOf } from '../fixtures/jobs.js';
 
 describe('cancel', () => {
   let t: TestApp;
@@ -51,7 +39,7 @@ describe('cancel', () => {
   it('stops make and every background child it started', async () => {
     const pidFile = path.join(dir, 'tree.pids');
     const jobId = await start('background', { PIDFILE: pidFile });
-    const pids = await pidsIn(pidFile, 3);
+    const pids = await pidsIn(pidFile, 3, 5_000);
     expect(pids.every(alive)).toBe(true);
 
     const res = await operator.post('/api/jobs/cancel', { jobId });
@@ -75,7 +63,7 @@ describe('cancel', () => {
     expect(textOf(events, 'system')).toContain(
       'processes it left running in the background were stopped',
     );
-    const pids = await pidsIn(pidFile, 1);
+    const pids = await pidsIn(pidFile, 1, 5_000);
     await expect.poll(() => pids.filter(alive), { timeout: 5_000 }).toEqual([]);
   });
 

@@ -2,14 +2,13 @@
 // the remote make and its children, groups that aggregate their children.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobWithChildren, TargetInfo } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
-import { follow, runDirectly, storedEvents, textOf } from '../fixtures/jobs.js';
+import { follow, pidsIn, runDirectly, storedEvents, textOf } from '../fixtures/jobs.js';
 import { freePort, startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
 const run = promisify(execFile);
@@ -152,14 +151,7 @@ describe('remote make targets and fan-out', () => {
       hostAlias: 'vmo-test',
       args: { PIDFILE: pidFile },
     });
-    await expect
-      .poll(
-        async () =>
-          (await readFile(pidFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).length,
-        { timeout: 10_000 },
-      )
-      .toBe(3);
-    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
+    const pids = await pidsIn(pidFile, 3);
     for (const pid of pids) expect(await alive(pid)).toBe(true);
     expect((await operator.post('/api/jobs/cancel', { jobId: body.jobId })).status).toBe(202);
     const { done } = await follow(socket, body.jobId);

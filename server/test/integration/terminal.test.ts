@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobLog } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
-import { alive, ENGINE_PROJECT, follow, storedEvents, textOf } from '../fixtures/jobs.js';
+import { alive, ENGINE_PROJECT, follow, pidsIn, storedEvents, textOf } from '../fixtures/jobs.js';
 import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'vmo-term-'));
@@ -183,14 +183,7 @@ describe('terminal jobs', () => {
       target: 'background',
       args: { PIDFILE: pidFile },
     });
-    await expect
-      .poll(
-        async () =>
-          (await readFile(pidFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).length,
-        { timeout: 10_000 },
-      )
-      .toBe(3);
-    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
+    const pids = await pidsIn(pidFile, 3);
     await owner.post('/api/jobs/cancel', { jobId: body.jobId });
     const { done } = await follow(socket, body.jobId);
     expect(done.status).toBe('canceled');

@@ -1,29 +1,6 @@
-import type { Job } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
+import { job } from '$lib/testing/job.js';
 import { JobEnds, jobEndMessage, noteStartedHere } from './job-ends.js';
-
-const job = (over: Partial<Job> = {}): Job => ({
-  id: 'j1',
-  type: 'stream',
-  status: 'running',
-  project: 'engine',
-  host: null,
-  target: 'hello',
-  args: {},
-  preset: null,
-  command: 'make hello NAME=x',
-  exitCode: null,
-  signal: null,
-  createdAt: '2025-01-01T00:00:00.000Z',
-  startedAt: null,
-  finishedAt: null,
-  requestedBy: { id: 'u1', username: 'dana' },
-  parentId: null,
-  lastSeq: 0,
-  outputBytes: 0,
-  truncated: false,
-  ...over,
-});
 
 describe(JobEnds.name, () => {
   it('tells of a job of mine that ends after this tab saw it queued or running, once', () => {

@@ -1,30 +1,9 @@
-import type { Job, User } from '@vmo/protocol';
+import type { User } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
+import { job } from '$lib/testing/job.js';
 import { filterFromUrl, filterToSearch, matchesFilter } from './job-filter.js';
 
 const me: User = { id: 'u1', username: 'dana', role: 'operator', createdAt: '' };
-const job = (over: Partial<Job> = {}): Job => ({
-  id: 'j1',
-  type: 'stream',
-  status: 'running',
-  project: 'engine',
-  host: null,
-  target: 'hello',
-  args: {},
-  preset: null,
-  command: 'make hello NAME=x',
-  exitCode: null,
-  signal: null,
-  createdAt: '2025-01-01T00:00:00.000Z',
-  startedAt: null,
-  finishedAt: null,
-  requestedBy: { id: 'u1', username: 'dana' },
-  parentId: null,
-  lastSeq: 0,
-  outputBytes: 0,
-  truncated: false,
-  ...over,
-});
 
 describe(filterFromUrl.name, () => {
   it('round-trips through the URL and ignores unknown statuses', () => {
