@@ -118,7 +118,7 @@ export class JobService {
     const finished = new Promise<void>((r) => (release = r));
     const group: Group = {
       row,
-      pipeline: this.groupPipeline(row),
+      pipeline: this.systemPipeline(row),
       limit: this.deps.limits.fanoutParallel,
       running: 0,
       remaining: plan.children.length,
@@ -201,7 +201,7 @@ export class JobService {
       source,
       details: { ...request.audit.details, emulator: opened.emulator, mode: 'desktop' },
     });
-    const pipeline = this.groupPipeline(row);
+    const pipeline = this.systemPipeline(row);
     pipeline.system(
       `opened in ${opened.emulator}${opened.pid ? ` (pid ${opened.pid})` : ''}: ${row.command}`,
     );
@@ -327,12 +327,7 @@ export class JobService {
   async recoverInterrupted(): Promise<number> {
     const rows = await this.deps.jobs.unfinished(this.deps.instanceId);
     for (const row of rows) {
-      const pipeline = new OutputPipeline({
-        jobId: row.id,
-        store: this.deps.events,
-        publish: () => {},
-        firstSeq: row.last_seq + 1,
-      });
+      const pipeline = this.systemPipeline(row);
       pipeline.system(
         'interrupted: the server stopped while this job was running; its output up to then is kept',
       );
@@ -584,7 +579,8 @@ export class JobService {
     if (active.groupId) void this.childDone(active.groupId, row);
   }
 
-  private groupPipeline(row: JobRow): OutputPipeline {
+  /** A pipeline for our own lines only (a group, a spawned desktop terminal, a recovered job). */
+  private systemPipeline(row: JobRow): OutputPipeline {
     const { limits, bus, writer: events } = this.deps;
     return new OutputPipeline({
       jobId: row.id,
