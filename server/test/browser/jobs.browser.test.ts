@@ -281,8 +281,57 @@ describe('jobs in Chromium', () => {
       expect(await page.locator('tbody tr').first().textContent()).toContain(
         'make hello NAME=live',
       );
+      await page.screenshot({ path: path.join(DOCS, 'screenshot-jobs.png') });
+      await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+      await page.screenshot({ path: path.join(DOCS, 'screenshot-jobs-dark.png') });
+      await page.getByRole('button', { name: 'Switch to light theme' }).click();
     });
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
     expect(dialogs).toEqual([]);
+  });
+
+  it('pages a long history by cursor: every job once, in order, ties on the same instant included', async () => {
+    // 120 finished jobs, 40 of them created at the very same millisecond: the cursor must order
+    // them by id as well, or a page boundary inside the tie would skip or repeat jobs.
+    const tie = new Date(Date.now() - 3_600_000);
+    const rows = Array.from({ length: 120 }, (_, i) => ({
+      type: 'stream' as const,
+      status: i % 7 === 0 ? ('failed' as const) : ('success' as const),
+      project: 'engine',
+      target: 'paged',
+      command: `make paged N=${i}`,
+      args: JSON.stringify({ N: String(i) }),
+      argv: JSON.stringify(['make', 'paged', `N=${i}`]),
+      exit_code: i % 7 === 0 ? 2 : 0,
+      created_at: i < 40 ? tie : new Date(tie.getTime() + (i - 39) * 1000),
+      started_at: tie,
+      finished_at: tie,
+    }));
+    const inserted = await t.db.db.insertInto('jobs').values(rows).returning('id').execute();
+    await withScreenshotOnFailure(page, 'jobs-paging', async () => {
+      await page.goto(t.baseUrl + '/jobs?q=make+paged');
+      const ids = () =>
+        page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job')));
+      await page.getByText('50 jobs so far, newest first').waitFor();
+      const more = page.getByRole('button', { name: 'Load more' });
+      await more.click();
+      await page.getByText('100 jobs so far, newest first').waitFor();
+      await more.click();
+      await page.getByText('120 jobs, newest first').waitFor();
+      expect(await more.count()).toBe(0);
+      const shown = await ids();
+      expect(new Set(shown).size).toBe(120);
+      expect(new Set(shown)).toEqual(new Set(inserted.map((r) => r.id)));
+      // Newest first: N=119 … N=40 by time, then the tied 40 in a stable order.
+      const commands = await page
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => /N=(\d+)/.exec(tr.textContent ?? '')?.[1]));
+      expect(commands.slice(0, 80).map(Number)).toEqual(
+        Array.from({ length: 80 }, (_, k) => 119 - k),
+      );
+      expect(new Set(commands.slice(80).map(Number))).toEqual(
+        new Set(Array.from({ length: 40 }, (_, k) => k)),
+      );
+    });
   });
 });
