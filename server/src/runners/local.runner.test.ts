@@ -1,13 +1,13 @@
 // Real processes through LocalRunner: exit codes, signals, cancel of the whole group, pause and
 // resume by backpressure, and leftovers that outlive the main process.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunHandle } from './runner.js';
-import { killGroup, LocalRunner } from './local.runner.js';
+import { groupAlive, killGroup, LocalRunner } from './local.runner.js';
 
 /** Collects what the runner reads, per stream. */
 class Sink {
@@ -222,5 +222,56 @@ describe(killGroup.name, () => {
     const child = spawn('true', [], { detached: true, stdio: 'ignore' });
     await new Promise((r) => child.once('exit', r));
     expect(killGroup(child.pid!, 'SIGTERM')).toBe(false);
+  });
+});
+
+describe(groupAlive.name, () => {
+  /** A /proc of our own: one `stat` line per pid. */
+  function fakeProc(stats: Record<number, string>): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vmo-proc-'));
+    mkdirSync(path.join(dir, 'self'));
+    for (const [pid, stat] of Object.entries(stats)) {
+      mkdirSync(path.join(dir, pid));
+      writeFileSync(path.join(dir, pid, 'stat'), stat);
+    }
+    mkdirSync(path.join(dir, '999')); // a process that vanished between readdir and read
+    return dir;
+  }
+
+  it('does not count zombies waiting for PID 1: a cancel that killed everything left no strays', () => {
+    const proc = fakeProc({
+      101: '101 (make) Z 1 100 100 0 -1',
+      102: '102 (sleep (x) y) Z 1 100 100 0 -1', // a command name with spaces and parentheses
+      103: '103 (sh) S 1 555 555 0 -1', // alive, in another group
+    });
+    expect(groupAlive(100, proc)).toBe(false);
+    expect(groupAlive(555, proc)).toBe(true);
+  });
+
+  it('counts a live member whatever its name', () => {
+    const proc = fakeProc({ 201: '201 (a) b) c) R 1 200 200 0 -1' });
+    expect(groupAlive(200, proc)).toBe(true);
+  });
+
+  it('sees a real group, with a zombie in it, and its end', async () => {
+    // `exec sleep` never reaps the `sleep 0` its shell started: a zombie beside a live process.
+    const child = spawn('sh', ['-c', 'sleep 0 & exec sleep 30'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    expect(groupAlive(child.pid!)).toBe(true);
+    killGroup(child.pid!, 'SIGKILL');
+    await exited;
+    await expect.poll(() => groupAlive(child.pid!)).toBe(false);
+  });
+
+  it('falls back to kill(0) where there is no /proc', async () => {
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    expect(groupAlive(child.pid!, '/nonexistent-proc')).toBe(true);
+    killGroup(child.pid!, 'SIGKILL');
+    await exited;
+    expect(groupAlive(child.pid!, '/nonexistent-proc')).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Local processes: argv without a shell, stdin from /dev/null, in their own process group so that
 // a cancel reaches everything the command started.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { OutputSink, RunHandle, RunResult, RunSpec, Runner } from './runner.js';
 
 export interface LocalRunnerOptions {
@@ -11,13 +12,39 @@ export interface LocalRunnerOptions {
 }
 
 /** Signals a whole process group; a group that is already gone is not an error. */
-export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+export function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(-pid, signal);
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the group still has a process that is not a zombie. A member that exited but whose
+ * parent (often PID 1, after make is gone) has not reaped it yet still answers kill(-pgid, 0),
+ * yet there is nothing left running. Linux reads /proc; elsewhere any member counts.
+ */
+export function groupAlive(pgid: number, procDir = '/proc'): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync(procDir).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return killGroup(pgid, 0);
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`${procDir}/${pid}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so cut at the last ")".
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }
 
 export class LocalRunner implements Runner {
@@ -63,14 +90,18 @@ export class LocalRunner implements Runner {
         exit = { code, signal };
         // Background children may hold our pipes open; give them a moment, then stop the group.
         later(this.opts.lingerMs, () => {
-          strays = killGroup(child.pid!, 'SIGTERM');
+          strays = groupAlive(child.pid!);
+          killGroup(child.pid!, 'SIGTERM');
           later(this.opts.graceMs, () => killGroup(child.pid!, 'SIGKILL'));
         });
       });
       child.once('close', () => {
         for (const t of timers) clearTimeout(t);
         // Leftovers that closed their output but still run are stopped too.
-        if (child.pid !== undefined && killGroup(child.pid, 'SIGKILL')) strays = true;
+        if (child.pid !== undefined && groupAlive(child.pid)) {
+          strays = true;
+          killGroup(child.pid, 'SIGKILL');
+        }
         if (exit)
           resolve({ exitCode: exit.code, signal: exit.signal, ...(strays ? { strays } : {}) });
       });
