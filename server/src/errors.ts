@@ -40,6 +40,16 @@ export function isDbUnavailable(err: unknown): boolean {
   );
 }
 
+/**
+ * Postgres errors that no retry can mend: bad data (22), a broken constraint such as the job's row
+ * being gone (23), a wrong statement or missing table (42), a value too large (54).
+ */
+export function isPermanentDbError(err: unknown): boolean {
+  if (!(err instanceof Error) || isDbUnavailable(err)) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|42|54)[0-9A-Z]{3}$/.test(code);
+}
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isDbUnavailable(err))

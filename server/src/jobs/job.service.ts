@@ -12,7 +12,7 @@ import type {
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
-import { AppError, isDbUnavailable } from '../errors.js';
+import { AppError, isDbUnavailable, isPermanentDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
 import type { PtyHandle, PtySpec } from '../runners/pty.runner.js';
@@ -402,13 +402,20 @@ export class JobService {
       bufferBytes: limits.bufferBytes,
       maxOutputBytes: limits.maxOutputBytes,
       retryForMs: limits.outageSeconds * 1000,
+      isPermanent: isPermanentDbError,
       onBackpressure: (paused) => (paused ? active.handle?.pause() : active.handle?.resume()),
       // Output that cannot be stored for outageSeconds: stop the job (what it wrote is still kept and retried).
       onFailure: (err) => {
         active.handle?.cancel(limits.graceSeconds * 1000);
+        const why = (err as Error).message;
+        const permanent = isPermanentDbError(err);
+        if (permanent)
+          this.deps.log.error({ jobId: active.row.id, err: why }, 'job output cannot be stored');
         this.deps.bus.publishError(active.row.id, {
           code: 'DB_UNAVAILABLE',
-          message: `the job's output could not be stored for ${limits.outageSeconds} s (${(err as Error).message}); it is being stopped`,
+          message: permanent
+            ? `the job's output cannot be stored (${why}); it is being stopped`
+            : `the job's output could not be stored for ${limits.outageSeconds} s (${why}); it is being stopped`,
         });
       },
       onRetry: (err, attempt) =>
@@ -477,17 +484,18 @@ export class JobService {
         : result.exitCode === 0 && !pipeline.error && !active.timedOut
           ? 'success'
           : 'failed';
-    const row = await this.durably(() =>
-      this.deps.jobs.transition(started.id, ['running'], {
-        status,
-        exit_code: result.exitCode,
-        signal: result.signal,
-        truncated: pipeline.truncated,
-        finished_at: new Date(),
-      }),
-    );
-    // Something else may have ended it meanwhile (an admin, a recovering instance): say what is stored.
-    const final = row ?? (await this.durably(() => this.deps.jobs.get(started.id))) ?? started;
+    const end = {
+      status,
+      exit_code: result.exitCode,
+      signal: result.signal,
+      truncated: pipeline.truncated,
+      finished_at: new Date(),
+    };
+    const row = await this.durably(() => this.deps.jobs.transition(started.id, ['running'], end));
+    // Something else may have ended it meanwhile (an admin, a recovering instance): say what is
+    // stored; a row deleted under the job leaves only what we decided.
+    const final = row ??
+      (await this.durably(() => this.deps.jobs.get(started.id))) ?? { ...started, ...end };
     this.finish(active, final, pipeline.committedSeq);
   }
 
@@ -588,6 +596,7 @@ export class JobService {
       publish: (evts) => bus.publishEvents(row.id, evts),
       firstSeq: row.last_seq + 1,
       retryForMs: limits.outageSeconds * 1000,
+      isPermanent: isPermanentDbError,
     });
   }
 

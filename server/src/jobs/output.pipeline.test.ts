@@ -292,6 +292,40 @@ describe(OutputPipeline.name, () => {
     expect(p.error).toBe(failures[0]); // the job still ends failed
   });
 
+  it('fails at once on a permanent error, stores nothing more, and never spins', async () => {
+    const store = new MemoryStore();
+    store.failNext = Infinity;
+    const failures: unknown[] = [];
+    const retries: number[] = [];
+    const { p, published } = pipeline(store, {
+      isPermanent: () => true,
+      onFailure: (err) => failures.push(err),
+      onRetry: (_err, attempt) => retries.push(attempt),
+    });
+    p.write('stdout', Buffer.from('the row is gone\n'));
+    await expect(p.flush()).resolves.toBeUndefined();
+    expect(store.calls).toHaveLength(1);
+    expect(failures).toHaveLength(1);
+    expect(p.error).toBe(failures[0]);
+    expect(retries).toEqual([]);
+
+    p.write('stdout', Buffer.from('later\n'));
+    await expect(p.flush()).resolves.toBeUndefined();
+    expect(store.calls).toHaveLength(1);
+    expect(failures).toHaveLength(1);
+    expect(published).toEqual([]);
+  });
+
+  it('keeps retrying the errors isPermanent calls passing', async () => {
+    const store = new MemoryStore();
+    store.failNext = 2;
+    const { p } = pipeline(store, { isPermanent: () => false });
+    p.write('stdout', Buffer.from('x'));
+    await p.flush();
+    expect(store.calls).toHaveLength(3);
+    expect(store.committed.map((e) => e.chunk)).toEqual(['x']);
+  });
+
   it('reports a failure without an onFailure callback', async () => {
     const store = new MemoryStore();
     store.failNext = 1;

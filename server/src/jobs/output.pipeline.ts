@@ -27,6 +27,8 @@ export interface PipelineOptions {
   /** Called once when a commit failed for good (the job cannot be stored any more). */
   onFailure?: (err: unknown) => void;
   onRetry?: (err: unknown, attempt: number) => void;
+  /** An error no retry can mend (the job's row is gone, say): fail at once and store no more. */
+  isPermanent?: (err: unknown) => boolean;
   now?: () => number;
 }
 
@@ -66,13 +68,15 @@ export class OutputPipeline {
   private paused = false;
   private failed: unknown = null;
   private abandoned = false;
+  /** A permanent store error happened: later batches are not even tried. */
+  private broken = false;
   private committed: number;
   private keptBytes = 0;
   private cut = false;
   private readonly o: Required<
-    Omit<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'firstSeq'>
+    Omit<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'firstSeq' | 'isPermanent'>
   > &
-    Pick<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure'>;
+    Pick<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'isPermanent'>;
 
   constructor(opts: PipelineOptions) {
     this.nextSeq = opts.firstSeq ?? 1;
@@ -158,12 +162,12 @@ export class OutputPipeline {
     this.inflightBytes += size;
     this.chain = this.chain.then(async () => {
       try {
-        if (this.abandoned) return;
+        if (this.abandoned || this.broken) return;
         await this.commit(events, bytes);
         this.committed = events.at(-1)?.seq ?? this.committed;
         this.o.publish(events);
       } catch {
-        // abandoned at shutdown: the rest is not stored
+        // abandoned at shutdown, or a permanent error: the rest is not stored
       } finally {
         this.inflightBytes -= size;
         this.updateBackpressure();
@@ -196,6 +200,7 @@ export class OutputPipeline {
   /**
    * Retries until the store takes the batch: nothing written is ever dropped. Past `retryForMs` the
    * pipeline reports a failure once (the job will end `failed`) but keeps the output and keeps trying.
+   * A permanent error (see `isPermanent`) is reported at once, and nothing more is stored.
    */
   private async commit(events: JobEvent[], bytes: number): Promise<void> {
     const deadline = this.o.now() + this.o.retryForMs;
@@ -205,6 +210,14 @@ export class OutputPipeline {
         return;
       } catch (err) {
         if (this.abandoned) throw err;
+        if (this.o.isPermanent?.(err)) {
+          this.broken = true;
+          if (!this.failed) {
+            this.failed = err;
+            this.o.onFailure?.(err);
+          }
+          throw err;
+        }
         if (!this.failed && this.o.now() >= deadline) {
           this.failed = err;
           this.o.onFailure?.(err);

@@ -5,6 +5,7 @@ import { Retention } from '../../src/jobs/retention.js';
 import { JobsRepository } from '../../src/db/jobs.repository.js';
 import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
 import {
+  alive,
   ENGINE_PROJECT,
   expectContiguous,
   follow,
@@ -144,6 +145,29 @@ describe('the engine under limits and faults', () => {
     expect(textOf(events, 'stdout')).toMatch(/^tick 1\ntick 2\n/);
     expect((await t.anonymous().get('/api/health')).status).toBe(200);
   }, 60_000);
+
+  it('stops a job whose row was deleted under it, at once, rather than retrying for ever', async () => {
+    const { operator, socket } = await setup({ jobs: { graceSeconds: 1 } });
+    const jobId = await start(operator, 'slow');
+    const errors: string[] = [];
+    let pid = 0;
+    let ticks = 0;
+    socket.on('job:error', (e) => e.jobId === jobId && errors.push(e.error.message));
+    socket.on('job:log', (e) => {
+      if (e.jobId !== jobId) return;
+      pid ||= Number(/\(pid (\d+)\)/.exec(e.chunk)?.[1] ?? 0);
+      if (e.stream === 'stdout') ticks++;
+    });
+    const followed = follow(socket, jobId);
+    await expect.poll(() => pid > 0 && ticks > 0).toBe(true);
+    await t!.db.db.deleteFrom('jobs').where('id', '=', jobId).execute();
+    // The next batch meets a foreign key that cannot be mended: the job is stopped, not retried.
+    await expect.poll(() => errors, { timeout: 10_000 }).toHaveLength(1);
+    expect(errors[0]).toMatch(/cannot be stored .*; it is being stopped/);
+    const { done } = await followed;
+    expect(done.status).toBe('failed');
+    await expect.poll(() => alive(pid)).toBe(false);
+  });
 
   it('resyncs a client that stops reading; the job does not wait, and the client ends with every byte', async () => {
     const { t, operator, socket } = await setup({}, { sendBufferBytes: 1_000_000 });
