@@ -61,6 +61,8 @@ interface Active {
   canceledBy?: string;
   interrupted?: string;
   timedOut?: boolean;
+  /** Its process has exited; the end is being stored. A cancel now would be a false record. */
+  exited?: boolean;
   exclusiveKey?: string;
   /** The fan-out group this job is a child of. */
   groupId?: string;
@@ -271,6 +273,12 @@ export class JobService {
       }
       throw new AppError('JOB_FINISHED', `job ${row.id} has already ended (${row.status})`);
     }
+    if (active.exited && !active.canceledBy) {
+      throw new AppError(
+        'JOB_FINISHED',
+        `job ${row.id} has already ended; its end is being stored`,
+      );
+    }
     await this.deps.audit.add({
       userId: user.id,
       username: user.username,
@@ -472,6 +480,7 @@ export class JobService {
           }, limits.timeoutSeconds * 1000)
         : null;
     const result = await handle.done;
+    active.exited = true;
     if (timer) clearTimeout(timer);
     pipeline.endStreams();
     pipeline.system(this.describeEnd(active, result, Date.now() - t0));

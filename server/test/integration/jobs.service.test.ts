@@ -541,6 +541,30 @@ describe('JobService when a queued job is canceled just as it starts', () => {
     expect(textOf(events, 'system')).toMatch(/canceled by operator-\w+ before it started/);
   });
 
+  // Regression: a cancel after the process exited, while its end was being stored, was taken
+  // and the job recorded `canceled` beside "exited with code 0".
+  it('answers 409 to a cancel that comes after the process exited, and keeps its real end', async () => {
+    const goFile = `${project.goFile}-exit`; // its own: the other tests' file exists already
+    const job = await startJob(operator, 'waiter', 'wait', { GO: goFile });
+    await expect.poll(async () => (await getJob(operator, job)).status).toBe('running');
+    const locks = await rowLocks(t.database.url);
+    let cancel: Response | null = null;
+    try {
+      await locks.lock(job);
+      await writeFile(goFile, ''); // it exits; storing its last lines waits on the row
+      await expect.poll(locks.waiting, { timeout: 10_000 }).toBeGreaterThan(0);
+      cancel = await operator.post('/api/jobs/cancel', { jobId: job });
+    } finally {
+      await locks.release();
+    }
+    expect(cancel.status).toBe(409);
+    expect(((await cancel.json()) as { error: { code: string } }).error.code).toBe('JOB_FINISHED');
+    await expect.poll(async () => (await getJob(operator, job)).status).toBe('success');
+    const system = textOf(await storedEvents(operator, job), 'system');
+    expect(system).toContain('exited with code 0');
+    expect(system).not.toContain('cancel');
+  });
+
   it('acknowledges a second cancel of a job still being stopped, which changes nothing', async () => {
     const socket = await operator.socket();
     const locks = await rowLocks(t.database.url);
