@@ -57,7 +57,19 @@ export async function startServer({ maxConcurrent = 512, project = projectDir } 
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
-    [bin, '--port', '0', '--data-dir', dataDir, '--config', config],
+    [
+      // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
+      bin,
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--config',
+      config,
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));

@@ -74,15 +74,36 @@ export class JobEventsRepository {
     return Number(row.n) === batch.events.length;
   }
 
-  async after(jobId: string, afterSeq: number, limit: number): Promise<JobEvent[]> {
-    const rows = await this.db
-      .selectFrom('job_events')
-      .select(['seq', 'stream', 'chunk', 'chunk_bin', 'ts'])
-      .where('job_id', '=', jobId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
+  /**
+   * Up to `limit` events after `afterSeq`, in seq order, cut once they hold `maxBytes` (always at
+   * least one): a page of a job that wrote 1 MiB events stays a few MiB in memory, not a GiB.
+   * The sizes come from the stored values' headers (octet_length does not decompress them).
+   */
+  async after(
+    jobId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes = 8 * 1024 * 1024,
+  ): Promise<JobEvent[]> {
+    const { rows } = await sql<{
+      seq: number;
+      stream: JobEvent['stream'];
+      chunk: string;
+      chunk_bin: Buffer | null;
+      ts: Date;
+    }>`
+      select seq, stream, chunk, chunk_bin, ts from (
+        select seq, stream, chunk, chunk_bin, ts,
+          sum(octet_length(chunk) + coalesce(octet_length(chunk_bin), 0)) over (order by seq)
+            - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as before
+        from job_events
+        where job_id = ${jobId}::uuid and seq > ${afterSeq}
+        order by seq
+        limit ${limit}
+      ) page
+      where before < ${maxBytes}
+      order by seq
+    `.execute(this.db);
     return rows.map((r) => ({
       seq: r.seq,
       stream: r.stream,

@@ -92,14 +92,17 @@ export class JobFollower {
     this.replaying = true;
     try {
       for (;;) {
-        for (;;) {
-          // Replay is pulled from the database, so it simply waits for a slow client.
+        // Replay is pulled from the database page by page, the next page read while this one is
+        // sent (the database and the socket work side by side), and waits for a slow client.
+        let next: Promise<JobEvent[]> | null = this.page(this.lastSent);
+        while (next) {
+          const page: JobEvent[] = await next;
+          if (this.disposed) return;
+          const last = page.at(-1)?.seq;
+          next = page.length > 0 && last !== undefined ? this.page(last) : null;
+          for (const e of page) if (e.seq === this.lastSent + 1) this.send(e);
           await this.deps.budget.drain();
           if (this.disposed) return;
-          const page = await this.deps.queries.eventsAfter(this.jobId, this.lastSent, REPLAY_PAGE);
-          if (this.disposed) return;
-          for (const e of page) if (e.seq === this.lastSent + 1) this.send(e);
-          if (page.length < REPLAY_PAGE) break;
         }
         const queued = this.queued;
         this.queued = [];
@@ -133,6 +136,13 @@ export class JobFollower {
     } finally {
       this.replaying = false;
     }
+  }
+
+  /** A page of stored events after `afterSeq`; a failure surfaces when the page is awaited. */
+  private page(afterSeq: number): Promise<JobEvent[]> {
+    const read = this.deps.queries.eventsAfter(this.jobId, afterSeq, REPLAY_PAGE);
+    read.catch(() => {}); // awaited later, or abandoned with the follower
+    return read;
   }
 
   private async endedInDatabase(): Promise<Ended | null> {
