@@ -143,6 +143,45 @@ export class JobsRepository {
       .execute();
   }
 
+  /**
+   * Takes over the unfinished jobs of instances that are gone: no instance id, or one whose heartbeat
+   * is older than `staleSeconds` or missing. One statement, so of several instances doing this at
+   * once each job goes to exactly one (the others then see a live owner).
+   */
+  async adoptOrphans(instanceId: string, staleSeconds: number): Promise<JobRow[]> {
+    const adopted = await this.db
+      .updateTable('jobs')
+      .set({ instance_id: instanceId })
+      .where('status', 'in', ['queued', 'running'])
+      .where((eb) => eb.or([eb('instance_id', 'is', null), eb('instance_id', '<>', instanceId)]))
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('instances')
+              .select('instances.id')
+              .whereRef('instances.id', '=', 'jobs.instance_id')
+              .where(
+                'instances.heartbeat_at',
+                '>=',
+                sql<Date>`now() - make_interval(secs => ${staleSeconds})`,
+              ),
+          ),
+        ),
+      )
+      .returning('id')
+      .execute();
+    if (adopted.length === 0) return [];
+    return this.base()
+      .where(
+        'jobs.id',
+        'in',
+        adopted.map((r) => r.id),
+      )
+      .orderBy('jobs.created_at')
+      .execute();
+  }
+
   /** Deletes up to `limit` finished top-level jobs (with their children and events) that ended before `cutoff`. */
   async deleteFinishedBefore(cutoff: Date, limit: number): Promise<number> {
     const res = await this.db
@@ -170,6 +209,16 @@ export class JobsRepository {
       )
       .executeTakeFirst();
     return Number(res.numDeletedRows);
+  }
+
+  /** How many jobs the database holds in each status. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
   children(parentId: string): Promise<JobRow[]> {
