@@ -393,10 +393,6 @@ export class JobService {
     return this.queue.length;
   }
 
-  get instanceId(): string {
-    return this.deps.instanceId;
-  }
-
   private enqueue(row: JobRow, launch: Launch, exclusiveKey?: string, groupId?: string): void {
     let release!: () => void;
     const finished = new Promise<void>((r) => (release = r));
