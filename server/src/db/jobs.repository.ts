@@ -145,34 +145,32 @@ export class JobsRepository {
 
   /**
    * Takes over the unfinished jobs of instances that are gone: no instance id, or one whose heartbeat
-   * is older than `staleSeconds` or missing. One statement, so of several instances doing this at
-   * once each job goes to exactly one (the others then see a live owner).
+   * is older than `staleSeconds` or missing. Rows another instance is taking over at the same moment
+   * are skipped (locked), so each job goes to exactly one. Returns each row with its former owner.
    */
-  async adoptOrphans(instanceId: string, staleSeconds: number): Promise<JobRow[]> {
-    const adopted = await this.db
-      .updateTable('jobs')
-      .set({ instance_id: instanceId })
-      .where('status', 'in', ['queued', 'running'])
-      .where((eb) => eb.or([eb('instance_id', 'is', null), eb('instance_id', '<>', instanceId)]))
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('instances')
-              .select('instances.id')
-              .whereRef('instances.id', '=', 'jobs.instance_id')
-              .where(
-                'instances.heartbeat_at',
-                '>=',
-                sql<Date>`now() - make_interval(secs => ${staleSeconds})`,
-              ),
-          ),
-        ),
+  async adoptOrphans(
+    instanceId: string,
+    staleSeconds: number,
+  ): Promise<{ row: JobRow; previous: string | null }[]> {
+    const { rows: adopted } = await sql<{ id: string; previous: string | null }>`
+      with orphans as (
+        select j.id, j.instance_id from jobs j
+        where j.status in ('queued', 'running')
+          and j.instance_id is distinct from ${instanceId}
+          and not exists (
+            select 1 from instances i
+            where i.id = j.instance_id
+              and i.heartbeat_at >= now() - make_interval(secs => ${staleSeconds})
+          )
+        for update of j skip locked
       )
-      .returning('id')
-      .execute();
+      update jobs set instance_id = ${instanceId}
+      from orphans where jobs.id = orphans.id
+      returning jobs.id, orphans.instance_id as previous
+    `.execute(this.db);
     if (adopted.length === 0) return [];
-    return this.base()
+    const previous = new Map(adopted.map((r) => [r.id, r.previous]));
+    const rows = await this.base()
       .where(
         'jobs.id',
         'in',
@@ -180,6 +178,7 @@ export class JobsRepository {
       )
       .orderBy('jobs.created_at')
       .execute();
+    return rows.map((row) => ({ row, previous: previous.get(row.id) ?? null }));
   }
 
   /** Deletes up to `limit` finished top-level jobs (with their children and events) that ended before `cutoff`. */

@@ -354,18 +354,27 @@ export class JobService {
    * (or that never had one) are taken over, once, and become `interrupted`.
    */
   async recoverOrphans(staleSeconds: number): Promise<number> {
-    const rows = await this.deps.jobs.adoptOrphans(this.deps.instanceId, staleSeconds);
+    const adopted = await this.deps.jobs.adoptOrphans(this.deps.instanceId, staleSeconds);
     await this.markInterrupted(
-      rows,
-      `interrupted: the server instance running it stopped (no heartbeat for ${staleSeconds} s); its output up to then is kept`,
+      adopted.map((a) => a.row),
+      (row) => {
+        const { previous } = adopted.find((a) => a.row === row)!;
+        const why = previous
+          ? `the server instance running it (${previous}) stopped answering (no heartbeat for ${staleSeconds} s)`
+          : 'no server instance was recorded as running it';
+        return `interrupted: ${why}; ${this.deps.instanceId} took it over; its output up to then is kept`;
+      },
     );
-    return rows.length;
+    return adopted.length;
   }
 
-  private async markInterrupted(rows: JobRow[], why: string): Promise<void> {
+  private async markInterrupted(
+    rows: JobRow[],
+    why: string | ((row: JobRow) => string),
+  ): Promise<void> {
     for (const row of rows) {
       const pipeline = this.systemPipeline(row);
-      pipeline.system(why);
+      pipeline.system(typeof why === 'string' ? why : why(row));
       await pipeline.flush();
       const done = await this.deps.jobs.transition(row.id, ['queued', 'running'], {
         status: 'interrupted',

@@ -250,8 +250,12 @@ describe('cluster: one instance and its peers', () => {
     const followed = follow(socket, ofGone.id, 0, 20_000);
     const { done, events: evs } = await followed;
     expect(done.status).toBe('interrupted');
-    expect(textOf(evs, 'system')).toMatch(
-      /server instance running it stopped \(no heartbeat for 3 s\)/,
+    expect(textOf(evs, 'system')).toContain(
+      'interrupted: the server instance running it (gone) stopped answering (no heartbeat for 3 s); a took it over',
+    );
+    const nobody = await follow(socket, ofNobody.id, 0, 20_000);
+    expect(textOf(nobody.events, 'system')).toContain(
+      'interrupted: no server instance was recorded as running it; a took it over',
     );
     for (const j of [ofUnknown, ofNobody])
       await expect

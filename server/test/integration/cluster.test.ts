@@ -222,11 +222,14 @@ describe('several instances on one database', { timeout: 60_000 }, () => {
     expectContiguous(events);
     expect(events).toEqual(await storedEvents(onB, jobId));
     expect(textOf(events, 'stdout')).toMatch(/tick 1\n/);
-    expect(textOf(events, 'system')).toMatch(/server instance running it stopped/);
+    const idA = (await readFile(path.join(a.dir, INSTANCE_ID_FILE), 'utf8')).trim();
+    const idB = (await readFile(path.join(b.dir, INSTANCE_ID_FILE), 'utf8')).trim();
+    expect(textOf(events, 'system')).toContain(
+      `interrupted: the server instance running it (${idA}) stopped answering (no heartbeat for 3 s); ${idB} took it over`,
+    );
     const job = await jobOn(onB, jobId);
     expect(job.status).toBe('interrupted');
     // A's row is forgotten once its jobs were taken over.
-    const idA = (await readFile(path.join(a.dir, INSTANCE_ID_FILE), 'utf8')).trim();
     const h = database.open();
     await expect
       .poll(
