@@ -12,7 +12,7 @@ protocol_src := $(shell find packages/protocol/src -name '*.ts' 2>/dev/null) pac
 server_src := $(shell find server/src -name '*.ts' -not -name '*.test.ts' 2>/dev/null) server/tsconfig.build.json
 web_src := $(shell find web/src web/static -type f 2>/dev/null) web/svelte.config.js web/vite.config.ts
 
-.PHONY: help start setup dev stop clean test lint typecheck validate bench system-deps format
+.PHONY: help start setup dev stop clean test lint typecheck validate bench system-deps format image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -56,8 +56,11 @@ stop: ## Stop what `make start` or `make dev` started in the background
 clean: ## Remove build output, coverage and test results (keeps ./data and node_modules)
 	rm -rf packages/protocol/dist server/dist web/build web/.svelte-kit server/coverage server/test-results .make
 
-system-deps: ## Install the system packages tests need (openssh-server, chromium) when root
+system-deps: ## Install the system packages tests need (openssh-server, chromium, docker-compose) when root
 	@scripts/ensure-system-deps.sh
+
+image: ## Build the container image vm-orchestrator:latest (needs Docker; see docs/DEPLOY.md)
+	docker build --build-arg VMO_UID=$$(id -u) -t vm-orchestrator:latest .
 
 lint: $(NODE_DEPS) ## Prettier check and ESLint
 	npx prettier --check .

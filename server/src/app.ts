@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import { Server } from 'socket.io';
+import { JOBS_NAMESPACE } from '@vmo/protocol';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { authRoutes, loginLinkRoute } from './http/auth.routes.js';
@@ -15,6 +16,8 @@ import { hostCheck } from './http/middleware/host-check.js';
 import { sessionMiddleware } from './http/middleware/session.js';
 import { jobsRoutes } from './http/jobs.routes.js';
 import { catalogRoutes } from './http/catalog.routes.js';
+import { metricsRoutes } from './http/metrics.routes.js';
+import { clusterAdapter } from './realtime/cluster-adapter.js';
 import type { Logger } from './logger.js';
 import { allowHandshake, attachJobsNamespace, type JobsServer } from './realtime/jobs.namespace.js';
 import type { Services } from './services.js';
@@ -63,6 +66,7 @@ export function createApp(deps: AppDeps): App {
   api.use(jobsRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);
+  app.use(metricsRoutes({ metrics: deps.services.metrics, auth, session }));
   app.use(session, loadUser(auth), loginLinkRoute({ auth }));
 
   const webDir = deps.webDir === undefined ? DEFAULT_WEB_DIR : deps.webDir;
@@ -75,7 +79,9 @@ export function createApp(deps: AppDeps): App {
     serveClient: false,
     allowRequest: allowHandshake(security),
     maxHttpBufferSize: 1e6,
+    ...(deps.services.cluster ? { adapter: clusterAdapter(deps.db.pool, deps.log) } : {}),
   });
+  deps.services.metrics.countSockets(() => io.of(JOBS_NAMESPACE).sockets.size);
   const detachNamespace = attachJobsNamespace(io, {
     ...deps.services,
     log: deps.log,

@@ -67,6 +67,8 @@ export const FileConfig = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       instanceId: z.string().min(1).nullable().default(null),
+      // An instance silent for 3 heartbeats is gone: its unfinished jobs become interrupted.
+      heartbeatSeconds: posInt.default(5),
     })
     .prefault({}),
 });

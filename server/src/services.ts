@@ -13,6 +13,11 @@ import { UsersRepository } from './db/users.repository.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
 import { JobQueries } from './jobs/job.queries.js';
+import { ClusterService, CLUSTER_CHANNEL } from './cluster/cluster.service.js';
+import { resolveInstanceId } from './cluster/instance-id.js';
+import { ClusterChannel } from './db/cluster.channel.js';
+import { InstancesRepository } from './db/instances.repository.js';
+import { Metrics } from './metrics/metrics.js';
 import { JobService } from './jobs/job.service.js';
 import { Retention } from './jobs/retention.js';
 import type { Logger } from './logger.js';
@@ -32,6 +37,9 @@ export interface Services {
   bus: JobBus;
   retention: Retention;
   remote: RemoteService;
+  /** Null unless cluster.enabled: then start() it after migrations, stop() it after jobs.shutdown(). */
+  cluster: ClusterService | null;
+  metrics: Metrics;
 }
 
 export interface ServiceOptions {
@@ -66,6 +74,25 @@ export function createServices(opts: ServiceOptions): Services {
   const jobsRepo = new JobsRepository(db.db);
   const events = new JobEventsRepository(db.db);
   const bus = new JobBus();
+  const instanceId = resolveInstanceId(config.cluster, opts.dataDir);
+  const cluster = config.cluster.enabled
+    ? new ClusterService({
+        instanceId,
+        heartbeatSeconds: config.cluster.heartbeatSeconds,
+        channel: new ClusterChannel(db.pool, CLUSTER_CHANNEL, log),
+        instances: new InstancesRepository(db.db),
+        bus,
+        log,
+      })
+    : null;
+  const metrics: Metrics = new Metrics(
+    {
+      jobsByStatus: () => jobsRepo.countByStatus(),
+      running: () => jobs.runningCount,
+      queued: () => jobs.queuedCount,
+    },
+    { instanceId },
+  );
   const env = opts.env ?? process.env;
   const catalog = new CatalogService({
     config,
@@ -95,16 +122,17 @@ export function createServices(opts: ServiceOptions): Services {
     env,
     allowAdHoc: config.security.allowAdHoc,
   });
-  const jobs = new JobService({
+  const jobs: JobService = new JobService({
     jobs: jobsRepo,
     events,
-    writer: new EventWriter(events),
+    writer: new EventWriter(metrics.instrument(events)),
     queries,
     audit,
     requests,
     bus,
     log,
-    instanceId: config.cluster.instanceId ?? 'default',
+    instanceId,
+    peers: cluster ?? undefined,
     runners: { local, ssh, pty: new PtyRunner() },
     terminals: new Terminals({ ...config.terminal, graceSeconds: config.jobs.graceSeconds }),
     desktopEnv: opts.desktopEnv,
@@ -127,5 +155,7 @@ export function createServices(opts: ServiceOptions): Services {
     bus,
     retention,
     remote,
+    cluster,
+    metrics,
   };
 }

@@ -143,6 +143,44 @@ export class JobsRepository {
       .execute();
   }
 
+  /**
+   * Takes over the unfinished jobs of instances that are gone: no instance id, or one whose heartbeat
+   * is older than `staleSeconds` or missing. Rows another instance is taking over at the same moment
+   * are skipped (locked), so each job goes to exactly one. Returns each row with its former owner.
+   */
+  async adoptOrphans(
+    instanceId: string,
+    staleSeconds: number,
+  ): Promise<{ row: JobRow; previous: string | null }[]> {
+    const { rows: adopted } = await sql<{ id: string; previous: string | null }>`
+      with orphans as (
+        select j.id, j.instance_id from jobs j
+        where j.status in ('queued', 'running')
+          and j.instance_id is distinct from ${instanceId}
+          and not exists (
+            select 1 from instances i
+            where i.id = j.instance_id
+              and i.heartbeat_at >= now() - make_interval(secs => ${staleSeconds})
+          )
+        for update of j skip locked
+      )
+      update jobs set instance_id = ${instanceId}
+      from orphans where jobs.id = orphans.id
+      returning jobs.id, orphans.instance_id as previous
+    `.execute(this.db);
+    if (adopted.length === 0) return [];
+    const previous = new Map(adopted.map((r) => [r.id, r.previous]));
+    const rows = await this.base()
+      .where(
+        'jobs.id',
+        'in',
+        adopted.map((r) => r.id),
+      )
+      .orderBy('jobs.created_at')
+      .execute();
+    return rows.map((row) => ({ row, previous: previous.get(row.id) ?? null }));
+  }
+
   /** Deletes up to `limit` finished top-level jobs (with their children and events) that ended before `cutoff`. */
   async deleteFinishedBefore(cutoff: Date, limit: number): Promise<number> {
     const res = await this.db
@@ -170,6 +208,16 @@ export class JobsRepository {
       )
       .executeTakeFirst();
     return Number(res.numDeletedRows);
+  }
+
+  /** How many jobs the database holds in each status. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
   children(parentId: string): Promise<JobRow[]> {

@@ -111,6 +111,14 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface InstancesTable {
+  id: string;
+  hostname: string;
+  pid: number;
+  started_at: Generated<Date>;
+  heartbeat_at: Generated<Date>;
+}
+
 export interface Database {
   settings: SettingsTable;
   users: UsersTable;
@@ -122,6 +130,7 @@ export interface Database {
   vms: VmsTable;
   jobs: JobsTable;
   job_events: JobEventsTable;
+  instances: InstancesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

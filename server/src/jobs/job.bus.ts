@@ -1,29 +1,50 @@
 // In-process fan-out of committed job events and status changes to whoever follows them
-// (sockets, tests). Publishing never waits for a listener.
+// (sockets, tests). Publishing never waits for a listener. With cluster.enabled a relay also
+// tells the other instances (a NOTIFY of the new seq); what they send back is delivered here.
 import { EventEmitter } from 'node:events';
 import type { Job, JobEvent } from '@vmo/protocol';
 import type { JobDone } from '@vmo/protocol';
 
+export type Ended = JobDone & { lastSeq: number };
+
 export interface JobListener {
   events(events: JobEvent[]): void;
-  done(done: JobDone & { lastSeq: number }): void;
+  done(done: Ended): void;
   /** Trouble outside the job's own output, e.g. its storage failing. */
   error?(error: { code: string; message: string }): void;
+  /**
+   * Events up to `lastSeq` are committed elsewhere (another instance runs the job): read them from
+   * the database. Infinity: something may have been missed, look again.
+   */
+  committed?(lastSeq: number): void;
+}
+
+/** Where this instance's own publications go besides its listeners (the cluster bridge). */
+export interface BusRelay {
+  committed(jobId: string, lastSeq: number): void;
+  done(done: Ended): void;
 }
 
 export class JobBus {
   private readonly emitter = new EventEmitter();
+  private relay: BusRelay | null = null;
 
   constructor() {
     this.emitter.setMaxListeners(0);
   }
 
-  publishEvents(jobId: string, events: JobEvent[]): void {
-    this.emitter.emit(`events:${jobId}`, events);
+  setRelay(relay: BusRelay | null): void {
+    this.relay = relay;
   }
 
-  publishDone(done: JobDone & { lastSeq: number }): void {
+  publishEvents(jobId: string, events: JobEvent[]): void {
+    this.emitter.emit(`events:${jobId}`, events);
+    if (this.relay && events.length > 0) this.relay.committed(jobId, events.at(-1)!.seq);
+  }
+
+  publishDone(done: Ended): void {
     this.emitter.emit(`done:${done.jobId}`, done);
+    this.relay?.done(done);
   }
 
   publishError(jobId: string, error: { code: string; message: string }): void {
@@ -34,17 +55,37 @@ export class JobBus {
     this.emitter.emit('changed', job);
   }
 
+  /** From another instance: events up to `lastSeq` of a job it runs are committed. Not relayed. */
+  deliverCommitted(jobId: string, lastSeq: number): void {
+    this.emitter.emit(`committed:${jobId}`, lastSeq);
+  }
+
+  /** From another instance: a job it ran has ended. Not relayed. */
+  deliverDone(done: Ended): void {
+    this.emitter.emit(`done:${done.jobId}`, done);
+  }
+
+  /** Notifications may have been lost (the listening connection dropped): every follower looks again. */
+  recheckAll(): void {
+    this.emitter.emit('recheck', Infinity);
+  }
+
   follow(jobId: string, listener: JobListener): () => void {
     const onEvents = (e: JobEvent[]) => listener.events(e);
-    const onDone = (d: JobDone & { lastSeq: number }) => listener.done(d);
+    const onDone = (d: Ended) => listener.done(d);
     const onError = (e: { code: string; message: string }) => listener.error?.(e);
+    const onCommitted = (lastSeq: number) => listener.committed?.(lastSeq);
     this.emitter.on(`events:${jobId}`, onEvents);
     this.emitter.on(`done:${jobId}`, onDone);
     this.emitter.on(`error:${jobId}`, onError);
+    this.emitter.on(`committed:${jobId}`, onCommitted);
+    this.emitter.on('recheck', onCommitted);
     return () => {
       this.emitter.off(`events:${jobId}`, onEvents);
       this.emitter.off(`done:${jobId}`, onDone);
       this.emitter.off(`error:${jobId}`, onError);
+      this.emitter.off(`committed:${jobId}`, onCommitted);
+      this.emitter.off('recheck', onCommitted);
     };
   }
 

@@ -36,6 +36,12 @@ export interface JobLimits {
   fanoutParallel: number;
 }
 
+/** The other instances on this database (cluster.enabled). */
+export interface Peers {
+  /** Asks the instance that runs the job to cancel it; resolves once the request is sent. */
+  cancel(owner: string, jobId: string, user: User, source: string | null): Promise<void>;
+}
+
 export interface JobServiceDeps {
   jobs: JobsRepository;
   events: JobEventsRepository;
@@ -52,6 +58,8 @@ export interface JobServiceDeps {
   log: Logger;
   limits: JobLimits;
   instanceId: string;
+  /** Set when several instances share the database. */
+  peers?: Peers;
 }
 
 interface Active {
@@ -246,10 +254,12 @@ export class JobService {
     return { jobId: row.id, type: req.type };
   }
 
+  /** `forwarded`: another instance sent this cancel here; it is not sent on again. */
   async cancel(
     id: string,
     user: User,
     source: string | null,
+    forwarded = false,
   ): Promise<{ jobId: string; status: JobStatus }> {
     const row = await this.deps.queries.row(id);
     const group = this.groups.get(row.id);
@@ -269,6 +279,12 @@ export class JobService {
       ['success', 'failed', 'canceled', 'interrupted', 'spawned'].includes(row.status)
     ) {
       if (row.status === 'queued' || row.status === 'running') {
+        const owner = row.instance_id;
+        if (this.deps.peers && !forwarded && owner && owner !== this.deps.instanceId) {
+          // Another instance runs it: it cancels (and audits) it; the answer is the status known now.
+          await this.deps.peers.cancel(owner, row.id, user, source);
+          return { jobId: row.id, status: row.status };
+        }
         throw new AppError('JOB_FINISHED', `job ${row.id} is not running on this server`);
       }
       throw new AppError('JOB_FINISHED', `job ${row.id} has already ended (${row.status})`);
@@ -334,23 +350,64 @@ export class JobService {
   /** At start-up: jobs this instance left queued or running (it stopped or died) become `interrupted`. */
   async recoverInterrupted(): Promise<number> {
     const rows = await this.deps.jobs.unfinished(this.deps.instanceId);
+    await this.markInterrupted(
+      rows,
+      'interrupted: the server stopped while this job was running; its output up to then is kept',
+    );
+    return rows.length;
+  }
+
+  /**
+   * Several instances: the unfinished jobs of instances whose heartbeat is older than `staleSeconds`
+   * (or that never had one) are taken over, once, and become `interrupted`.
+   */
+  async recoverOrphans(staleSeconds: number): Promise<number> {
+    const adopted = await this.deps.jobs.adoptOrphans(this.deps.instanceId, staleSeconds);
+    await this.markInterrupted(
+      adopted.map((a) => a.row),
+      (row) => {
+        const { previous } = adopted.find((a) => a.row === row)!;
+        const why = previous
+          ? `the server instance running it (${previous}) stopped answering (no heartbeat for ${staleSeconds} s)`
+          : 'no server instance was recorded as running it';
+        return `interrupted: ${why}; ${this.deps.instanceId} took it over; its output up to then is kept`;
+      },
+    );
+    return adopted.length;
+  }
+
+  private async markInterrupted(
+    rows: JobRow[],
+    why: string | ((row: JobRow) => string),
+  ): Promise<void> {
     for (const row of rows) {
       const pipeline = this.systemPipeline(row);
-      pipeline.system(
-        'interrupted: the server stopped while this job was running; its output up to then is kept',
-      );
+      pipeline.system(typeof why === 'string' ? why : why(row));
       await pipeline.flush();
       const done = await this.deps.jobs.transition(row.id, ['queued', 'running'], {
         status: 'interrupted',
         finished_at: new Date(),
       });
-      if (done) this.changed(done);
+      if (!done) continue;
+      this.changed(done);
+      // Someone may follow it (on another instance, since it ran elsewhere): this is its end.
+      this.deps.bus.publishDone({
+        jobId: done.id,
+        status: done.status,
+        exitCode: done.exit_code,
+        signal: done.signal,
+        lastSeq: pipeline.committedSeq,
+      });
     }
-    return rows.length;
   }
 
   get runningCount(): number {
     return this.running;
+  }
+
+  /** Jobs waiting for room (maxConcurrent, an `@exclusive` twin, a fan-out's limit). */
+  get queuedCount(): number {
+    return this.queue.length;
   }
 
   private enqueue(row: JobRow, launch: Launch, exclusiveKey?: string, groupId?: string): void {

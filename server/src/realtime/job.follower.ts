@@ -17,6 +17,8 @@ export class JobFollower {
   private queued: JobEvent[] = [];
   private ended: Ended | null = null;
   private disposed = false;
+  /** Another instance said more is committed (or asked to look again) since the last read began. */
+  private stale = false;
   private readonly unfollow: () => void;
 
   constructor(
@@ -40,6 +42,12 @@ export class JobFollower {
       },
       error: (error) => {
         if (!this.disposed) this.socket.emit('job:error', { jobId: this.jobId, error });
+      },
+      // The job runs on another instance: its events are read from the database, never relayed.
+      committed: (lastSeq) => {
+        if (this.disposed || lastSeq <= this.lastSent) return;
+        this.stale = true;
+        void this.catchUp();
       },
     });
   }
@@ -92,6 +100,7 @@ export class JobFollower {
     this.replaying = true;
     try {
       for (;;) {
+        this.stale = false;
         // Replay is pulled from the database page by page, the next page read while this one is
         // sent (the database and the socket work side by side), and waits for a slow client.
         let next: Promise<JobEvent[]> | null = this.page(this.lastSent);
@@ -111,7 +120,8 @@ export class JobFollower {
 
         const ended = this.ended ?? (await this.endedInDatabase());
         if (this.disposed) return;
-        if (this.queued.length > 0 || (ended && this.lastSent < ended.lastSeq)) continue;
+        if (this.queued.length > 0 || this.stale || (ended && this.lastSent < ended.lastSeq))
+          continue;
         if (ended) {
           this.socket.emit('job:done', {
             jobId: this.jobId,
