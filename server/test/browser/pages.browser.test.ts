@@ -197,6 +197,7 @@ describe('the cockpit pages in Chromium', () => {
       await row.getByRole('link', { name: /Running/ }).waitFor({ state: 'detached' });
       expect(await runButton('wait').isEnabled()).toBe(true);
       await row.locator('[data-testid=run-strip] [data-status=canceled]').waitFor();
+      await checkPage('project');
     });
   });
 
