@@ -29,7 +29,7 @@ const demo = path.join(root, 'demo');
 mkdirSync(demo);
 writeFileSync(
   path.join(demo, 'Makefile'),
-  `.PHONY: build test deploy wait console
+  `.PHONY: build test deploy wait console broken
 build: ## Compile the app
 \t@echo "compiling"; sleep 0.3; echo "built ok"
 test: ## Run the test suite
@@ -40,10 +40,13 @@ wait: ## Wait until canceled
 \t@for i in $$(seq 1 120); do echo "waiting $$i"; sleep 1; done
 console: ## A shell in the app @interactive
 \t@echo console
+broken: ## Fails on purpose
+\t@echo "cannot reach the registry" >&2; exit 1
 `,
 );
 
-describe('the cockpit pages in Chromium', () => {
+// Each test visits several pages and runs axe twice on each: more than the default 30 s on a busy machine.
+describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
   let sshd: SshdFixture;
   let t: TestApp;
   let operator: HttpClient;
@@ -111,8 +114,9 @@ describe('the cockpit pages in Chromium', () => {
    * land on the dialog's overlay and close it.
    */
   async function switchTheme(to: 'dark' | 'light') {
+    // A test that failed half-way may have left the other theme on: then there is nothing to do.
     await page.evaluate((label) => {
-      (document.querySelector(`button[aria-label="${label}"]`) as HTMLButtonElement).click();
+      document.querySelector<HTMLButtonElement>(`button[aria-label="${label}"]`)?.click();
     }, `Switch to ${to} theme`);
     await page.waitForFunction(
       (dark) => document.documentElement.classList.contains('dark') === dark,
@@ -189,7 +193,7 @@ describe('the cockpit pages in Chromium', () => {
       // The dashboard lists it, counting.
       await page.goto(t.baseUrl + '/');
       await page.locator(`tr[data-job="${jobId}"]`).waitFor();
-      await checkPage('dashboard');
+      await checkPage(null);
 
       await page.goto(t.baseUrl + '/projects/demo');
       await row.getByRole('link', { name: /Running/ }).waitFor();
@@ -211,8 +215,12 @@ describe('the cockpit pages in Chromium', () => {
       expect(
         await page.getByRole('button', { name: 'Favourite test' }).getAttribute('aria-pressed'),
       ).toBe('true');
+      const res = await operator.post('/api/jobs/stream', { alias: 'demo', target: 'broken' });
+      const { jobId } = (await res.json()) as { jobId: string };
       await page.goto(t.baseUrl + '/');
+      await page.locator(`tr[data-job="${jobId}"][data-status=failed]`).waitFor();
       await page.getByTestId('nothing-running').waitFor();
+      await checkPage('dashboard');
       await page.getByRole('button', { name: 'Run test in demo' }).click();
       await page.waitForURL(JOB_URL);
       await page.getByTestId('log-viewport').getByText('12 passed').waitFor();
