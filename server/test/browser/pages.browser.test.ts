@@ -292,6 +292,18 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
       await page.getByRole('button', { name: 'Run hello on all of lab' }).click();
       await page.waitForURL(JOB_URL);
       await page.locator('dl [data-status=success]').waitFor({ timeout: 30_000 });
+
+      // The same from the VMs page, with a parameter: one group, a child per VM.
+      await page.goto(t.baseUrl + '/vms');
+      await page.getByRole('button', { name: 'Run on all of lab…' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Preset').selectOption('greet');
+      await dialog.getByLabel('who').fill('dana');
+      await checkPage('fanout');
+      await dialog.getByRole('button', { name: 'Run greet on all of lab' }).click();
+      await page.waitForURL(JOB_URL);
+      await page.getByRole('heading', { name: "fanout lab -- echo hi 'dana'" }).waitFor();
+      await page.locator('dl [data-status=success]').waitFor({ timeout: 30_000 });
     });
   });
 
