@@ -22,7 +22,8 @@ const config = {
         'default-src': ['self'],
         'script-src': ['self'],
         'style-src': ['self', 'unsafe-inline'],
-        'connect-src': ['self'],
+        // The backend-URL override (Settings, SPEC §4) talks to another origin; scripts stay 'self'.
+        'connect-src': ['self', 'http:', 'https:', 'ws:', 'wss:'],
         'img-src': ['self', 'data:'],
         'object-src': ['none'],
         'base-uri': ['self'],

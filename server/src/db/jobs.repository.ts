@@ -133,6 +133,32 @@ export class JobsRepository {
     return { rows: page, next: more ? encodeCursor(page.at(-1)!) : null };
   }
 
+  /**
+   * Per target of a project, its last `runs` finished local runs (statuses newest first) and the
+   * median of their durations in ms, in one query. Terminal and remote runs are left out.
+   */
+  async targetStats(
+    project: string,
+    runs: number,
+  ): Promise<{ target: string; recent: JobStatus[]; median_ms: number | null }[]> {
+    const { rows } = await sql<{ target: string; recent: JobStatus[]; median_ms: number | null }>`
+      SELECT target,
+             array_agg(status::text ORDER BY created_at DESC, id DESC) AS recent,
+             percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM finished_at - started_at) * 1000
+             )::float8 AS median_ms
+        FROM (SELECT target, status, created_at, id, started_at, finished_at,
+                     row_number() OVER (PARTITION BY target ORDER BY created_at DESC, id DESC) AS n
+                FROM jobs
+               WHERE project = ${project} AND type = 'stream' AND host IS NULL
+                 AND parent_id IS NULL AND target IS NOT NULL
+                 AND status IN ('success', 'failed', 'canceled', 'interrupted')) AS last
+       WHERE n <= ${runs}
+       GROUP BY target
+       ORDER BY target`.execute(this.db);
+    return rows;
+  }
+
   /** Jobs an instance left queued or running (null instance: written before instances were recorded). */
   unfinished(instanceId: string): Promise<JobRow[]> {
     return this.base()

@@ -1,9 +1,14 @@
 import { Router } from 'express';
 import type { CatalogService } from '../catalog/catalog.service.js';
+import type { JobQueries } from '../jobs/job.queries.js';
 import type { RemoteService } from '../remote/remote.service.js';
 import { requireRole } from './middleware/authenticate.js';
 
-export function catalogRoutes(deps: { catalog: CatalogService; remote: RemoteService }): Router {
+export function catalogRoutes(deps: {
+  catalog: CatalogService;
+  remote: RemoteService;
+  queries: JobQueries;
+}): Router {
   const { catalog } = deps;
   const router = Router();
   router.get('/projects', (_req, res) => res.json(catalog.projects()));
@@ -13,6 +18,9 @@ export function catalogRoutes(deps: { catalog: CatalogService; remote: RemoteSer
       return res.json(await deps.remote.projectTargets(catalog.project(req.params.alias), host));
     res.json(await catalog.targets(req.params.alias));
   });
+  router.get('/projects/:alias/stats', async (req, res) =>
+    res.json(await deps.queries.targetStats(catalog.project(req.params.alias).alias)),
+  );
   router.get('/hosts', (_req, res) => res.json(catalog.hosts()));
   router.get('/hosts/:alias/containers', async (req, res) =>
     res.json(await deps.remote.containers(req.params.alias)),

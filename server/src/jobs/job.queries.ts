@@ -6,9 +6,10 @@ import type {
   JobPage,
   JobsQuery,
   JobWithChildren,
+  ProjectStats,
   User,
 } from '@vmo/protocol';
-import { FINAL_STATUSES } from '@vmo/protocol';
+import { FINAL_STATUSES, STATS_RUNS } from '@vmo/protocol';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { decodeCursor, toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
@@ -37,6 +38,12 @@ export class JobQueries {
       throw new AppError('VALIDATION', 'before: not a cursor this server gave out');
     const { rows, next } = await this.deps.jobs.list(q, user.id);
     return { items: rows.map(toJob), nextCursor: next };
+  }
+
+  /** Each target's last finished runs and their median duration (targets never run are absent). */
+  async targetStats(project: string): Promise<ProjectStats> {
+    const rows = await this.deps.jobs.targetStats(project, STATS_RUNS);
+    return rows.map((r) => ({ target: r.target, recent: r.recent, medianMs: r.median_ms }));
   }
 
   async events(id: string, q: EventsQuery): Promise<EventPage> {

@@ -1,5 +1,6 @@
 // Sign-in, sign-out and "who am I" (SPEC §4: sessions are httpOnly cookies the page never sees).
 import type { LoginRequest, Me, User } from '@vmo/protocol';
+import { clearBackend, loadBackend } from '$lib/settings/backend.js';
 import { request } from './client.js';
 
 /** The signed-in user, or null when there is no session (a 401 here is an answer, not an error). */
@@ -22,5 +23,7 @@ export async function login(credentials: LoginRequest): Promise<void> {
 }
 
 export async function logout(): Promise<void> {
+  // Under the backend-URL override the token is the credential: forgetting it signs out.
+  if (loadBackend()) return clearBackend();
   await request<void>('/api/auth/logout', { method: 'POST', redirectOn401: false });
 }

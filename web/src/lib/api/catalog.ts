@@ -1,5 +1,14 @@
-// Read-only views of the server: its health, the project catalog and each project's targets.
-import type { Health, ProjectInfo, TargetInfo } from '@vmo/protocol';
+// Read-only views of the server: its health, the project catalog and each project's targets,
+// their run statistics, and the remote side: VMs, ssh hosts, presets, containers.
+import type {
+  Health,
+  HostInfo,
+  PresetInfo,
+  ProjectInfo,
+  ProjectStats,
+  TargetInfo,
+  VmInfo,
+} from '@vmo/protocol';
 import { ApiError, request } from './client.js';
 
 /**
@@ -22,4 +31,26 @@ export function fetchProjects(): Promise<ProjectInfo[]> {
 
 export function fetchTargets(alias: string): Promise<TargetInfo[]> {
   return request<TargetInfo[]>(`/api/projects/${encodeURIComponent(alias)}/targets`);
+}
+
+/** Each target's last finished runs and their median duration (targets never run are absent). */
+export function fetchStats(alias: string): Promise<ProjectStats> {
+  return request<ProjectStats>(`/api/projects/${encodeURIComponent(alias)}/stats`);
+}
+
+export function fetchVms(): Promise<VmInfo[]> {
+  return request<VmInfo[]>('/api/vms');
+}
+
+export function fetchHosts(): Promise<HostInfo[]> {
+  return request<HostInfo[]>('/api/hosts');
+}
+
+export function fetchPresets(): Promise<PresetInfo[]> {
+  return request<PresetInfo[]>('/api/presets');
+}
+
+/** Names of the containers running on a host, asked over ssh. */
+export function fetchContainers(hostAlias: string): Promise<string[]> {
+  return request<string[]>(`/api/hosts/${encodeURIComponent(hostAlias)}/containers`);
 }

@@ -1,8 +1,10 @@
-// The one way the SPA talks to the REST API: same-origin cookies, JSON both ways, and every
-// failure turned into an ApiError carrying the server's {error: {code, message}} (SPEC §2).
+// The one way the SPA talks to the REST API: same-origin cookies (or, under the backend-URL
+// override, a Bearer token to that origin), JSON both ways, and every failure turned into an
+// ApiError carrying the server's {error: {code, message}} (SPEC §2).
 import { goto } from '$app/navigation';
 import { resolve } from '$app/paths';
 import type { ErrorCode } from '@vmo/protocol';
+import { backendUrl, loadBackend } from '$lib/settings/backend.js';
 import { loginPath } from './login-redirect.js';
 
 /** Codes the client makes up itself when there is no server answer to quote. */
@@ -52,17 +54,21 @@ async function send(
 ): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
+  const backend = loadBackend();
+  if (backend) headers.authorization = `Bearer ${backend.token}`;
   try {
-    return await doFetch(path, {
+    return await doFetch(backendUrl(path, backend), {
       method,
       headers,
-      credentials: 'same-origin',
+      // Another origin gets the token only: never this origin's cookies.
+      credentials: backend ? 'omit' : 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
-    throw new ApiError(0, 'NETWORK', 'cannot reach the server; check that it is running');
+    const where = backend ? `the backend at ${backend.url}` : 'the server';
+    throw new ApiError(0, 'NETWORK', `cannot reach ${where}; check that it is running`);
   }
 }
 
@@ -88,7 +94,8 @@ async function toApiError(response: Response): Promise<ApiError> {
 
 function sendToLogin(): void {
   const { pathname, search, hash } = window.location;
-  if (pathname === '/login') return;
+  // Signing in here would not help a refused token: the layout says so instead.
+  if (pathname === '/login' || loadBackend()) return;
   void goto(resolve(loginPath(pathname + search + hash)), { replaceState: true });
 }
 

@@ -71,3 +71,33 @@ export function rerunJob(jobId: string): Promise<StartedJob> {
     method: 'POST',
   }).then(noteStartedHere);
 }
+
+export interface PresetRequest {
+  preset: string;
+  params?: Record<string, string>;
+}
+
+/** A preset on one host (`ssh-logs`). */
+export function startPreset(req: PresetRequest & { hostAlias: string }): Promise<StartedJob> {
+  return request<StartedJob>('/api/jobs/ssh-logs', { method: 'POST', body: req }).then(
+    noteStartedHere,
+  );
+}
+
+/** A preset on every VM of an environment: one group job with a child per host. */
+export function startFanout(req: PresetRequest & { environment: string }): Promise<StartedJob> {
+  return request<StartedJob>('/api/jobs/fanout', { method: 'POST', body: req }).then(
+    noteStartedHere,
+  );
+}
+
+/** A login shell on a host, in the browser's terminal. */
+export function startHostTerminal(req: {
+  hostAlias: string;
+  cols?: number;
+  rows?: number;
+}): Promise<StartedJob> {
+  return request<StartedJob>('/api/jobs/terminal', { method: 'POST', body: req }).then(
+    noteStartedHere,
+  );
+}

@@ -7,6 +7,7 @@ import {
 } from '@vmo/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { createContext } from 'svelte';
+import { loadBackend } from '$lib/settings/backend.js';
 
 export type JobsSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -30,8 +31,18 @@ export interface RealtimeOptions {
   open?: () => JobsSocket;
 }
 
-const openJobsSocket = (): JobsSocket =>
-  io(JOBS_NAMESPACE, { withCredentials: true, transports: ['websocket', 'polling'] });
+function openJobsSocket(): JobsSocket {
+  const backend = loadBackend();
+  // Under the backend-URL override the handshake carries the token, not this origin's cookie.
+  if (backend) {
+    return io(backend.url + JOBS_NAMESPACE, {
+      withCredentials: false,
+      auth: { token: backend.token },
+      transports: ['websocket', 'polling'],
+    });
+  }
+  return io(JOBS_NAMESPACE, { withCredentials: true, transports: ['websocket', 'polling'] });
+}
 
 export class Realtime {
   state = $state<ConnectionState>('idle');

@@ -4,6 +4,7 @@ import { resolve } from '$app/paths';
 import { fetchMe } from '$lib/api/auth.js';
 import { ApiError } from '$lib/api/client.js';
 import { loginPath } from '$lib/api/login-redirect.js';
+import { loadBackend } from '$lib/settings/backend.js';
 import type { LayoutLoad } from './$types';
 
 export const load: LayoutLoad = async ({ fetch, url, untrack }) => {
@@ -12,7 +13,16 @@ export const load: LayoutLoad = async ({ fetch, url, untrack }) => {
     user = await fetchMe(fetch);
   } catch (cause) {
     const code = cause instanceof ApiError ? cause.code : undefined;
-    error(503, { message: 'Cannot check your session: the server did not answer.', code });
+    const where = loadBackend()?.url;
+    const message = where
+      ? `Cannot reach the backend at ${where}; it must be running and list this origin in security.allowedOrigins.`
+      : 'Cannot check your session: the server did not answer.';
+    error(503, { message, code });
+  }
+  const backend = loadBackend();
+  if (!user && backend) {
+    // Signing in on this page would not help: the other backend refused the token.
+    error(401, { message: `The backend at ${backend.url} refused the API token.` });
   }
   if (!user) {
     // untrack: reading the URL must not re-run this load (and /api/auth/me) on every navigation.

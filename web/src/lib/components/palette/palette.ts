@@ -1,0 +1,122 @@
+// The command palette's contents: every project target and every preset on every host, found
+// by words typed in any order, and what Enter does with each (the same rules as the pages: a
+// target with parameters or a confirmation opens its form instead of running blind).
+import type { HostInfo, PresetInfo, TargetInfo, VmInfo } from '@vmo/protocol';
+
+export type PaletteEntry =
+  | { kind: 'target'; id: string; alias: string; target: TargetInfo; favourite: boolean }
+  | {
+      kind: 'preset';
+      id: string;
+      preset: PresetInfo;
+      /** What the API takes: an ssh config alias, or `vm:<env>/<name>`. */
+      hostAlias: string;
+      /** The VM whose page has the preset's form, when the host is one. */
+      vm: VmInfo | null;
+    };
+
+export interface PaletteSources {
+  targets: { alias: string; targets: TargetInfo[] }[];
+  presets: PresetInfo[];
+  vms: VmInfo[];
+  hosts: HostInfo[];
+  isFavourite: (alias: string, target: string) => boolean;
+}
+
+export const vmHostAlias = (vm: VmInfo) => vm.sshAlias ?? `vm:${vm.id}`;
+
+export function paletteEntries(src: PaletteSources): PaletteEntry[] {
+  const entries: PaletteEntry[] = [];
+  for (const { alias, targets } of src.targets) {
+    for (const target of targets) {
+      const favourite = src.isFavourite(alias, target.name);
+      entries.push({ kind: 'target', id: `t:${alias}/${target.name}`, alias, target, favourite });
+    }
+  }
+  const viaVm = new Set(src.vms.map((vm) => vm.sshAlias).filter((a) => a !== null));
+  for (const preset of src.presets) {
+    for (const vm of src.vms) {
+      const hostAlias = vmHostAlias(vm);
+      entries.push({ kind: 'preset', id: `p:${preset.name}@${hostAlias}`, preset, hostAlias, vm });
+    }
+    // A plain ssh host has no page for a preset's form: only presets without parameters.
+    if (Object.keys(preset.params).length > 0) continue;
+    for (const host of src.hosts) {
+      if (viaVm.has(host.alias)) continue;
+      const hostAlias = host.alias;
+      entries.push({
+        kind: 'preset',
+        id: `p:${preset.name}@${hostAlias}`,
+        preset,
+        hostAlias,
+        vm: null,
+      });
+    }
+  }
+  return entries;
+}
+
+export function entryLabel(entry: PaletteEntry): string {
+  if (entry.kind === 'target') return `make ${entry.target.name}`;
+  return `${entry.preset.name} on ${entry.vm ? entry.vm.id : entry.hostAlias}`;
+}
+
+export function entryDetail(entry: PaletteEntry): string {
+  if (entry.kind === 'target') {
+    return entry.target.description ? `${entry.alias} · ${entry.target.description}` : entry.alias;
+  }
+  const params = Object.keys(entry.preset.params);
+  return params.length ? `asks for ${params.join(', ')}` : entry.preset.follow ? 'follows' : '';
+}
+
+function haystack(entry: PaletteEntry): string {
+  return `${entryLabel(entry)} ${entryDetail(entry)} ${entry.kind === 'preset' ? entry.hostAlias : ''}`.toLowerCase();
+}
+
+/**
+ * Entries holding every typed word, best first: favourites, then those whose name starts with
+ * the first word, then in catalog order. At most `limit`, so a big catalog stays quick to draw.
+ */
+export function filterEntries(entries: PaletteEntry[], query: string, limit = 50): PaletteEntry[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const first = words[0] ?? '';
+  const scored = entries
+    .map((entry, index) => ({ entry, index, text: haystack(entry) }))
+    .filter(({ text }) => words.every((w) => text.includes(w)))
+    .map(({ entry, index }) => {
+      const name = entry.kind === 'target' ? entry.target.name : entry.preset.name;
+      const favourite = entry.kind === 'target' && entry.favourite ? 0 : 1;
+      const prefix = first && name.toLowerCase().startsWith(first) ? 0 : 1;
+      return { entry, rank: [favourite, prefix, index] };
+    });
+  scored.sort(
+    (a, b) => a.rank[0]! - b.rank[0]! || a.rank[1]! - b.rank[1]! || a.rank[2]! - b.rank[2]!,
+  );
+  return scored.slice(0, limit).map((s) => s.entry);
+}
+
+export type PaletteAction =
+  | { do: 'open'; path: string }
+  | { do: 'stream' | 'terminal'; alias: string; target: string }
+  | { do: 'preset'; hostAlias: string; preset: string };
+
+/** What Enter does: run at once only what the page itself would run with one click. */
+export function paletteAction(entry: PaletteEntry, canRun: boolean): PaletteAction {
+  if (entry.kind === 'target') {
+    const { alias, target } = entry;
+    const page = `/projects/${encodeURIComponent(alias)}`;
+    if (!canRun) return { do: 'open', path: page };
+    if ((target.params?.length ?? 0) > 0 || target.confirm) {
+      return { do: 'open', path: `${page}?run=${encodeURIComponent(target.name)}` };
+    }
+    return { do: target.interactive ? 'terminal' : 'stream', alias, target: target.name };
+  }
+  const vmPage = entry.vm
+    ? `/vms/${encodeURIComponent(entry.vm.environment)}/${encodeURIComponent(entry.vm.name)}`
+    : '/vms';
+  if (!canRun) return { do: 'open', path: vmPage };
+  if (Object.keys(entry.preset.params).length > 0) {
+    return { do: 'open', path: `${vmPage}?preset=${encodeURIComponent(entry.preset.name)}` };
+  }
+  return { do: 'preset', hostAlias: entry.hostAlias, preset: entry.preset.name };
+}
