@@ -2,6 +2,7 @@
 // exactly once and in order; `job:done` last. Gaps (a missed live batch) are filled from the database.
 import type { JobDone, JobEvent } from '@vmo/protocol';
 import { FINAL_STATUSES } from '@vmo/protocol';
+import { AppError } from '../errors.js';
 import type { JobBus } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobsSocket } from './jobs.namespace.js';
@@ -135,11 +136,13 @@ export class JobFollower {
         return;
       }
     } catch (err) {
-      // Storage trouble: tell the client, and let it rejoin from what it has.
-      this.socket.emit('job:error', {
-        jobId: this.jobId,
-        error: { code: 'DB_UNAVAILABLE', message: (err as Error).message },
-      });
+      // Storage trouble: tell the client, and let it rejoin from what it has (a job deleted
+      // meanwhile says JOB_NOT_FOUND, here and to the rejoin).
+      const error =
+        err instanceof AppError
+          ? { code: err.code, message: err.message }
+          : { code: 'DB_UNAVAILABLE' as const, message: (err as Error).message };
+      this.socket.emit('job:error', { jobId: this.jobId, error });
       this.socket.emit('job:resync', { jobId: this.jobId, afterSeq: this.lastSent });
       this.dispose();
       this.deps.onEnd();
