@@ -4,3 +4,4 @@ export * from './auth.js';
 export * from './health.js';
 export * from './jobs.js';
 export * from './socket.js';
+export * from './admin.js';

@@ -40,7 +40,7 @@ function parse<T extends z.ZodType>(schema: T, payload: unknown): z.infer<T> {
 export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): void {
   const followers = new Map<string, JobFollower>();
   const budget = new SendBudget(socket, deps.sendBufferBytes ?? 8 * 1024 * 1024);
-  const source = socket.handshake.address;
+  const source = socket.data.source;
 
   const need = (role: Role) => {
     if (ROLE_RANK[socket.data.user.role] < ROLE_RANK[role])
@@ -78,7 +78,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     'join-job',
     handle(async (payload) => {
       const { jobId, afterSeq = 0 } = parse(JoinJob, payload);
-      const row = await deps.queries.row(jobId);
+      const row = await deps.queries.readableRow(jobId, socket.data.user);
       followers.get(row.id)?.dispose();
       const follower = new JobFollower(socket, row.id, afterSeq, {
         bus: deps.bus,
