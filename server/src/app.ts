@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps): App {
     session,
     version: deps.version,
     sourceOf: (req) => proxyAddr(req, trust),
+    security,
   });
 
   return {

@@ -45,8 +45,10 @@ export interface HandshakeOptions {
 }
 
 /**
- * engine.io `allowRequest`: refuses a foreign Host, and a foreign or missing Origin unless an
+ * engine.io `allowRequest`: refuses a foreign Host, and a foreign Origin unless an
  * `Authorization: Bearer` header comes along (tokens are not ambient, so no cross-site risk).
+ * A request with no Origin at all is no browser's; it passes here, and the namespace then accepts
+ * it only with a token (a session cookie needs an allowed Origin).
  */
 export function allowHandshake(opts: HandshakeOptions) {
   return (
@@ -54,8 +56,8 @@ export function allowHandshake(opts: HandshakeOptions) {
     callback: (err: string | null | undefined, success: boolean) => void,
   ) => {
     if (!hostAllowed(req.headers.host, opts.publicUrl)) return callback('MISDIRECTED', false);
-    if (!originAllowed(req, opts) && !bearerToken(req.headers.authorization))
-      return callback('FORBIDDEN', false);
+    const foreign = req.headers.origin !== undefined && !originAllowed(req, opts);
+    if (foreign && !bearerToken(req.headers.authorization)) return callback('FORBIDDEN', false);
     callback(null, true);
   };
 }
@@ -63,6 +65,7 @@ export function allowHandshake(opts: HandshakeOptions) {
 type HandshakeRequest = IncomingMessage & { session?: { userId?: string }; sessionID?: string };
 
 export interface NamespaceDeps extends JobHandlerDeps {
+  security: HandshakeOptions;
   auth: AuthService;
   tokens: TokensService;
   authEvents: AuthEvents;
@@ -120,6 +123,8 @@ async function authenticate(socket: JobsSocket, deps: NamespaceDeps): Promise<Er
   }
   const userId = req.session?.userId;
   if (!userId) return new Error('UNAUTHENTICATED');
+  // The cookie is ambient: only our own pages (or allowed ones) may use it (cross-site WebSocket hijacking).
+  if (!originAllowed(req, deps.security)) return new Error('FORBIDDEN');
   const user = await deps.auth.userById(userId);
   if (!user) return new Error('UNAUTHENTICATED');
   socket.data.user = user;
