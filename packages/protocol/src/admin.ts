@@ -1,6 +1,7 @@
 // User management, passwords, personal API tokens and the audit log (SPEC §2 REST, §4 roles).
 import { z } from 'zod';
 import { Role, User, Username } from './auth.js';
+import { AUDIT_ACTIONS } from './audit-actions.js';
 
 /** Long enough to resist guessing, short enough for argon2 to hash quickly. */
 export const Password = z
@@ -40,9 +41,6 @@ export const ChangePassword = z.strictObject({
 });
 export type ChangePassword = z.infer<typeof ChangePassword>;
 
-/** Personal API tokens start with this, so a leaked one is recognisable (and greppable). */
-export const TOKEN_PREFIX = 'vmo_';
-
 export const ApiToken = z.object({
   id: z.string(),
   name: z.string(),
@@ -63,23 +61,6 @@ export type CreateToken = z.infer<typeof CreateToken>;
 export const CreatedToken = ApiToken.extend({ token: z.string() });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-/** Every action the audit log records. */
-export const AUDIT_ACTIONS = [
-  'login',
-  'login.failed',
-  'logout',
-  'password.change',
-  'job.run',
-  'job.adhoc',
-  'job.fanout',
-  'job.cancel',
-  'terminal.open',
-  'user.create',
-  'user.update',
-  'user.delete',
-  'token.create',
-  'token.revoke',
-] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;
 

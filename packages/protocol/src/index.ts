@@ -5,3 +5,4 @@ export * from './health.js';
 export * from './jobs.js';
 export * from './socket.js';
 export * from './admin.js';
+export * from './audit-actions.js';
