@@ -203,6 +203,19 @@ describe('users, tokens and the audit log', () => {
     });
   });
 
+  it("signing out ends that session's sockets, and only those", async () => {
+    const u = await createUser('viewer');
+    const a = await signIn(t, u.username, u.password);
+    const b = await signIn(t, u.username, u.password);
+    const [sa, sb] = [await a.socket(), await b.socket()];
+    const gone = new Promise((resolve) => sa.once('disconnect', resolve));
+    expect((await a.post('/api/auth/logout')).status).toBe(204);
+    await gone;
+    expect(sb.connected).toBe(true);
+    expect((await b.get('/api/auth/me')).status).toBe(200);
+    sb.close();
+  });
+
   describe('your own password', () => {
     it('needs the current one, keeps this session and ends the others', async () => {
       const u = await createUser('viewer');
@@ -274,6 +287,14 @@ describe('users, tokens and the audit log', () => {
       const { token } = await json<CreatedToken>(admin.post('/api/tokens', { name: 'script' }));
       const foreign = bearer(t, token, { origin: 'http://evil.example' });
       expect((await foreign.post('/api/tokens', { name: 'from a script' })).status).toBe(201);
+      // The same request riding on the session cookie is a cross-site request forgery.
+      const csrf = await admin.post(
+        '/api/tokens',
+        { name: 'csrf' },
+        { origin: 'http://evil.example' },
+      );
+      expect(csrf.status).toBe(403);
+      expect(await csrf.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
       const mixed = new HttpClient(t.baseUrl, { authorization: 'Bearer vmo_nope' });
       mixed.cookie = admin.cookie;
       const res = await mixed.get('/api/auth/me');
