@@ -72,6 +72,12 @@ export class TokensService {
     return { user: toUser(found.user), tokenId: found.token.id };
   }
 
+  /** The user a still-valid token acts for (its user enabled), or null. */
+  async userOf(tokenId: string): Promise<User | null> {
+    const found = await this.deps.tokens.findValidById(tokenId, new Date());
+    return found && !found.user.disabled ? toUser(found.user) : null;
+  }
+
   private audit(user: User, action: string, row: TokenRow, source: string | null): Promise<void> {
     return this.deps.audit.add({
       userId: user.id,

@@ -30,8 +30,18 @@ export class TokensRepository {
   }
 
   /** The unexpired token with this hash and its user, whatever the user's state. */
-  async findValid(
-    tokenHash: string,
+  findValid(tokenHash: string, now: Date): Promise<{ token: TokenRow; user: UserRow } | undefined> {
+    return this.findValidBy('token_hash', tokenHash, now);
+  }
+
+  /** The same, by the token's id (a socket re-checking the token it connected with). */
+  findValidById(id: string, now: Date): Promise<{ token: TokenRow; user: UserRow } | undefined> {
+    return this.findValidBy('id', id, now);
+  }
+
+  private async findValidBy(
+    column: 'token_hash' | 'id',
+    value: string,
     now: Date,
   ): Promise<{ token: TokenRow; user: UserRow } | undefined> {
     const row = await this.db
@@ -45,7 +55,7 @@ export class TokensRepository {
         'users.password_hash',
         'users.created_at as user_created_at',
       ])
-      .where('tokens.token_hash', '=', tokenHash)
+      .where(`tokens.${column}`, '=', value)
       .where((eb) =>
         eb.or([eb('tokens.expires_at', 'is', null), eb('tokens.expires_at', '>', now)]),
       )

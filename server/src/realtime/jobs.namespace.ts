@@ -88,7 +88,11 @@ export function attachJobsNamespace(io: JobsServer, deps: NamespaceDeps): () => 
   nsp.on('connection', (socket: JobsSocket) => {
     const { id, username, role } = socket.data.user;
     socket.emit('hello', { user: { id, username, role }, version: deps.version });
-    registerJobHandlers(socket, deps);
+    registerJobHandlers(socket, {
+      ...deps,
+      currentUser: (s) =>
+        s.data.tokenId ? deps.tokens.userOf(s.data.tokenId) : deps.auth.userById(s.data.user.id),
+    });
   });
   // Status changes are small and go to every signed-in socket.
   const offChanged = deps.bus.onChanged((job) => nsp.emit('jobs:changed', { job }));

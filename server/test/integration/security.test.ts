@@ -216,6 +216,24 @@ describe('users, tokens and the audit log', () => {
     sb.close();
   });
 
+  it('re-reads the caller before a socket starts or stops anything (a change made by another instance)', async () => {
+    const u = await createUser('operator');
+    const client = await signIn(t, u.username, u.password);
+    const { token, id } = await json<CreatedToken>(client.post('/api/tokens', { name: 'ci' }));
+    const viaCookie = await client.socket();
+    const viaToken = await new HttpClient(t.baseUrl, {}).socket({ origin: null, auth: { token } });
+    const run = (s: typeof viaCookie) =>
+      s.emitWithAck('execute-command', { alias: 'engine', target: 'hello' });
+    // Straight in the database: no in-process event tells the sockets.
+    await t.db.db.updateTable('users').set({ role: 'viewer' }).where('id', '=', u.id).execute();
+    expect(await run(viaCookie)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    await t.db.db.deleteFrom('tokens').where('id', '=', id).execute();
+    const gone = new Promise((resolve) => viaToken.once('disconnect', resolve));
+    expect(await run(viaToken)).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    await gone;
+    viaCookie.close();
+  });
+
   describe('your own password', () => {
     it('needs the current one, keeps this session and ends the others', async () => {
       const u = await createUser('viewer');
