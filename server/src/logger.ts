@@ -1,10 +1,12 @@
 // pino, with secrets redacted wherever they might appear in a logged object.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(opts: { level?: string; pretty?: boolean } = {}): Logger {
-  return pino({
+export function createLogger(
+  opts: { level?: string; pretty?: boolean; destination?: DestinationStream } = {},
+): Logger {
+  const options: pino.LoggerOptions = {
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: {
       paths: [
@@ -16,6 +18,11 @@ export function createLogger(opts: { level?: string; pretty?: boolean } = {}): L
         'req.headers.authorization',
         'databaseUrl',
         'adminPassword',
+        'currentPassword',
+        'newPassword',
+        '*.currentPassword',
+        '*.newPassword',
+        'sessionSecret',
       ],
       censor: '[redacted]',
     },
@@ -24,5 +31,6 @@ export function createLogger(opts: { level?: string; pretty?: boolean } = {}): L
           transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } },
         }
       : {}),
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

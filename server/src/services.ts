@@ -1,5 +1,9 @@
 // Builds the services from their repositories once, for main.ts and the test fixtures alike.
+import { AuditQueries } from './auth/audit.queries.js';
+import { AuthEvents } from './auth/auth.events.js';
 import { AuthService } from './auth/auth.service.js';
+import { TokensService } from './auth/tokens.service.js';
+import { UsersService } from './auth/users.service.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { BUILTIN_PRESETS } from './catalog/presets.js';
 import type { Config } from './config.js';
@@ -9,6 +13,8 @@ import type { Db } from './db/client.js';
 import { JobEventsRepository } from './db/job-events.repository.js';
 import { JobsRepository } from './db/jobs.repository.js';
 import { LoginLinksRepository } from './db/login-links.repository.js';
+import { SessionsRepository } from './db/sessions.repository.js';
+import { TokensRepository } from './db/tokens.repository.js';
 import { UsersRepository } from './db/users.repository.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
@@ -31,6 +37,11 @@ import { controlDirFor, SshRunner } from './runners/ssh.runner.js';
 export interface Services {
   auth: AuthService;
   users: UsersRepository;
+  /** User management for admins. */
+  accounts: UsersService;
+  tokens: TokensService;
+  auditLog: AuditQueries;
+  authEvents: AuthEvents;
   catalog: CatalogService;
   jobs: JobService;
   queries: JobQueries;
@@ -146,9 +157,28 @@ export function createServices(opts: ServiceOptions): Services {
       fanoutParallel: config.fanout.maxParallel,
     },
   });
-  return {
-    auth: new AuthService({ users, links: new LoginLinksRepository(db.db), audit }),
+  const sessions = new SessionsRepository(db.db);
+  const authEvents = new AuthEvents();
+  const auth = new AuthService({
     users,
+    links: new LoginLinksRepository(db.db),
+    audit,
+    sessions,
+    events: authEvents,
+  });
+  return {
+    auth,
+    users,
+    accounts: new UsersService({
+      users,
+      sessions,
+      audit,
+      events: authEvents,
+      hashPassword: (p) => auth.hashPassword(p),
+    }),
+    tokens: new TokensService({ tokens: new TokensRepository(db.db), audit, events: authEvents }),
+    auditLog: new AuditQueries({ audit }),
+    authEvents,
     catalog,
     jobs,
     queries,

@@ -14,7 +14,11 @@ export const ERROR_STATUS = {
   UNKNOWN_PRESET: 404,
   JOB_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
   JOB_FINISHED: 409,
+  /** A username that is taken, or a change that would leave no admin. */
+  CONFLICT: 409,
   /** A remote command outside a job failed (host unreachable, auth refused…). */
   REMOTE_FAILED: 502,
   MISDIRECTED: 421,

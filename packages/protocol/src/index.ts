@@ -4,4 +4,6 @@ export * from './auth.js';
 export * from './health.js';
 export * from './jobs.js';
 export * from './socket.js';
+export * from './admin.js';
+export * from './audit-actions.js';
 export * from './catalog.js';

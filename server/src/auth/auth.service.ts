@@ -6,7 +6,9 @@ import { AppError } from '../errors.js';
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { LoginLinksRepository } from '../db/login-links.repository.js';
 import type { UserRow } from '../db/schema.js';
+import type { SessionsRepository } from '../db/sessions.repository.js';
 import type { UsersRepository } from '../db/users.repository.js';
+import type { AuthEvents } from './auth.events.js';
 
 const LINK_TTL_MS = 24 * 60 * 60 * 1000;
 // Verifying against a real hash when the user is unknown keeps the timing of both answers alike.
@@ -27,6 +29,8 @@ export interface AuthDeps {
   users: UsersRepository;
   links: LoginLinksRepository;
   audit: AuditRepository;
+  sessions: SessionsRepository;
+  events: AuthEvents;
 }
 
 export class AuthService {
@@ -104,12 +108,50 @@ export class AuthService {
     return row && !row.disabled ? toUser(row) : null;
   }
 
-  async logout(user: User, source: string | null): Promise<void> {
+  async logout(user: User, sid: string, source: string | null): Promise<void> {
+    this.deps.events.emit({ kind: 'session', sid });
     await this.deps.audit.add({
       userId: user.id,
       username: user.username,
       action: 'logout',
       source,
+    });
+  }
+
+  /**
+   * A user's own password, proven with the current one. Every other session of theirs ends
+   * (`keepSid`: the one asking, null when a token asks).
+   */
+  async changePassword(
+    user: User,
+    current: string,
+    next: string,
+    keepSid: string | null,
+    source: string | null,
+  ): Promise<void> {
+    const row = await this.deps.users.findById(user.id);
+    const ok = row?.password_hash ? await argon2.verify(row.password_hash, current) : false;
+    if (!row || !ok) {
+      await this.deps.audit.add({
+        userId: user.id,
+        username: user.username,
+        action: 'password.change',
+        target: user.username,
+        source,
+        details: { ok: false },
+      });
+      throw new AppError('FORBIDDEN', 'the current password is wrong');
+    }
+    await this.deps.users.setPassword(row.id, await this.hashPassword(next));
+    await this.deps.sessions.deleteForUser(row.id, keepSid);
+    this.deps.events.emit({ kind: 'user', userId: row.id, ended: true });
+    await this.deps.audit.add({
+      userId: user.id,
+      username: user.username,
+      action: 'password.change',
+      target: user.username,
+      source,
+      details: { ok: true },
     });
   }
 }

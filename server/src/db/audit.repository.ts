@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { AuditLogTable, Database } from './schema.js';
 
 export interface AuditEntry {
   userId: string | null;
@@ -8,6 +8,16 @@ export interface AuditEntry {
   target?: string | null;
   source?: string | null;
   details?: Record<string, unknown> | null;
+}
+
+export type AuditRow = Selectable<AuditLogTable>;
+
+export interface AuditFilter {
+  action?: string;
+  username?: string;
+  /** Rows with a smaller id (ids grow with time, so this pages newest first). */
+  beforeId?: string;
+  limit: number;
 }
 
 export class AuditRepository {
@@ -24,6 +34,18 @@ export class AuditRepository {
         source: e.source ?? null,
         details: e.details ? JSON.stringify(e.details) : null,
       })
+      .execute();
+  }
+
+  /** Newest first; one row more than `limit`, so the caller knows whether there is a next page. */
+  list(f: AuditFilter): Promise<AuditRow[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (f.action) q = q.where('action', '=', f.action);
+    if (f.username) q = q.where('username', '=', f.username);
+    if (f.beforeId) q = q.where('id', '<', f.beforeId);
+    return q
+      .orderBy('id', 'desc')
+      .limit(f.limit + 1)
       .execute();
   }
 }

@@ -1,5 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, NewUser, UserRow } from './schema.js';
+
+export type UserChange = Partial<Pick<UserRow, 'role' | 'disabled' | 'password_hash'>>;
 
 export class UsersRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -14,6 +16,10 @@ export class UsersRepository {
       .selectAll()
       .where('username', '=', username)
       .executeTakeFirst();
+  }
+
+  list(): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('username').execute();
   }
 
   /** Inserts unless the username exists; returns whether this call created it. */
@@ -32,5 +38,42 @@ export class UsersRepository {
       .set({ password_hash: passwordHash })
       .where('id', '=', id)
       .execute();
+  }
+
+  update(id: string, change: UserChange): Promise<UserRow | undefined> {
+    return this.db
+      .updateTable('users')
+      .set(change)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  /** Admins that may sign in, other than `exceptId`. */
+  async countActiveAdmins(exceptId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('role', '=', 'admin')
+      .where('disabled', '=', false)
+      .where('id', '<>', exceptId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * Runs `fn` in a transaction that holds the user-admin lock, so two admins demoting each other at
+   * once cannot both pass the last-admin check.
+   */
+  exclusively<T>(fn: (repo: UsersRepository) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext('vmo.users.admins'))`.execute(trx);
+      return fn(new UsersRepository(trx));
+    });
   }
 }

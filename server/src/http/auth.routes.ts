@@ -1,10 +1,13 @@
 // Sign-in routes: login, logout, me, and the one-time link the console prints.
 import express, { Router, type Request } from 'express';
-import { LoginRequest, type User } from '@vmo/protocol';
+import { ChangePassword, LoginRequest, type User } from '@vmo/protocol';
 import type { AuthService } from '../auth/auth.service.js';
+import { AppError } from '../errors.js';
 import { loginOriginCheck, requireAuth } from './middleware/authenticate.js';
+import { loginRateLimit, type LoginLimits } from './middleware/rate-limit.js';
 import { validate } from './middleware/validate.js';
 
+/** The client's address for the audit log: req.ip, so behind security.trustProxy the forwarded one. */
 export const sourceOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? null;
 
 /** A fresh session id on every sign-in, so a planted cookie never becomes a signed-in one (fixation). */
@@ -21,12 +24,15 @@ function signIn(req: Request, user: User): Promise<void> {
 export function authRoutes(deps: {
   auth: AuthService;
   security: { publicUrl: string | null; allowedOrigins: string[] };
+  loginLimits?: LoginLimits;
 }): Router {
   const router = Router();
+  const limit = loginRateLimit(deps.loginLimits);
   router.post(
     '/auth/login',
     loginOriginCheck(deps.security),
     express.json({ limit: '8kb' }),
+    ...limit,
     validate(LoginRequest),
     async (req, res) => {
       const user = await deps.auth.login(req.body.username, req.body.password, sourceOf(req));
@@ -35,7 +41,9 @@ export function authRoutes(deps: {
     },
   );
   router.post('/auth/logout', requireAuth, async (req, res) => {
-    await deps.auth.logout(req.user!, sourceOf(req));
+    if (req.authVia === 'token')
+      throw new AppError('VALIDATION', 'a token has no session to end; revoke it at /api/tokens');
+    await deps.auth.logout(req.user!, req.sessionID, sourceOf(req));
     await new Promise<void>((resolve, reject) =>
       req.session.destroy((err) => (err ? reject(err as Error) : resolve())),
     );
@@ -44,6 +52,20 @@ export function authRoutes(deps: {
   router.get('/auth/me', requireAuth, (req, res) => {
     res.json({ user: req.user });
   });
+  // Your own password: proven with the current one, guessed no faster than a sign-in.
+  router.post(
+    '/auth/password',
+    requireAuth,
+    express.json({ limit: '8kb' }),
+    ...limit,
+    validate(ChangePassword),
+    async (req, res) => {
+      const keep = req.authVia === 'session' ? req.sessionID : null;
+      const { currentPassword, newPassword } = req.body;
+      await deps.auth.changePassword(req.user!, currentPassword, newPassword, keep, sourceOf(req));
+      res.status(204).end();
+    },
+  );
   return router;
 }
 

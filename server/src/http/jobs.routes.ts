@@ -41,13 +41,13 @@ export function jobsRoutes(deps: { jobs: JobService; queries: JobQueries }): Rou
   );
   router.get('/jobs/:id', async (req, res) => res.json(await queries.get(req.params.id)));
   router.get('/jobs/:id/events', validate(EventsQuery, 'query'), async (req, res) =>
-    res.json(await queries.events(String(req.params.id), req.validated as EventsQueryT)),
+    res.json(await queries.events(String(req.params.id), req.validated as EventsQueryT, req.user!)),
   );
   router.post('/jobs/:id/rerun', operator, async (req, res) =>
     res.status(201).json(await jobs.rerun(String(req.params.id), req.user!, sourceOf(req))),
   );
   router.get('/jobs/:id/log', async (req, res) => {
-    const row = await queries.row(req.params.id);
+    const row = await queries.readableRow(req.params.id, req.user!);
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="job-${row.id}.log"`);
     for await (const text of queries.log(row.id)) {

@@ -13,6 +13,7 @@ import { FINAL_STATUSES, STATS_RUNS } from '@vmo/protocol';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { decodeCursor, toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
+import { assertCanSeeOutput } from '../auth/permissions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -23,6 +24,13 @@ export class JobQueries {
   async row(id: string): Promise<JobRow> {
     const row = UUID.test(id) ? await this.deps.jobs.get(id.toLowerCase()) : undefined;
     if (!row) throw new AppError('JOB_NOT_FOUND', `no job ${id}`);
+    return row;
+  }
+
+  /** The row, when `user` may read its output (SPEC §4); else 403 FORBIDDEN. */
+  async readableRow(id: string, user: User): Promise<JobRow> {
+    const row = await this.row(id);
+    assertCanSeeOutput(user, row);
     return row;
   }
 
@@ -46,8 +54,8 @@ export class JobQueries {
     return rows.map((r) => ({ target: r.target, recent: r.recent, medianMs: r.median_ms }));
   }
 
-  async events(id: string, q: EventsQuery): Promise<EventPage> {
-    const row = await this.row(id);
+  async events(id: string, q: EventsQuery, user: User): Promise<EventPage> {
+    const row = await this.readableRow(id, user);
     const events = await this.deps.events.after(row.id, q.after, q.limit);
     const nextAfter = events.at(-1)?.seq ?? q.after;
     // Re-read: the job may have ended (and written its last events) while we read.

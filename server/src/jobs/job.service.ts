@@ -10,6 +10,7 @@ import type {
   User,
 } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
+import { assertCanCancel } from '../auth/permissions.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError, isDbUnavailable, isPermanentDbError } from '../errors.js';
@@ -262,6 +263,7 @@ export class JobService {
     forwarded = false,
   ): Promise<{ jobId: string; status: JobStatus }> {
     const row = await this.deps.queries.row(id);
+    assertCanCancel(user, row);
     const group = this.groups.get(row.id);
     if (group) {
       await this.deps.audit.add({

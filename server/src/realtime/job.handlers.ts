@@ -8,6 +8,7 @@ import {
   StartStream,
   type Ack,
   type Role,
+  type User,
 } from '@vmo/protocol';
 import type { z } from 'zod';
 import { AppError, toAppError } from '../errors.js';
@@ -27,6 +28,12 @@ export interface JobHandlerDeps {
   log: Logger;
   /** Job output a socket may have queued before its followers resync (default 8 MiB). */
   sendBufferBytes?: number;
+  /**
+   * The socket's user as the database has it now (null: disabled, deleted or token revoked).
+   * In-process changes reach sockets at once (auth.events); this also covers changes made on
+   * another instance, before anything is started or stopped.
+   */
+  currentUser?: (socket: JobsSocket) => Promise<User | null>;
 }
 
 type Reply<T extends object> = (res: Ack<T>) => void;
@@ -40,11 +47,20 @@ function parse<T extends z.ZodType>(schema: T, payload: unknown): z.infer<T> {
 export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): void {
   const followers = new Map<string, JobFollower>();
   const budget = new SendBudget(socket, deps.sendBufferBytes ?? 8 * 1024 * 1024);
-  const source = socket.handshake.address;
+  const source = socket.data.source;
 
-  const need = (role: Role) => {
-    if (ROLE_RANK[socket.data.user.role] < ROLE_RANK[role])
+  /** The caller, re-read, with at least `role`. */
+  const need = async (role: Role): Promise<User> => {
+    const user = deps.currentUser ? await deps.currentUser(socket) : socket.data.user;
+    if (!user) {
+      // After the refusal's ack has gone out.
+      setImmediate(() => socket.disconnect(true));
+      throw new AppError('UNAUTHENTICATED', 'sign in again');
+    }
+    socket.data.user = user;
+    if (ROLE_RANK[user.role] < ROLE_RANK[role])
       throw new AppError('FORBIDDEN', `this needs the ${role} role`);
+    return user;
   };
 
   /** Wraps a handler: a missing ack is tolerated, a thrown error becomes `{ok: false, error}`. */
@@ -65,10 +81,10 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   socket.on(
     'execute-command',
     handle(async (payload) => {
-      need('operator');
+      const user = await need('operator');
       // Interactive targets need a terminal job; the socket does not offer `force`.
       const req = parse(StartStream.omit({ force: true }), payload);
-      const { jobId } = await deps.jobs.startStream(req, socket.data.user, source);
+      const { jobId } = await deps.jobs.startStream(req, user, source);
       socket.emit('job:started', { job: await deps.queries.get(jobId) });
       return { jobId };
     }),
@@ -77,8 +93,9 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   socket.on(
     'join-job',
     handle(async (payload) => {
+      const user = await need('viewer');
       const { jobId, afterSeq = 0 } = parse(JoinJob, payload);
-      const row = await deps.queries.row(jobId);
+      const row = await deps.queries.readableRow(jobId, user);
       followers.get(row.id)?.dispose();
       const follower = new JobFollower(socket, row.id, afterSeq, {
         bus: deps.bus,
@@ -107,9 +124,9 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   socket.on(
     'cancel-job',
     handle(async (payload) => {
-      need('operator');
+      const user = await need('operator');
       const { jobId } = parse(CancelJob, payload);
-      return deps.jobs.cancel(jobId, socket.data.user, source);
+      return deps.jobs.cancel(jobId, user, source);
     }),
   );
 

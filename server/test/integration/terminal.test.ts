@@ -1,5 +1,5 @@
 // Terminal jobs: an interactive target in a pty driven over the socket, recorded like any job; the
-// owner types, others watch; idle timeout, maxOpen, cancel, a host shell, and the desktop spawn.
+// owner types (and with admins, watches); idle timeout, maxOpen, cancel, a host shell, and the desktop spawn.
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -129,7 +129,7 @@ describe('terminal jobs', () => {
     expect(textOf(events, 'pty')).toContain('43 132\r\n');
   });
 
-  it('lets only the owner or an admin type; others watch', async () => {
+  it('lets only the owner or an admin type', async () => {
     const { body } = await open(owner, { alias: 'engine', target: 'ask' });
     const following = follow(socket, body.jobId);
     const other = await (await t.loginAs('operator')).socket();

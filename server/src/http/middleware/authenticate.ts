@@ -2,12 +2,17 @@
 import type { RequestHandler } from 'express';
 import { ROLE_RANK, type Role, type User } from '@vmo/protocol';
 import type { AuthService } from '../../auth/auth.service.js';
+import type { TokensService } from '../../auth/tokens.service.js';
 import { AppError, forbidden, unauthenticated } from '../../errors.js';
 import { originAllowed } from './host-check.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
     user?: User;
+    /** How `user` was established: the session cookie, or a personal token (Bearer). */
+    authVia?: 'session' | 'token';
+    /** The token's id when authVia is 'token'. */
+    tokenId?: string;
   }
 }
 
@@ -19,13 +24,38 @@ declare module 'express-session' {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function loadUser(auth: AuthService): RequestHandler {
+/** The value of an `Authorization: Bearer …` header, or null when there is none. */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  return m ? m[1]! : null;
+}
+
+/**
+ * A Bearer token, when given, decides alone (a bad one is 401 even with a session cookie beside it);
+ * otherwise the session's user.
+ */
+export function loadUser(auth: AuthService, tokens: TokensService): RequestHandler {
   return async (req, _res, next) => {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const value = bearerToken(header);
+      const found = value ? await tokens.authenticate(value) : null;
+      if (!found)
+        return next(
+          new AppError('UNAUTHENTICATED', 'the API token is unknown, expired or revoked'),
+        );
+      req.user = found.user;
+      req.authVia = 'token';
+      req.tokenId = found.tokenId;
+      return next();
+    }
     const userId = req.session?.userId;
     if (userId) {
       const user = await auth.userById(userId);
-      if (user) req.user = user;
-      else delete req.session.userId;
+      if (user) {
+        req.user = user;
+        req.authVia = 'session';
+      } else delete req.session.userId;
     }
     next();
   };
@@ -52,7 +82,8 @@ export function requireRole(role: Role): RequestHandler {
  */
 export function originCheck(opts: OriginOptions): RequestHandler {
   return (req, _res, next) => {
-    if (SAFE_METHODS.has(req.method) || !req.user || originAllowed(req, opts)) return next();
+    if (SAFE_METHODS.has(req.method) || !req.user || req.authVia === 'token') return next();
+    if (originAllowed(req, opts)) return next();
     next(foreignOrigin(req.headers.origin));
   };
 }

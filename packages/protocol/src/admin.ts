@@ -1,0 +1,94 @@
+// User management, passwords, personal API tokens and the audit log (SPEC §2 REST, §4 roles).
+import { z } from 'zod';
+import { Role, User, Username } from './auth.js';
+import { AUDIT_ACTIONS } from './audit-actions.js';
+
+/** Long enough to resist guessing, short enough for argon2 to hash quickly. */
+export const Password = z
+  .string()
+  .min(8, 'at least 8 characters')
+  .max(1024, 'at most 1024 characters');
+
+/** A user as an admin sees it: the public fields plus whether it may sign in. */
+export const ManagedUser = User.extend({ disabled: z.boolean() });
+export type ManagedUser = z.infer<typeof ManagedUser>;
+
+export const CreateUser = z.strictObject({
+  username: Username,
+  password: Password,
+  role: Role,
+});
+export type CreateUser = z.infer<typeof CreateUser>;
+
+/** Any of role, disabled and a new password; at least one. */
+export const UpdateUser = z
+  .strictObject({
+    role: Role.optional(),
+    disabled: z.boolean().optional(),
+    password: Password.optional(),
+  })
+  .refine((v) => v.role !== undefined || v.disabled !== undefined || v.password !== undefined, {
+    message: 'give role, disabled or password',
+  });
+export type UpdateUser = z.infer<typeof UpdateUser>;
+
+export const UserId = z.uuid();
+
+/** Your own password, proven with the current one. */
+export const ChangePassword = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: Password,
+});
+export type ChangePassword = z.infer<typeof ChangePassword>;
+
+export const ApiToken = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+export type ApiToken = z.infer<typeof ApiToken>;
+
+export const CreateToken = z.strictObject({
+  name: z.string().trim().min(1).max(64),
+  /** ISO-8601; absent or null: the token never expires. Must lie in the future. */
+  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+export type CreateToken = z.infer<typeof CreateToken>;
+
+/** The answer to creating a token: the only time its value is ever shown. */
+export const CreatedToken = ApiToken.extend({ token: z.string() });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const AuditAction = z.enum(AUDIT_ACTIONS);
+export type AuditAction = z.infer<typeof AuditAction>;
+
+export const AuditEntry = z.object({
+  id: z.string(),
+  ts: z.string(),
+  /** Who acted: null for a failed login of an unknown name, or a deleted user's old rows. */
+  user: z.object({ id: z.string().nullable(), username: z.string().nullable() }),
+  action: z.string(),
+  /** What it acted on: a job id, a user name, a token id. */
+  target: z.string().nullable(),
+  /** The client address (req.ip, so behind security.trustProxy the forwarded one). */
+  source: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()).nullable(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+export const AuditQuery = z.strictObject({
+  action: z.string().min(1).max(64).optional(),
+  /** A username. */
+  user: z.string().min(1).max(64).optional(),
+  before: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+export const AuditPage = z.object({
+  items: z.array(AuditEntry),
+  nextCursor: z.string().nullable(),
+});
+export type AuditPage = z.infer<typeof AuditPage>;

@@ -1,0 +1,23 @@
+// Plain constants of the security model, without zod: the web imports them without building any
+// schema (a schema built in the browser probes `new Function`, which SPEC §4's CSP refuses).
+
+/** Every action the audit log records. */
+export const AUDIT_ACTIONS = [
+  'login',
+  'login.failed',
+  'logout',
+  'password.change',
+  'job.run',
+  'job.adhoc',
+  'job.fanout',
+  'job.cancel',
+  'terminal.open',
+  'user.create',
+  'user.update',
+  'user.delete',
+  'token.create',
+  'token.revoke',
+] as const;
+
+/** Personal API tokens start with this, so a leaked one is recognisable (and greppable). */
+export const TOKEN_PREFIX = 'vmo_';
