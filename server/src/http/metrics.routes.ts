@@ -12,11 +12,17 @@ export function metricsRoutes(deps: {
   session: RequestHandler;
 }): Router {
   const router = Router();
-  router.get('/metrics', deps.session, loadUser(deps.auth, deps.tokens), requireAuth, async (_req, res) => {
-    const body = await deps.metrics.render();
-    res.setHeader('Content-Type', deps.metrics.contentType());
-    res.setHeader('Cache-Control', 'no-store');
-    res.send(body);
-  });
+  router.get(
+    '/metrics',
+    deps.session,
+    loadUser(deps.auth, deps.tokens),
+    requireAuth,
+    async (_req, res) => {
+      const body = await deps.metrics.render();
+      res.setHeader('Content-Type', deps.metrics.contentType());
+      res.setHeader('Cache-Control', 'no-store');
+      res.send(body);
+    },
+  );
   return router;
 }
