@@ -69,7 +69,6 @@ export function createApp(deps: AppDeps): App {
   app.use(hostCheck(security));
   app.use(
     securityHeaders({
-      allowedOrigins: security.allowedOrigins,
       scriptHashes: spaIndex ? inlineScriptHashes(spaIndex.html) : [],
     }),
   );

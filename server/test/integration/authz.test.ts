@@ -86,6 +86,10 @@ const REST: Record<string, Row> = {
     call: () => ({ path: '/api/projects/engine/targets' }),
     expect: all(200),
   },
+  'GET /api/projects/:alias/stats': {
+    call: () => ({ path: '/api/projects/engine/stats' }),
+    expect: all(200),
+  },
   'GET /api/hosts': { call: () => ({ path: '/api/hosts' }), expect: all(200) },
   'GET /api/hosts/:alias/containers': {
     call: () => ({ path: '/api/hosts/nohost/containers' }),
@@ -172,6 +176,8 @@ const REST: Record<string, Row> = {
     expect: all(204),
   },
   'GET /api/audit': { call: () => ({ path: '/api/audit' }), expect: only(403, 403, 200) },
+  // Prometheus' scrape: any signed-in user or token (the figures carry no output or secret).
+  'GET /metrics': { call: () => ({ path: '/metrics' }), expect: all(200) },
   'GET /auth/link/:token': {
     call: () => ({ path: '/auth/link/not-a-link' }),
     // A browser navigation: a redirect back to the sign-in page, whoever asks.
