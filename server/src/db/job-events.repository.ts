@@ -4,6 +4,9 @@ import type { Database } from './schema.js';
 
 const hasNul = (s: string) => s.includes('\0');
 
+/** Pages of stored events stop once they hold this many bytes (see `after`). */
+export const EVENTS_PAGE_BYTES = 8 * 1024 * 1024;
+
 export class JobEventsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -83,7 +86,7 @@ export class JobEventsRepository {
     jobId: string,
     afterSeq: number,
     limit: number,
-    maxBytes = 8 * 1024 * 1024,
+    maxBytes = EVENTS_PAGE_BYTES,
   ): Promise<JobEvent[]> {
     const { rows } = await sql<{
       seq: number;

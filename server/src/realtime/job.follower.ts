@@ -2,6 +2,7 @@
 // exactly once and in order; `job:done` last. Gaps (a missed live batch) are filled from the database.
 import type { JobDone, JobEvent } from '@vmo/protocol';
 import { FINAL_STATUSES } from '@vmo/protocol';
+import { EVENTS_PAGE_BYTES } from '../db/job-events.repository.js';
 import { AppError } from '../errors.js';
 import type { JobBus } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
@@ -11,6 +12,17 @@ import type { SendBudget } from './send-budget.js';
 const REPLAY_PAGE = 1000;
 
 type Ended = JobDone & { lastSeq: number };
+
+/**
+ * Whether more may follow this page: it was full by count, or it may have been cut by size (a
+ * UTF-16 unit is at most 3 bytes of UTF-8). A short, small page is the end: no query to be sure.
+ */
+function mayContinue(page: JobEvent[]): boolean {
+  if (page.length >= REPLAY_PAGE) return true;
+  let units = 0;
+  for (const e of page) units += e.chunk.length;
+  return units * 3 >= EVENTS_PAGE_BYTES;
+}
 
 export class JobFollower {
   private lastSent: number;
@@ -109,7 +121,7 @@ export class JobFollower {
           const page: JobEvent[] = await next;
           if (this.disposed) return;
           const last = page.at(-1)?.seq;
-          next = page.length > 0 && last !== undefined ? this.page(last) : null;
+          next = last !== undefined && mayContinue(page) ? this.page(last) : null;
           for (const e of page) if (e.seq === this.lastSent + 1) this.send(e);
           await this.deps.budget.drain();
           if (this.disposed) return;
