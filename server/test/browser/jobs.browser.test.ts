@@ -4,24 +4,21 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import { startTestApp, type TestApp } from '../fixtures/app.js';
 import {
   launchBrowser,
+  SCREENSHOTS_DIR,
+  signIn,
   TEST_RESULTS_DIR,
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 
-// docs/ keeps the screenshots the README shows; a run refreshes them only when asked
-// (UPDATE_SCREENSHOTS=1), so a test run leaves the work tree as it was.
-const DOCS = process.env.UPDATE_SCREENSHOTS
-  ? fileURLToPath(new URL('../../../docs', import.meta.url))
-  : TEST_RESULTS_DIR;
+const DOCS = SCREENSHOTS_DIR;
 const JOB_URL = /\/jobs\/[0-9a-f-]{36}$/;
 
 /** A project whose targets print what the log viewer must render, and must never run. */
@@ -82,11 +79,7 @@ describe('jobs in Chromium', () => {
       void d.dismiss();
     });
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    await page.goto(t.baseUrl + '/login');
-    await page.getByLabel('Username').fill('olga');
-    await page.getByLabel('Password').fill('run it all');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(t.baseUrl + '/');
+    await signIn(page, t.baseUrl, 'olga', 'run it all');
     mkdirSync(DOCS, { recursive: true });
   });
 

@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../src/app.js';
@@ -13,15 +12,14 @@ import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js'
 import { seriousA11yViolations } from '../fixtures/axe.js';
 import {
   launchBrowser,
-  TEST_RESULTS_DIR,
+  SCREENSHOTS_DIR,
+  signIn,
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
 import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
-const DOCS = process.env.UPDATE_SCREENSHOTS
-  ? fileURLToPath(new URL('../../../docs', import.meta.url))
-  : TEST_RESULTS_DIR;
+const DOCS = SCREENSHOTS_DIR;
 const JOB_URL = /\/jobs\/[0-9a-f-]{36}$/;
 
 const root = mkdtempSync(path.join(tmpdir(), 'vmo-pages-'));
@@ -95,11 +93,7 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(15_000);
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    await page.goto(t.baseUrl + '/login');
-    await page.getByLabel('Username').fill('olga');
-    await page.getByLabel('Password').fill('run it all');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(t.baseUrl + '/');
+    await signIn(page, t.baseUrl, 'olga', 'run it all');
     mkdirSync(DOCS, { recursive: true });
   });
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import {
   launchBrowser,
+  signIn,
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
@@ -53,13 +54,8 @@ describe('users, account and audit pages in Chromium', () => {
     return { page, problems };
   }
 
-  async function signIn(page: Page, username: string, password: string) {
-    await page.goto(t.baseUrl + '/login');
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(t.baseUrl + '/');
-  }
+  const signInAs = (page: Page, username: string, password: string) =>
+    signIn(page, t.baseUrl, username, password);
 
   it('creates a user who signs in, makes and revokes a token; the audit log shows it', async () => {
     await t.users.createIfMissing({
@@ -73,7 +69,7 @@ describe('users, account and audit pages in Chromium', () => {
       const csp = res!.headers()['content-security-policy'] ?? '';
       expect(csp).toMatch(/script-src 'self' 'sha256-/);
       expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
-      await signIn(admin, 'boss', 'boss-password');
+      await signInAs(admin, 'boss', 'boss-password');
 
       await admin.getByRole('link', { name: 'Users' }).click();
       await admin.waitForURL(t.baseUrl + '/users');
@@ -92,7 +88,7 @@ describe('users, account and audit pages in Chromium', () => {
 
     const { page: erin, problems: erinProblems } = await watchedPage();
     await withScreenshotOnFailure(erin, 'users-erin', async () => {
-      await signIn(erin, 'erin', 'erin-password');
+      await signInAs(erin, 'erin', 'erin-password');
       await erin.getByRole('link', { name: /Your account/ }).click();
       await erin.waitForURL(t.baseUrl + '/account');
       await erin.getByLabel('Name').fill('laptop');
