@@ -210,17 +210,14 @@ export class OutputPipeline {
         return;
       } catch (err) {
         if (this.abandoned) throw err;
-        if (this.o.isPermanent?.(err)) {
-          this.broken = true;
-          if (!this.failed) {
-            this.failed = err;
-            this.o.onFailure?.(err);
-          }
-          throw err;
-        }
-        if (!this.failed && this.o.now() >= deadline) {
+        const permanent = this.o.isPermanent?.(err) ?? false;
+        if (!this.failed && (permanent || this.o.now() >= deadline)) {
           this.failed = err;
           this.o.onFailure?.(err);
+        }
+        if (permanent) {
+          this.broken = true;
+          throw err;
         }
         this.o.onRetry?.(err, attempt);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
