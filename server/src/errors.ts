@@ -34,7 +34,9 @@ export function isDbUnavailable(err: unknown): boolean {
       '08001',
       '08003',
     ].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    // pg's words for a dropped connection, a pool with no free connection in time, a connection
+    // that broke, and a new connection not up in time.
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|^timeout expired$/i.test(
       err.message,
     )
   );

@@ -101,6 +101,11 @@ export function createServices(opts: ServiceOptions): Services {
       jobsByStatus: () => jobsRepo.countByStatus(),
       running: () => jobs.runningCount,
       queued: () => jobs.queuedCount,
+      pool: () => ({
+        total: db.pool.totalCount,
+        idle: db.pool.idleCount,
+        waiting: db.pool.waitingCount,
+      }),
     },
     { instanceId },
   );

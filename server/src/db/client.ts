@@ -15,11 +15,31 @@ export interface Db {
   close(): Promise<void>;
 }
 
-export function openDb(url: string, log: Logger, opts: { max?: number } = {}): Db {
+export interface PoolOptions {
+  max?: number;
+  /** A new connection not up after this long means the database is unreachable (default 5 s). */
+  connectMs?: number;
+  /** How long a query may wait for a busy pool's next free connection (default 30 s). */
+  queueMs?: number;
+}
+
+export function openDb(url: string, log: Logger, opts: PoolOptions = {}): Db {
+  const connectMs = opts.connectMs ?? 5_000;
+  /** A connection that gives up connecting after connectMs. */
+  class ConnectingClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectMs });
+    }
+  }
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 20,
-    connectionTimeoutMillis: 5_000,
+    // Two different waits: a new connection that takes 5 s means the database is unreachable, but
+    // a query queued behind busy connections (200 jobs starting at once) is only a burst: it waits
+    // up to 30 s for its turn before the caller hears DB_UNAVAILABLE. pg-pool has one option for
+    // both; the connection's own limit comes from the Client it makes.
+    Client: ConnectingClient,
+    connectionTimeoutMillis: opts.queueMs ?? 30_000,
     idleTimeoutMillis: 30_000,
     application_name: 'vm-orchestrator',
   });

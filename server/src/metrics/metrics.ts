@@ -11,6 +11,8 @@ export interface MetricsSources {
   running(): number;
   /** Jobs waiting in this instance's queue. */
   queued(): number;
+  /** This instance's database connection pool. */
+  pool?(): { total: number; idle: number; waiting: number };
 }
 
 export class Metrics {
@@ -50,6 +52,28 @@ export class Metrics {
         this.set(sources.queued());
       },
     });
+    const pool = sources.pool?.bind(sources);
+    if (pool) {
+      new Gauge({
+        name: 'vmo_db_pool_connections',
+        help: "Connections in this instance's database pool, by state (busy, idle)",
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const p = pool();
+          this.set({ state: 'busy' }, p.total - p.idle);
+          this.set({ state: 'idle' }, p.idle);
+        },
+      });
+      new Gauge({
+        name: 'vmo_db_pool_waiting',
+        help: 'Queries waiting for a free connection of the pool',
+        registers,
+        collect() {
+          this.set(pool().waiting);
+        },
+      });
+    }
     const sockets = () => this.sockets();
     new Gauge({
       name: 'vmo_socket_clients',

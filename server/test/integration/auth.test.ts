@@ -121,6 +121,29 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     expect(res.status).toBe(401);
   });
 
+  it('moves the session expiry on use, at most once a minute per session', async () => {
+    const client = await t.loginAs('viewer');
+    const sid = /vmo\.sid=s:([^.;]+)/.exec(decodeURIComponent(client.cookie!))![1]!;
+    const expiry = async () =>
+      (await t.db.pool.query<{ e: Date }>('select expire e from sessions where sid = $1', [sid]))
+        .rows[0]!.e;
+    const setExpiry = (days: number) =>
+      t.db.pool.query(
+        `update sessions set expire = now() + interval '${days} days' where sid = $1`,
+        [sid],
+      );
+    const days = (d: Date) => (d.getTime() - Date.now()) / 86_400_000;
+
+    // The touch finishes before the response ends: read the whole body.
+    const use = async () => expect(await (await client.get('/api/auth/me')).json()).toBeTruthy();
+    await setExpiry(1);
+    await use(); // the first use touches
+    expect(days(await expiry())).toBeGreaterThan(29);
+    await setExpiry(1);
+    await use(); // within the minute: not again
+    expect(days(await expiry())).toBeLessThan(2);
+  });
+
   it('gives a new session id at sign-in (no session fixation)', async () => {
     await t.users.createIfMissing({
       username: 'bob',

@@ -101,6 +101,13 @@ describe('GET /metrics', () => {
       expect(value(m, 'vmo_db_write_seconds_bucket', { le: '+Inf' })).toBe(commits);
       expect(value(m, 'vmo_db_write_seconds_sum')).toBeGreaterThan(0);
       expect(value(m, 'vmo_socket_clients')).toBe(2);
+      // The pool after the jobs' writes: connections open (busy or idle); the scrape's own query may
+      // be the one waiting for a connection.
+      const busy = value(m, 'vmo_db_pool_connections', { state: 'busy' });
+      const idle = value(m, 'vmo_db_pool_connections', { state: 'idle' });
+      expect(busy).toBeGreaterThanOrEqual(0);
+      expect(busy + idle).toBeGreaterThanOrEqual(1);
+      expect(value(m, 'vmo_db_pool_waiting')).toBeLessThanOrEqual(1);
       // prom-client's default process metrics come along, under our prefix.
       expect(value(m, 'vmo_process_resident_memory_bytes')).toBeGreaterThan(0);
       expect(m.every((s) => s.labels.instance_id === 'default')).toBe(true);
