@@ -7,3 +7,4 @@ export * from './socket.js';
 export * from './admin.js';
 export * from './audit-actions.js';
 export * from './catalog.js';
+export * from './lines.js';

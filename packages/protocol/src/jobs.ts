@@ -133,6 +133,34 @@ export const EventPage = z.object({
 });
 export type EventPage = z.infer<typeof EventPage>;
 
+/** The output's end first: the last events before `before` (all of them when absent). */
+export const TailQuery = z.strictObject({
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** The page stops once it holds this many bytes (always at least one event). */
+  bytes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(8 * 1024 * 1024)
+    .default(1024 * 1024),
+});
+export type TailQuery = z.infer<typeof TailQuery>;
+
+export const TailPage = z.object({
+  events: z.array(JobEvent),
+  /**
+   * Lines (as the log viewer counts them, see lines.ts) the output had started before the first of
+   * these events; null when not known (output stored before line marks): read from the start then.
+   */
+  lineStart: z.number().int().nonnegative().nullable(),
+  /** Streams whose last line was unfinished before the first event: their first output continues it. */
+  open: z.array(Stream),
+  /** `before` for the page before this one; null when this page starts at the first event. */
+  nextBefore: z.number().int().positive().nullable(),
+});
+export type TailPage = z.infer<typeof TailPage>;
+
 /** A parameter a target declares in its Makefile (`@param NAME`, `@param NAME=default`, `@param NAME=a|b`). */
 export const TargetParam = z.object({
   name: z.string(),

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { JobEvent } from '@vmo/protocol';
+import type { JobEvent, LineState } from '@vmo/protocol';
+import type { StoredEvent } from '../jobs/output.pipeline.js';
 import type { Database } from './schema.js';
 
 const hasNul = (s: string) => s.includes('\0');
@@ -11,7 +12,7 @@ export class JobEventsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** One statement: the events (multi-row via unnest) and the job's last_seq and output_bytes. */
-  async append(jobId: string, events: JobEvent[], addBytes: number): Promise<void> {
+  async append(jobId: string, events: StoredEvent[], addBytes: number): Promise<void> {
     const last = events.at(-1)?.seq;
     if (last === undefined) {
       if (addBytes)
@@ -27,12 +28,15 @@ export class JobEventsRepository {
     const streams = events.map((e) => e.stream);
     const chunks = events.map((e) => (hasNul(e.chunk) ? '' : e.chunk));
     const bins = events.map((e) => (hasNul(e.chunk) ? Buffer.from(e.chunk, 'utf8') : null));
+    const lineEnds = events.map((e) => e.lineEnd ?? null);
+    const opens = events.map((e) => e.openStreams ?? null);
     await sql`
       with inserted as (
-        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin)
-        select ${jobId}::uuid, e.seq, e.ts, e.stream, e.chunk, e.bin
-        from unnest(${seqs}::int[], ${ts}::timestamptz[], ${streams}::text[], ${chunks}::text[], ${bins}::bytea[])
-          as e(seq, ts, stream, chunk, bin)
+        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin, line_end, open_streams)
+        select ${jobId}::uuid, e.seq, e.ts, e.stream, e.chunk, e.bin, e.line_end, e.open_streams
+        from unnest(${seqs}::int[], ${ts}::timestamptz[], ${streams}::text[], ${chunks}::text[],
+          ${bins}::bytea[], ${lineEnds}::int[], ${opens}::smallint[])
+          as e(seq, ts, stream, chunk, bin, line_end, open_streams)
       )
       update jobs set last_seq = ${last}, output_bytes = output_bytes + ${addBytes} where id = ${jobId}::uuid
     `.execute(this.db);
@@ -40,7 +44,7 @@ export class JobEventsRepository {
 
   /** Several jobs' batches in one statement (group commit): events, and each job's last_seq and output_bytes. */
   async appendMany(
-    batches: { jobId: string; events: JobEvent[]; addBytes: number }[],
+    batches: { jobId: string; events: StoredEvent[]; addBytes: number }[],
   ): Promise<void> {
     const events = batches.flatMap((b) => b.events.map((e) => ({ jobId: b.jobId, e })));
     const jobIds = batches.map((b) => b.jobId);
@@ -48,14 +52,15 @@ export class JobEventsRepository {
     const bytes = batches.map((b) => b.addBytes);
     await sql`
       with inserted as (
-        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin)
-        select e.job_id, e.seq, e.ts, e.stream, e.chunk, e.bin
+        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin, line_end, open_streams)
+        select e.job_id, e.seq, e.ts, e.stream, e.chunk, e.bin, e.line_end, e.open_streams
         from unnest(
           ${events.map((x) => x.jobId)}::uuid[], ${events.map((x) => x.e.seq)}::int[],
           ${events.map((x) => new Date(x.e.ts))}::timestamptz[], ${events.map((x) => x.e.stream)}::text[],
           ${events.map((x) => (hasNul(x.e.chunk) ? '' : x.e.chunk))}::text[],
-          ${events.map((x) => (hasNul(x.e.chunk) ? Buffer.from(x.e.chunk, 'utf8') : null))}::bytea[]
-        ) as e(job_id, seq, ts, stream, chunk, bin)
+          ${events.map((x) => (hasNul(x.e.chunk) ? Buffer.from(x.e.chunk, 'utf8') : null))}::bytea[],
+          ${events.map((x) => x.e.lineEnd ?? null)}::int[], ${events.map((x) => x.e.openStreams ?? null)}::smallint[]
+        ) as e(job_id, seq, ts, stream, chunk, bin, line_end, open_streams)
       )
       update jobs set last_seq = coalesce(u.last_seq, jobs.last_seq), output_bytes = jobs.output_bytes + u.bytes
       from unnest(${jobIds}::uuid[], ${lastSeqs}::int[], ${bytes}::bigint[]) as u(id, last_seq, bytes)
@@ -88,13 +93,7 @@ export class JobEventsRepository {
     limit: number,
     maxBytes = EVENTS_PAGE_BYTES,
   ): Promise<JobEvent[]> {
-    const { rows } = await sql<{
-      seq: number;
-      stream: JobEvent['stream'];
-      chunk: string;
-      chunk_bin: Buffer | null;
-      ts: Date;
-    }>`
+    const { rows } = await sql<EventRow>`
       select seq, stream, chunk, chunk_bin, ts from (
         select seq, stream, chunk, chunk_bin, ts,
           sum(octet_length(chunk) + coalesce(octet_length(chunk_bin), 0)) over (order by seq)
@@ -107,11 +106,81 @@ export class JobEventsRepository {
       where before < ${maxBytes}
       order by seq
     `.execute(this.db);
-    return rows.map((r) => ({
-      seq: r.seq,
-      stream: r.stream,
-      chunk: r.chunk_bin ? r.chunk_bin.toString('utf8') : r.chunk,
-      ts: r.ts.getTime(),
-    }));
+    return rows.map(toEvent);
   }
+
+  /** Where the job's last stored event left its lines: fresh for none, null if it has no marks. */
+  async lineState(jobId: string): Promise<LineState | null> {
+    const row = await this.db
+      .selectFrom('job_events')
+      .select(['line_end', 'open_streams'])
+      .where('job_id', '=', jobId)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return { lines: 0, open: 0 };
+    return row.line_end === null || row.open_streams === null
+      ? null
+      : { lines: row.line_end, open: row.open_streams };
+  }
+
+  /**
+   * The last events before `beforeSeq` (up to `limit`, cut once they hold `maxBytes`, always at
+   * least one), in seq order, with where the job's lines stood just before the first of them
+   * (null when the events predate line marks).
+   */
+  async before(
+    jobId: string,
+    beforeSeq: number,
+    limit: number,
+    maxBytes = EVENTS_PAGE_BYTES,
+  ): Promise<{ events: JobEvent[]; start: LineState | null }> {
+    const { rows } = await sql<EventRow & { line_end: number | null }>`
+      select seq, stream, chunk, chunk_bin, ts, line_end from (
+        select seq, stream, chunk, chunk_bin, ts, line_end,
+          sum(octet_length(chunk) + coalesce(octet_length(chunk_bin), 0)) over (order by seq desc)
+            - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as after
+        from job_events
+        where job_id = ${jobId}::uuid and seq < ${beforeSeq}
+        order by seq desc
+        limit ${limit}
+      ) page
+      where after < ${maxBytes}
+      order by seq
+    `.execute(this.db);
+    const first = rows[0];
+    if (!first) return { events: [], start: { lines: 0, open: 0 } }; // nothing before it
+    const prev = await this.db
+      .selectFrom('job_events')
+      .select(['line_end', 'open_streams'])
+      .where('job_id', '=', jobId)
+      .where('seq', '<', first.seq)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const known = rows.every((r) => r.line_end !== null);
+    const start: LineState | null = !prev
+      ? { lines: 0, open: 0 }
+      : prev.line_end === null || prev.open_streams === null
+        ? null
+        : { lines: prev.line_end, open: prev.open_streams };
+    return { events: rows.map(toEvent), start: known ? start : null };
+  }
+}
+
+interface EventRow {
+  seq: number;
+  stream: JobEvent['stream'];
+  chunk: string;
+  chunk_bin: Buffer | null;
+  ts: Date;
+}
+
+function toEvent(r: EventRow): JobEvent {
+  return {
+    seq: r.seq,
+    stream: r.stream,
+    chunk: r.chunk_bin ? r.chunk_bin.toString('utf8') : r.chunk,
+    ts: r.ts.getTime(),
+  };
 }

@@ -2,11 +2,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0003 from './migrations/0003_cluster.js';
+import * as m0004 from './migrations/0004_line_marks.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0003_cluster': m0003,
+  '0004_line_marks': m0004,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -104,6 +104,10 @@ export interface JobEventsTable {
   stream: 'stdout' | 'stderr' | 'system' | 'pty';
   chunk: string;
   chunk_bin: Buffer | null;
+  /** Lines started up to and including this event (jobs/line-marks.ts); null before migration 0004. */
+  line_end: number | null;
+  /** Streams with an unfinished line after this event, one bit each; null before migration 0004. */
+  open_streams: number | null;
 }
 
 export interface SettingsTable {

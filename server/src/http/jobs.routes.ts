@@ -7,8 +7,10 @@ import {
   EventsQuery,
   JobsQuery,
   StartStream,
+  TailQuery,
   type EventsQuery as EventsQueryT,
   type JobsQuery as JobsQueryT,
+  type TailQuery as TailQueryT,
 } from '@vmo/protocol';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobService } from '../jobs/job.service.js';
@@ -42,6 +44,9 @@ export function jobsRoutes(deps: { jobs: JobService; queries: JobQueries }): Rou
   router.get('/jobs/:id', async (req, res) => res.json(await queries.get(req.params.id)));
   router.get('/jobs/:id/events', validate(EventsQuery, 'query'), async (req, res) =>
     res.json(await queries.events(String(req.params.id), req.validated as EventsQueryT, req.user!)),
+  );
+  router.get('/jobs/:id/tail', validate(TailQuery, 'query'), async (req, res) =>
+    res.json(await queries.tail(String(req.params.id), req.validated as TailQueryT, req.user!)),
   );
   router.post('/jobs/:id/rerun', operator, async (req, res) =>
     res.status(201).json(await jobs.rerun(String(req.params.id), req.user!, sourceOf(req))),

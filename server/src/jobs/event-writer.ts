@@ -2,12 +2,11 @@
 // jobs have ready in one statement. Per job, one batch is in flight at a time (the pipeline waits
 // for its commit), so seq order holds; across jobs, 200 jobs cost a few statements, not 200.
 import { isDbUnavailable } from '../errors.js';
-import type { JobEvent } from '@vmo/protocol';
-import type { EventStore } from './output.pipeline.js';
+import type { EventStore, StoredEvent } from './output.pipeline.js';
 
 export interface EventBatch {
   jobId: string;
-  events: JobEvent[];
+  events: StoredEvent[];
   addBytes: number;
 }
 
@@ -32,7 +31,7 @@ export class EventWriter implements EventStore {
     private readonly o: { maxInflight?: number; maxEventsPerStatement?: number } = {},
   ) {}
 
-  append(jobId: string, events: JobEvent[], addBytes: number): Promise<void> {
+  append(jobId: string, events: StoredEvent[], addBytes: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ jobId, events, addBytes, resolve, reject });
       this.kick();

@@ -7,9 +7,11 @@ import type {
   JobsQuery,
   JobWithChildren,
   ProjectStats,
+  TailPage,
+  TailQuery,
   User,
 } from '@vmo/protocol';
-import { FINAL_STATUSES, STATS_RUNS } from '@vmo/protocol';
+import { FINAL_STATUSES, STATS_RUNS, streamsIn } from '@vmo/protocol';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { decodeCursor, toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
@@ -64,6 +66,24 @@ export class JobQueries {
       events,
       nextAfter,
       done: FINAL_STATUSES.includes(current.status) && nextAfter >= current.last_seq,
+    };
+  }
+
+  /** The output from its end backwards: a page before `q.before`, and where its lines start. */
+  async tail(id: string, q: TailQuery, user: User): Promise<TailPage> {
+    const row = await this.readableRow(id, user);
+    const { events, start } = await this.deps.events.before(
+      row.id,
+      q.before ?? row.last_seq + 1,
+      q.limit,
+      q.bytes,
+    );
+    const first = events[0]?.seq ?? 1;
+    return {
+      events,
+      lineStart: start?.lines ?? null,
+      open: start ? streamsIn(start.open) : [],
+      nextBefore: first > 1 ? first : null,
     };
   }
 

@@ -466,6 +466,7 @@ export class JobService {
       store: events,
       publish: (evts) => bus.publishEvents(active.row.id, evts),
       firstSeq: active.row.last_seq + 1,
+      lineState: () => this.deps.events.lineState(active.row.id),
       bufferBytes: limits.bufferBytes,
       maxOutputBytes: limits.maxOutputBytes,
       retryForMs: limits.outageSeconds * 1000,
@@ -663,6 +664,7 @@ export class JobService {
       store: events,
       publish: (evts) => bus.publishEvents(row.id, evts),
       firstSeq: row.last_seq + 1,
+      lineState: () => this.deps.events.lineState(row.id),
       retryForMs: limits.outageSeconds * 1000,
       isPermanent: isPermanentDbError,
     });

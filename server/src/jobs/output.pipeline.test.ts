@@ -7,6 +7,7 @@ import {
   splitChunk,
   type EventStore,
   type PipelineOptions,
+  type StoredEvent,
 } from './output.pipeline.js';
 
 /** Records what was committed; can fail the next calls or hold them until released. */
@@ -136,9 +137,58 @@ describe(OutputPipeline.name, () => {
     p.write('stderr', Buffer.from('c'));
     await p.flush();
     expect(store.committed).toEqual([
-      { seq: 1, stream: 'stdout', chunk: 'ab', ts: 1_000 },
-      { seq: 2, stream: 'stderr', chunk: 'c', ts: 2_000 },
+      { seq: 1, stream: 'stdout', chunk: 'ab', ts: 1_000, lineEnd: 1, openStreams: 1 },
+      { seq: 2, stream: 'stderr', chunk: 'c', ts: 2_000, lineEnd: 2, openStreams: 3 },
     ]);
+  });
+
+  it("marks each event with where it leaves the job's lines, as the viewer counts them", async () => {
+    const store = new MemoryStore();
+    const { p, published } = pipeline(store);
+    const writes: [JobEvent['stream'], string][] = [
+      ['stdout', 'one\ntw'],
+      ['stderr', 'err\n'],
+      ['stdout', 'o\n\rprogress 1\rprogress 2'],
+      ['stdout', '\n\n'],
+    ];
+    for (const [stream, chunk] of writes) {
+      p.write(stream as 'stdout' | 'stderr', Buffer.from(chunk));
+      await p.flush();
+    }
+    p.system('done');
+    await p.flush();
+    const marks = (store.committed as StoredEvent[]).map((e) => [e.lineEnd, e.openStreams]);
+    // one, tw|o, err, progress 2, (empty), done
+    expect(marks).toEqual([
+      [2, 1],
+      [3, 1],
+      [4, 1],
+      [5, 0],
+      [6, 0],
+    ]);
+    expect(published.flat()).toEqual(store.committed);
+  });
+
+  it("continues a job's line count from the store, or leaves marks out when it has none", async () => {
+    for (const [known, want] of [
+      [{ lines: 41, open: 1 }, [42, 0]],
+      [null, [null, null]],
+    ] as const) {
+      const store = new MemoryStore();
+      let reads = 0;
+      store.failNext = 1; // read once, even though the commit is retried
+      const { p } = pipeline(store, {
+        firstSeq: 8,
+        lineState: () => (reads++, Promise.resolve(known)),
+        onRetry: () => {},
+      });
+      p.write('stdout', Buffer.from('rest of a line\nnext\n'));
+      await p.flush();
+      const e = store.committed[0] as StoredEvent;
+      expect(e.seq).toBe(8);
+      expect([e.lineEnd, e.openStreams]).toEqual(want);
+      expect(reads).toBe(1);
+    }
   });
 
   it('splits an event larger than maxChunkChars into contiguous events', async () => {

@@ -1,10 +1,16 @@
 // One job's output on its way to Postgres and the browsers: decode per stream (WHATWG UTF-8,
 // streaming), coalesce, assign seq, commit a batch, and only then publish it.
-import type { JobEvent, Stream } from '@vmo/protocol';
+import { advanceLines, type JobEvent, type LineState, type Stream } from '@vmo/protocol';
+
+/** An event with where it leaves the job's lines (null or absent: unknown, see LineState). */
+export interface StoredEvent extends JobEvent {
+  lineEnd?: number | null;
+  openStreams?: number | null;
+}
 
 export interface EventStore {
   /** Commits the events and the job's new last_seq/output_bytes in one transaction. */
-  append(jobId: string, events: JobEvent[], addBytes: number): Promise<void>;
+  append(jobId: string, events: StoredEvent[], addBytes: number): Promise<void>;
 }
 
 export interface PipelineOptions {
@@ -14,6 +20,11 @@ export interface PipelineOptions {
   publish: (events: JobEvent[]) => void;
   /** Next seq to assign (1 for a new job). */
   firstSeq?: number;
+  /**
+   * Where the job's stored events left its lines, for a job that has some (firstSeq > 1); read once,
+   * before the first commit. Null: they predate line marks, so these events get none either.
+   */
+  lineState?: () => Promise<LineState | null>;
   flushMs?: number;
   flushBytes?: number;
   /** Output held in memory before the producer is paused. */
@@ -74,13 +85,19 @@ export class OutputPipeline {
   private keptBytes = 0;
   private cut = false;
   private readonly o: Required<
-    Omit<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'firstSeq' | 'isPermanent'>
+    Omit<
+      PipelineOptions,
+      'onBackpressure' | 'onRetry' | 'onFailure' | 'firstSeq' | 'isPermanent' | 'lineState'
+    >
   > &
-    Pick<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'isPermanent'>;
+    Pick<PipelineOptions, 'onBackpressure' | 'onRetry' | 'onFailure' | 'isPermanent' | 'lineState'>;
+  /** Where the committed events left the job's lines; undefined until known, null if unknowable. */
+  private lines: LineState | null | undefined;
 
   constructor(opts: PipelineOptions) {
     this.nextSeq = opts.firstSeq ?? 1;
     this.committed = this.nextSeq - 1;
+    if (this.nextSeq === 1 || !opts.lineState) this.lines = { lines: 0, open: 0 };
     this.o = {
       flushMs: 10,
       flushBytes: 1024 * 1024,
@@ -163,9 +180,9 @@ export class OutputPipeline {
     this.chain = this.chain.then(async () => {
       try {
         if (this.abandoned || this.broken) return;
-        await this.commit(events, bytes);
+        const stored = await this.commit(events, bytes);
         this.committed = events.at(-1)?.seq ?? this.committed;
-        this.o.publish(events);
+        this.o.publish(stored);
       } catch {
         // abandoned at shutdown, or a permanent error: the rest is not stored
       } finally {
@@ -202,12 +219,15 @@ export class OutputPipeline {
    * pipeline reports a failure once (the job will end `failed`) but keeps the output and keeps trying.
    * A permanent error (see `isPermanent`) is reported at once, and nothing more is stored.
    */
-  private async commit(events: JobEvent[], bytes: number): Promise<void> {
+  private async commit(events: JobEvent[], bytes: number): Promise<StoredEvent[]> {
     const deadline = this.o.now() + this.o.retryForMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.o.store.append(this.o.jobId, events, bytes);
-        return;
+        if (this.lines === undefined) this.lines = await this.o.lineState!();
+        const stored = this.mark(events);
+        await this.o.store.append(this.o.jobId, stored.events, bytes);
+        this.lines = stored.after;
+        return stored.events;
       } catch (err) {
         if (this.abandoned) throw err;
         const permanent = this.o.isPermanent?.(err) ?? false;
@@ -223,6 +243,16 @@ export class OutputPipeline {
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
       }
     }
+  }
+
+  /** The events with their line marks, and the state after them. */
+  private mark(events: JobEvent[]): { events: StoredEvent[]; after: LineState | null } {
+    let state = this.lines ?? null;
+    const out = events.map((e): StoredEvent => {
+      if (state) state = advanceLines(state, e.stream, e.chunk);
+      return { ...e, lineEnd: state?.lines ?? null, openStreams: state?.open ?? null };
+    });
+    return { events: out, after: state };
   }
 
   /** Stops retrying (server shutdown): what is not stored by then is given up. */

@@ -95,7 +95,14 @@ export class JobFollower {
   }
 
   private send(e: JobEvent): void {
-    this.socket.emit('job:log', { jobId: this.jobId, ...e });
+    // Field by field: the events the pipeline publishes carry line marks the client does not need.
+    this.socket.emit('job:log', {
+      jobId: this.jobId,
+      seq: e.seq,
+      stream: e.stream,
+      chunk: e.chunk,
+      ts: e.ts,
+    });
     this.deps.budget.add(e.chunk.length);
     this.lastSent = e.seq;
   }

@@ -31,6 +31,7 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     ['GET', '/api/jobs/00000000-0000-0000-0000-000000000000'],
     ['GET', '/api/jobs/00000000-0000-0000-0000-000000000000/events'],
     ['GET', '/api/jobs/00000000-0000-0000-0000-000000000000/log'],
+    ['GET', '/api/jobs/00000000-0000-0000-0000-000000000000/tail'],
     ['POST', '/api/jobs/stream'],
     ['POST', '/api/jobs/ssh-logs'],
     ['POST', '/api/jobs/terminal'],

@@ -136,6 +136,10 @@ const REST: Record<string, Row> = {
     call: ({ streamJob }) => ({ path: `/api/jobs/${streamJob}/events` }),
     expect: all(200),
   },
+  'GET /api/jobs/:id/tail': {
+    call: ({ streamJob }) => ({ path: `/api/jobs/${streamJob}/tail` }),
+    expect: all(200),
+  },
   'POST /api/jobs/:id/rerun': {
     call: ({ streamJob }) => ({ path: `/api/jobs/${streamJob}/rerun` }),
     expect: only(403, 201, 201),

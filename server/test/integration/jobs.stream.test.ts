@@ -1,6 +1,6 @@
 // Running make targets for real: every byte live and stored, exactly once, in order (SPEC §2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '@vmo/protocol';
+import { advanceLines, streamsIn, type Job, type LineState, type TailPage } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
 import {
   ENGINE_PROJECT,
@@ -82,6 +82,66 @@ describe('stream jobs: make targets, byte-exact', () => {
     });
     const rawBytes = Buffer.byteLength(direct.stdout) + Buffer.byteLength(direct.stderr);
     if (mode !== 'invalid') expect(job.outputBytes).toBe(rawBytes);
+  });
+
+  it.each(['interleaved', 'progress', 'unterminated', 'bigline'])(
+    'reads the %s output back from its end, each page with where its lines start',
+    async (mode) => {
+      const jobId = await start('gen', { MODE: mode });
+      const { events } = await follow(socket, jobId);
+      // The reference: the line count and unfinished streams before each event, from the start.
+      const before: LineState[] = [];
+      let state: LineState = { lines: 0, open: 0 };
+      for (const e of events) {
+        before.push(state);
+        state = advanceLines(state, e.stream, e.chunk);
+      }
+      // Pages of one event each (bytes=1), from the end back to the first event.
+      const pages: TailPage[] = [];
+      for (let at: number | null = 0; at !== null;) {
+        const res = await operator.get(
+          `/api/jobs/${jobId}/tail?bytes=1${at ? `&before=${at}` : ''}`,
+        );
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as TailPage;
+        pages.push(page);
+        at = page.nextBefore;
+      }
+      expect(pages.flatMap((p) => p.events).sort((a, b) => a.seq - b.seq)).toEqual(events);
+      for (const page of pages) {
+        expect(page.events).toHaveLength(1);
+        const want = before[page.events[0]!.seq - 1]!;
+        expect(page.lineStart).toBe(want.lines);
+        expect(page.open).toEqual(streamsIn(want.open));
+      }
+      if (mode !== 'interleaved') expect(pages.some((p) => p.open.length > 0)).toBe(true);
+      // One default page holds this whole small job, from line 0.
+      const whole = (await (await operator.get(`/api/jobs/${jobId}/tail`)).json()) as TailPage;
+      if (mode !== 'bigline')
+        expect(whole).toEqual({ events, lineStart: 0, open: [], nextBefore: null });
+    },
+  );
+
+  it('answers bad tail queries with VALIDATION, and an old job without line marks with null', async () => {
+    const jobId = await start('hello', { NAME: 'old' });
+    const { events } = await follow(socket, jobId);
+    for (const q of [
+      'before=0',
+      'before=x',
+      'bytes=0',
+      'limit=0',
+      'limit=10001',
+      'bytes=9999999',
+      'after=1',
+    ])
+      expect((await operator.get(`/api/jobs/${jobId}/tail?${q}`)).status, q).toBe(400);
+    await t.db.db
+      .updateTable('job_events')
+      .set({ line_end: null, open_streams: null })
+      .where('job_id', '=', jobId)
+      .execute();
+    const page = (await (await operator.get(`/api/jobs/${jobId}/tail`)).json()) as TailPage;
+    expect(page).toEqual({ events, lineStart: null, open: [], nextBefore: null });
   });
 
   it('records a failing target as failed with its exit code', async () => {
