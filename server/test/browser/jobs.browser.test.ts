@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Job, JobEvent } from '@vmo/protocol';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../src/app.js';
@@ -16,7 +17,7 @@ import {
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
-import { ENGINE_PROJECT } from '../fixtures/jobs.js';
+import { ENGINE_PROJECT, storedEvents } from '../fixtures/jobs.js';
 
 const DOCS = SCREENSHOTS_DIR;
 const JOB_URL = /\/jobs\/[0-9a-f-]{36}$/;
@@ -40,6 +41,28 @@ function outputProject(): string {
   ];
   writeFileSync(path.join(dir, 'Makefile'), `.PHONY: report xss\n${recipes.join('\n')}`);
   return dir;
+}
+
+/** The number the log viewer gives each line written whole: every stream has lines of its own. */
+function expectedLineNumbers(events: JobEvent[]): Map<string, number> {
+  const numbers = new Map<string, number>();
+  const open = new Map<string, { text: string; n: number }>();
+  let count = 0;
+  for (const e of events) {
+    const parts = e.chunk.split('\n');
+    parts.forEach((part, i) => {
+      const last = i === parts.length - 1;
+      if (last && part === '') return;
+      const line = open.get(e.stream) ?? { text: '', n: ++count };
+      line.text += part;
+      if (last) open.set(e.stream, line);
+      else {
+        open.delete(e.stream);
+        numbers.set(line.text, line.n);
+      }
+    });
+  }
+  return numbers;
 }
 
 describe('jobs in Chromium', () => {
@@ -240,6 +263,71 @@ describe('jobs in Chromium', () => {
       await page.getByRole('button', { name: 'Cancel' }).click();
       await page.locator('dl [data-status=canceled]').waitFor();
       expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    });
+  });
+
+  it('opens a long job at its end, then loads earlier output for a #L link, scrolling up and a search', async () => {
+    await withScreenshotOnFailure(page, 'jobs-long', async () => {
+      const api = await t.loginAs('operator');
+      const res = await api.post('/api/jobs/stream', {
+        alias: 'engine',
+        target: 'gen',
+        args: { MODE: 'numbered' },
+      });
+      const { jobId } = (await res.json()) as { jobId: string };
+      await expect
+        .poll(async () => ((await (await api.get(`/api/jobs/${jobId}`)).json()) as Job).status, {
+          timeout: 30_000,
+        })
+        .toBe('success');
+      const row = (n: number) =>
+        viewer().locator('[data-stream=stdout]', {
+          hasText: `numbered ${String(n).padStart(6, '0')} `,
+        });
+      const numberOf = async (n: number) => Number(await row(n).getAttribute('data-line'));
+      // Where each numbered line should be: stdout and stderr arrive in an order of their own.
+      const want = expectedLineNumbers(await storedEvents(api, jobId));
+      const wanted = (n: number) =>
+        want.get(`numbered ${String(n).padStart(6, '0')} ${'.'.repeat(24)}`);
+
+      await page.goto(`${t.baseUrl}/jobs/${jobId}`);
+      await row(60_000).waitFor();
+      const earlier = page.getByRole('note').filter({ hasText: 'earlier lines load as you' });
+      await earlier.waitFor();
+      expect(await numberOf(60_000)).toBe(wanted(60_000));
+      // A link to a line not loaded yet: fetched, shown and marked.
+      await page.evaluate((n) => (window.location.hash = `#L${n}`), wanted(5)!);
+      await row(5).waitFor();
+      expect(await numberOf(5)).toBe(wanted(5));
+      expect(await row(5).getAttribute('aria-current')).toBe('true');
+      expect(await earlier.count()).toBe(0);
+      for (const n of [999, 1001, 30_000, 59_999]) {
+        await page.evaluate((line) => (window.location.hash = `#L${line}`), wanted(n)!);
+        await row(n).and(page.locator('[aria-current=true]')).waitFor();
+        expect(await numberOf(n)).toBe(wanted(n));
+      }
+
+      // Scrolling up from the end loads the pages before, the reader staying in place.
+      await page.goto(`${t.baseUrl}/jobs/${jobId}`);
+      await row(60_000).waitFor();
+      await earlier.waitFor();
+      for (let i = 0; i < 40 && (await earlier.count()) > 0; i++) {
+        await viewer().evaluate((el) => (el.scrollTop = 0));
+        await page.waitForTimeout(100);
+      }
+      expect(await earlier.count()).toBe(0);
+      await viewer().evaluate((el) => (el.scrollTop = 0));
+      await row(1).waitFor();
+      expect(await numberOf(1)).toBe(wanted(1));
+
+      // A search reads the whole output first.
+      await page.reload();
+      await row(60_000).waitFor();
+      await page.getByLabel('Search the output').fill('numbered 000002 ');
+      await page.getByText('1 matching lines').waitFor();
+      await page.getByRole('button', { name: 'Next match' }).click();
+      await row(2).waitFor();
+      expect(await row(2).getAttribute('aria-current')).toBe('true');
     });
   });
 

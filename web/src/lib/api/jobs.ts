@@ -6,6 +6,7 @@ import type {
   JobWithChildren,
   MakeArgs,
   StartedJob,
+  TailPage,
 } from '@vmo/protocol';
 import { noteStartedHere } from '../state/job-ends.js';
 import { request } from './client.js';
@@ -34,6 +35,13 @@ export function fetchJobs(
 
 export function fetchJob(id: string): Promise<JobWithChildren> {
   return request<JobWithChildren>(`/api/jobs/${encodeURIComponent(id)}`);
+}
+
+/** A page of output from its end backwards: the events before `before` (the last ones without). */
+export function fetchTail(id: string, before: number | null, bytes: number): Promise<TailPage> {
+  const query = new URLSearchParams({ bytes: String(bytes) });
+  if (before !== null) query.set('before', String(before));
+  return request<TailPage>(`/api/jobs/${encodeURIComponent(id)}/tail?${query.toString()}`);
 }
 
 /** The plain-text download of the whole output. */

@@ -14,7 +14,7 @@ export class LogScroller {
 
   #lines: LogLines;
   #el: HTMLElement | null = null;
-  /** The row at the top of the view, counting dropped lines (fractional, 0-based). */
+  /** The row at the top of the view, as a position that stays put while lines are added in front or dropped (fractional). */
   #top = 0;
   /** A scroll position we set to keep the reader's place: its scroll event is not the reader. */
   #restoredTo = -1;
@@ -55,11 +55,14 @@ export class LogScroller {
     this.#set(this.#el?.scrollHeight ?? 0);
   }
 
-  /** Puts line `n` (1-based, counting dropped lines) in the middle of the view. */
-  jumpToLine(n: number): void {
-    this.following = false;
+  /** Puts line `n` (1-based) in the middle of the view; false when that line is not held. */
+  jumpToLine(n: number): boolean {
     const lines = this.#lines;
-    this.#set(scrollTopFor(n - lines.dropped - 1, lines.count, this.viewHeight));
+    const index = lines.indexOf(n);
+    if (index === -1) return false;
+    this.following = false;
+    this.#set(scrollTopFor(index, lines.count, this.viewHeight));
+    return true;
   }
 
   /** After a batch of lines (or a resize) reached the DOM: to the end, or back to the same place. */
@@ -67,7 +70,7 @@ export class LogScroller {
     const lines = this.#lines;
     if (!this.#el || this.#holding) return;
     if (this.following) return this.#set(this.#el.scrollHeight);
-    const top = scrollTopForRow(this.#top - lines.dropped, lines.count, this.viewHeight);
+    const top = scrollTopForRow(this.#top - lines.origin, lines.count, this.viewHeight);
     if (Math.abs(top - this.#el.scrollTop) < 1) return;
     this.#el.scrollTop = top;
     this.#restoredTo = this.#el.scrollTop;
@@ -83,6 +86,6 @@ export class LogScroller {
 
   #rememberTop(): void {
     const lines = this.#lines;
-    this.#top = lines.dropped + rowAtTop(lines.count, this.scrollTop, this.viewHeight);
+    this.#top = lines.origin + rowAtTop(lines.count, this.scrollTop, this.viewHeight);
   }
 }

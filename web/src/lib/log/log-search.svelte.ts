@@ -9,11 +9,11 @@ export class LogSearch {
   current = $state(-1);
 
   #lines: LogLines;
-  /** Line numbers (1-based, counting dropped lines) of the matches found so far. */
+  /** Line numbers (1-based) of the matches found so far. */
   #found: number[] = [];
   #scannedQuery = '';
   #scanned = 0;
-  #droppedAtScan = 0;
+  #originAtScan = 0;
 
   constructor(lines: LogLines) {
     this.#lines = lines;
@@ -55,20 +55,20 @@ export class LogSearch {
   #scan(query: string, _version: number): number[] {
     const lines = this.#lines;
     const q = query.trim().toLowerCase();
-    if (q !== this.#scannedQuery || lines.dropped !== this.#droppedAtScan) {
+    // A new query, or lines added in front (earlier output) or dropped: scan again.
+    if (q !== this.#scannedQuery || lines.origin !== this.#originAtScan) {
       this.#found = [];
       this.#scanned = 0;
       this.#scannedQuery = q;
-      this.#droppedAtScan = lines.dropped;
+      this.#originAtScan = lines.origin;
     }
     if (!q) return [];
     // The last line scanned may have grown since: look at it again.
     const from = Math.max(0, this.#scanned - 1);
-    const base = lines.dropped + 1;
-    if (this.#found.at(-1) === base + from) this.#found.pop();
+    if (this.#found.length && this.#found.at(-1) === lines.numberOf(from)) this.#found.pop();
     for (let i = from; i < lines.count; i++) {
-      const text = lines.at(i)?.text ?? '';
-      if (plainText(text).toLowerCase().includes(q)) this.#found.push(base + i);
+      const n = lines.numberOf(i); // a fragment has none until its line arrives
+      if (n !== null && plainText(lines.at(i)!.text).toLowerCase().includes(q)) this.#found.push(n);
     }
     this.#scanned = lines.count;
     return [...this.#found];

@@ -55,6 +55,11 @@ export class JobStream<S extends JobSink = JobSink> {
     return this.job.status;
   }
 
+  /** Before the first join: what came up to `seq` is held already (read from the database). */
+  startAfter(seq: number): void {
+    if (this.#lastSeq === 0) this.#lastSeq = seq;
+  }
+
   /** The highest seq received; a (re)join asks for what comes after it. */
   get lastSeq(): number {
     return this.#lastSeq;

@@ -1,0 +1,82 @@
+// A long job's output read from its end: the last page opens the viewer at once, earlier pages
+// come as the reader scrolls up, or all of them for a search or a #L link further up.
+import type { TailPage } from '@vmo/protocol';
+import type { LogLines } from './log-lines.svelte.js';
+
+/** The events before `before` (the last ones when null), about `bytes` of them. */
+export type FetchTail = (before: number | null, bytes: number) => Promise<TailPage>;
+
+/** Pages of about this many bytes: quick to fetch and to split into lines (~16,000 short lines). */
+export const PAGE_BYTES = 1024 * 1024;
+
+export class LogHistory {
+  /** The seq of the first event held; null once the output's start is held. */
+  #firstHeld = $state<number | null>(null);
+  #lastSeq = 0;
+  #busy: Promise<void> | null = null;
+  /** A page being fetched. */
+  loading = $state(false);
+  error = $state<string | null>(null);
+
+  constructor(
+    private readonly lines: LogLines,
+    private readonly fetchTail: FetchTail,
+  ) {}
+
+  /** Earlier output can still be loaded (reactive). */
+  get more(): boolean {
+    return this.#firstHeld !== null && this.lines.dropped === 0 && this.error === null;
+  }
+
+  /** How much of the output is held, 0–1, by events (reactive). */
+  get progress(): number {
+    const first = this.#firstHeld;
+    return first === null || this.#lastSeq === 0 ? 1 : 1 - (first - 1) / this.#lastSeq;
+  }
+
+  /**
+   * Loads the output's end into the empty lines. Resolves with the seq to follow live after; 0 when
+   * the output has to be read from its start (stored before line marks: nothing was loaded).
+   */
+  async open(): Promise<number> {
+    const page = await this.fetchTail(null, PAGE_BYTES);
+    if (page.lineStart === null) return 0;
+    this.lines.start({ lineStart: page.lineStart, open: page.open });
+    this.lines.append(page.events);
+    this.#firstHeld = page.nextBefore;
+    this.#lastSeq = page.events.at(-1)?.seq ?? 0;
+    return this.#lastSeq;
+  }
+
+  /** The page before what is held (one at a time; a call while one loads waits for it). */
+  loadEarlier(): Promise<void> {
+    if (this.#busy) return this.#busy;
+    const before = this.#firstHeld;
+    if (before === null || !this.more) return Promise.resolve();
+    this.loading = true;
+    this.#busy = this.fetchTail(before, PAGE_BYTES)
+      .then((page) => {
+        if (page.lineStart === null) throw new Error('the earlier output has no line numbers');
+        this.lines.prepend(page.events, { lineStart: page.lineStart, open: page.open });
+        this.#firstHeld = page.nextBefore;
+      })
+      .catch((err: unknown) => {
+        this.error = `Earlier output could not be loaded: ${err instanceof Error ? err.message : String(err)}`;
+      })
+      .finally(() => {
+        this.loading = false;
+        this.#busy = null;
+      });
+    return this.#busy;
+  }
+
+  /** Loads earlier pages until line `n` is held (or nothing more can be loaded). */
+  async loadUntil(n: number): Promise<void> {
+    while (this.more && this.lines.before >= n) await this.loadEarlier();
+  }
+
+  /** Loads everything before what is held. */
+  async loadAll(): Promise<void> {
+    while (this.more) await this.loadEarlier();
+  }
+}
