@@ -54,30 +54,56 @@ async function openTimed(context, url, lastText) {
   return { page, ms, firstMs, heapMb };
 }
 
-/** Scrolls the viewport by script for `seconds`, recording every animation frame's interval. */
-function scrollFrames(page, seconds) {
-  return page.evaluate(async (seconds) => {
-    const el = document.querySelector('[data-testid="log-viewport"]');
-    const frames = [];
-    const end = performance.now() + seconds * 1000;
-    let last = performance.now();
-    let i = 0;
-    await new Promise((resolve) => {
-      const step = (now) => {
-        frames.push(now - last);
-        last = now;
-        // First half: jumps anywhere in the log (scrollbar drags); second half: wheel-like steps.
-        if (now < end - (seconds * 1000) / 2) el.scrollTop = Math.random() * el.scrollHeight;
-        else el.scrollTop -= 120;
-        i++;
-        if (now < end) requestAnimationFrame(step);
-        else resolve();
-      };
-      requestAnimationFrame(step);
-    });
-    return { frames: frames.slice(1), steps: i };
-  }, seconds);
+/**
+ * Scrolls the viewport by script for `seconds`, recording every animation frame's interval.
+ * `jumps`: the first half jumps anywhere (scrollbar drags), the second goes up in wheel-like steps;
+ * `up`: steps of `px` up all along (earlier output loads on the way, the place being kept).
+ */
+function scrollFrames(page, seconds, mode = 'jumps', px = 120) {
+  return page.evaluate(
+    async ({ seconds, mode, px }) => {
+      const el = document.querySelector('[data-testid="log-viewport"]');
+      const frames = [];
+      const end = performance.now() + seconds * 1000;
+      let last = performance.now();
+      let i = 0;
+      await new Promise((resolve) => {
+        const step = (now) => {
+          frames.push(now - last);
+          last = now;
+          if (mode === 'jumps' && now < end - (seconds * 1000) / 2)
+            el.scrollTop = Math.random() * el.scrollHeight;
+          else el.scrollTop -= px;
+          i++;
+          if (now < end) requestAnimationFrame(step);
+          else resolve();
+        };
+        requestAnimationFrame(step);
+      });
+      return { frames: frames.slice(1), steps: i };
+    },
+    { seconds, mode, px },
+  );
 }
+
+const fmtFrames = ({ frames, steps }) => {
+  frames.sort((a, b) => a - b);
+  const long = frames.filter((f) => f > 50).length;
+  return (
+    `${steps} frames: interval p50 ${percentile(frames, 50).toFixed(1)} ms, ` +
+    `p95 ${percentile(frames, 95).toFixed(1)} ms, max ${frames.at(-1).toFixed(1)} ms, ${long} over 50 ms`
+  );
+};
+
+/** The first line number shown in the held lines' note, or null once everything is held. */
+const heldFrom = (page) =>
+  page.evaluate(() => {
+    const note = [...document.querySelectorAll('[role=note]')].find((n) =>
+      n.textContent?.includes('earlier lines load'),
+    );
+    const m = note && /from line ([\d,]+)/.exec(note.textContent);
+    return m ? Number(m[1].replaceAll(',', '')) : null;
+  });
 
 export async function benchLogViewer({ smoke = false } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -114,17 +140,39 @@ export async function benchLogViewer({ smoke = false } = {}) {
             (open.heapMb === null ? '' : `, JS heap ${open.heapMb.toFixed(0)} MB`),
         );
       }
-      const shown = await open.page.evaluate(
+      const page = open.page;
+      const from0 = await heldFrom(page);
+      // Up from the end, 4,000 px a frame, while earlier pages load on the way.
+      const up = await scrollFrames(page, smoke ? 1 : 4, 'up', 4000);
+      const from1 = await heldFrom(page);
+      console.log(
+        `logviewer: scrolling up ${fmtFrames(up)}; held from line ${from0?.toLocaleString('en')} ` +
+          `to ${from1 === null ? 'line 1 (all)' : 'line ' + from1.toLocaleString('en')}`,
+      );
+      // Everything, as a search would load it.
+      const t0 = performance.now();
+      if (from1 !== null) await page.getByRole('button', { name: 'Load all' }).click();
+      await page.waitForFunction(
+        () =>
+          ![...document.querySelectorAll('[role=note]')].some((n) =>
+            n.textContent?.includes('earlier lines load'),
+          ),
+        null,
+        { polling: 200, timeout: 300_000 },
+      );
+      const allMs = performance.now() - t0;
+      const heapMb = await page.evaluate(() =>
+        'memory' in performance ? performance.memory.usedJSHeapSize / 1e6 : null,
+      );
+      console.log(
+        `logviewer: the rest loaded in ${allMs.toFixed(0)} ms (Load all)` +
+          (heapMb === null ? '' : `, JS heap ${heapMb.toFixed(0)} MB with all the lines held`),
+      );
+      const shown = await page.evaluate(
         () => document.querySelectorAll('[data-testid="log-viewport"] [data-line]').length,
       );
-      const { frames, steps } = await scrollFrames(open.page, smoke ? 1 : 6);
-      frames.sort((a, b) => a - b);
-      const long = frames.filter((f) => f > 50).length;
-      console.log(
-        `logviewer: scrolling ${steps} frames: interval p50 ${percentile(frames, 50).toFixed(1)} ms, ` +
-          `p95 ${percentile(frames, 95).toFixed(1)} ms, max ${frames.at(-1).toFixed(1)} ms, ` +
-          `${long} over 50 ms; ${shown} rows in the DOM`,
-      );
+      const scroll = await scrollFrames(page, smoke ? 1 : 6);
+      console.log(`logviewer: scrolling all of it ${fmtFrames(scroll)}; ${shown} rows in the DOM`);
       times.sort((a, b) => a - b);
       const median = times[Math.floor(times.length / 2)];
       console.log(
