@@ -42,28 +42,37 @@ export class JobEventsRepository {
     `.execute(this.db);
   }
 
-  /** Several jobs' batches in one statement (group commit): events, and each job's last_seq and output_bytes. */
+  /**
+   * Several jobs' batches in one statement (group commit): events, and each job's last_seq and
+   * output_bytes. Each chunk is a parameter of its own: an array literal (unnest) would make both
+   * sides escape and parse every byte of output once more.
+   */
   async appendMany(
     batches: { jobId: string; events: StoredEvent[]; addBytes: number }[],
   ): Promise<void> {
-    const events = batches.flatMap((b) => b.events.map((e) => ({ jobId: b.jobId, e })));
+    const rows = batches.flatMap((b) =>
+      b.events.map((e) => {
+        const nul = hasNul(e.chunk);
+        return sql`(${b.jobId}::uuid, ${e.seq}::int, ${new Date(e.ts)}::timestamptz, ${e.stream},
+          ${nul ? '' : e.chunk}, ${nul ? Buffer.from(e.chunk, 'utf8') : null}::bytea,
+          ${e.lineEnd ?? null}::int, ${e.openStreams ?? null}::smallint)`;
+      }),
+    );
     const jobIds = batches.map((b) => b.jobId);
     const lastSeqs = batches.map((b) => b.events.at(-1)?.seq ?? null);
     const bytes = batches.map((b) => b.addBytes);
+    const insert = rows.length
+      ? sql`inserted as (
+          insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin, line_end, open_streams)
+          values ${sql.join(rows)}
+        ),`
+      : sql``;
     await sql`
-      with inserted as (
-        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin, line_end, open_streams)
-        select e.job_id, e.seq, e.ts, e.stream, e.chunk, e.bin, e.line_end, e.open_streams
-        from unnest(
-          ${events.map((x) => x.jobId)}::uuid[], ${events.map((x) => x.e.seq)}::int[],
-          ${events.map((x) => new Date(x.e.ts))}::timestamptz[], ${events.map((x) => x.e.stream)}::text[],
-          ${events.map((x) => (hasNul(x.e.chunk) ? '' : x.e.chunk))}::text[],
-          ${events.map((x) => (hasNul(x.e.chunk) ? Buffer.from(x.e.chunk, 'utf8') : null))}::bytea[],
-          ${events.map((x) => x.e.lineEnd ?? null)}::int[], ${events.map((x) => x.e.openStreams ?? null)}::smallint[]
-        ) as e(job_id, seq, ts, stream, chunk, bin, line_end, open_streams)
+      with ${insert} totals as (
+        select * from unnest(${jobIds}::uuid[], ${lastSeqs}::int[], ${bytes}::bigint[]) as u(id, last_seq, bytes)
       )
       update jobs set last_seq = coalesce(u.last_seq, jobs.last_seq), output_bytes = jobs.output_bytes + u.bytes
-      from unnest(${jobIds}::uuid[], ${lastSeqs}::int[], ${bytes}::bigint[]) as u(id, last_seq, bytes)
+      from totals u
       where jobs.id = u.id
     `.execute(this.db);
   }

@@ -169,6 +169,28 @@ describe(OutputPipeline.name, () => {
     expect(published.flat()).toEqual(store.committed);
   });
 
+  it('publishes batches in order once stored, flush() waiting for it; a throwing publish harms nothing', async () => {
+    const store = new MemoryStore();
+    const seen: number[] = [];
+    let calls = 0;
+    const p = new OutputPipeline({
+      jobId: 'job-1',
+      store,
+      flushMs: 60_000,
+      publish: (events) => {
+        if (++calls === 2) throw new Error('a follower broke');
+        seen.push(...events.map((e) => e.seq));
+      },
+    });
+    for (const text of ['a', 'b', 'c', 'd']) {
+      p.write('stdout', Buffer.from(text));
+      void p.flush();
+    }
+    await p.flush();
+    expect(seqs(store.committed)).toEqual([1, 2, 3, 4]);
+    expect(seen).toEqual([1, 3, 4]); // the second batch's publish threw; the others went out
+  });
+
   it("continues a job's line count from the store, or leaves marks out when it has none", async () => {
     for (const [known, want] of [
       [{ lines: 41, open: 1 }, [42, 0]],

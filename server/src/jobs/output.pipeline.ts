@@ -76,6 +76,8 @@ export class OutputPipeline {
   private nextSeq: number;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
+  /** Batches go to `publish` one after another, in seq order, each after its commit. */
+  private published: Promise<void> = Promise.resolve();
   private paused = false;
   private failed: unknown = null;
   private abandoned = false;
@@ -168,7 +170,7 @@ export class OutputPipeline {
     this.pending = [];
     this.pendingChars = 0;
     this.pendingBytes = 0;
-    if (batch.length === 0 && bytes === 0) return this.chain;
+    if (batch.length === 0 && bytes === 0) return this.settled();
     const events: JobEvent[] = [];
     for (const p of batch) {
       for (const chunk of splitChunk(p.parts.join(''), this.o.maxChunkChars)) {
@@ -182,7 +184,21 @@ export class OutputPipeline {
         if (this.abandoned || this.broken) return;
         const stored = await this.commit(events, bytes);
         this.committed = events.at(-1)?.seq ?? this.committed;
-        this.o.publish(stored);
+        // Handed to the followers once this turn is over: the next batch's commit is sent first,
+        // so encoding this one for the sockets overlaps the database's work on that one.
+        this.published = this.published.then(
+          () =>
+            new Promise<void>((resolve) =>
+              setImmediate(() => {
+                try {
+                  this.o.publish(stored);
+                } catch {
+                  // a follower's failure is its own: the job and the other followers go on
+                }
+                resolve();
+              }),
+            ),
+        );
       } catch {
         // abandoned at shutdown, or a permanent error: the rest is not stored
       } finally {
@@ -190,7 +206,12 @@ export class OutputPipeline {
         this.updateBackpressure();
       }
     });
-    return this.chain;
+    return this.settled();
+  }
+
+  /** Everything handed to the store so far is stored and published. */
+  private settled(): Promise<void> {
+    return this.chain.then(() => this.published);
   }
 
   private add(stream: Stream, text: string): void {
