@@ -77,3 +77,66 @@ describe('JobEventsRepository.after', () => {
     expect(await repo.after(jobId, 9, 1000)).toEqual([]);
   });
 });
+
+describe('JobEventsRepository.appendMany', () => {
+  let database: TestDatabase;
+  let repo: JobEventsRepository;
+  let db: Db;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = database.open();
+    repo = new JobEventsRepository(db.db);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const newJob = async () =>
+    (
+      await db.db
+        .insertInto('jobs')
+        .values({ type: 'stream', status: 'running', command: 'make x', argv: '[]', args: '{}' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+
+  it('stores thousands of small events and large ones of several jobs in one statement, exactly', async () => {
+    const a = await newJob();
+    const b = await newJob();
+    const small = (seq: number): JobEvent => ({
+      seq,
+      stream: seq % 3 ? 'stdout' : 'stderr',
+      chunk: `line ${seq}\n`,
+      ts: 1_700_000_000_000 + seq,
+    });
+    const eventsA = Array.from({ length: 9000 }, (_, i) => small(i + 1));
+    const eventsB: JobEvent[] = [
+      { seq: 1, stream: 'stdout', chunk: 'x'.repeat(40_000), ts: 1 },
+      { seq: 2, stream: 'stderr', chunk: 'small', ts: 2 },
+      { seq: 3, stream: 'stdout', chunk: 'n\0l'.repeat(10_000), ts: 3 },
+      { seq: 4, stream: 'stdout', chunk: '€'.repeat(20_000), ts: 4 },
+    ];
+    await repo.appendMany([
+      {
+        jobId: a,
+        events: eventsA.map((e, i) => ({ ...e, lineEnd: i + 1, openStreams: 0 })),
+        addBytes: 7,
+      },
+      { jobId: b, events: eventsB, addBytes: 11 },
+    ]);
+    expect(await repo.after(a, 0, 10_000, Number.MAX_SAFE_INTEGER)).toEqual(eventsA);
+    expect(await repo.after(b, 0, 10_000, Number.MAX_SAFE_INTEGER)).toEqual(eventsB);
+    expect(await repo.lineState(a)).toEqual({ lines: 9000, open: 0 });
+    expect(await repo.lineState(b)).toBeNull(); // stored without marks
+    const jobs = await db.db
+      .selectFrom('jobs')
+      .select(['id', 'last_seq', 'output_bytes'])
+      .where('id', 'in', [a, b])
+      .execute();
+    expect(Object.fromEntries(jobs.map((j) => [j.id, [j.last_seq, j.output_bytes]]))).toEqual({
+      [a]: [9000, 7],
+      [b]: [4, 11],
+    });
+  });
+});
