@@ -59,7 +59,7 @@ describe(migrateToLatest.name, () => {
     const database = await createTestDatabase({ migrate: false });
     try {
       const first = database.open();
-      expect(await migrateToLatest(first.db)).toEqual(['0001_initial', '0003_cluster']);
+      expect(await migrateToLatest(first.db)).toEqual(['0001_initial', '0003_cluster', '0004_line_marks']);
       await first.db
         .insertInto('users')
         .values({ username: 'kept', role: 'viewer', password_hash: null })
@@ -80,7 +80,7 @@ describe(migrateToLatest.name, () => {
     try {
       const [a, b] = [database.open(), database.open()];
       const results = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)]);
-      expect(results.flat()).toEqual(['0001_initial', '0003_cluster']);
+      expect(results.flat()).toEqual(['0001_initial', '0003_cluster', '0004_line_marks']);
     } finally {
       await database.drop();
     }
