@@ -22,6 +22,7 @@ import { sessionMiddleware } from './http/middleware/session.js';
 import { jobsRoutes } from './http/jobs.routes.js';
 import { catalogRoutes } from './http/catalog.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
+import { openApiRoutes } from './http/openapi.routes.js';
 import { clusterAdapter } from './realtime/cluster-adapter.js';
 import { tokensRoutes } from './http/tokens.routes.js';
 import { usersRoutes } from './http/users.routes.js';
@@ -86,7 +87,8 @@ export function createApp(deps: AppDeps): App {
       maxAge: 600,
     }),
   );
-  api.use(healthRoutes(deps));
+  // Public: health, and the API's description (it holds no data).
+  api.use(healthRoutes(deps), openApiRoutes(deps));
   api.use(session, loadUser(auth, tokens), originCheck(security));
   api.use(authRoutes({ auth, security, loginLimits: deps.loginLimits }));
   // Everything below needs a signed-in user, checked before any body is parsed (SPEC §2: auth → size → schema).

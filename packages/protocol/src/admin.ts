@@ -50,6 +50,8 @@ export const ApiToken = z.object({
 });
 export type ApiToken = z.infer<typeof ApiToken>;
 
+export const TokenId = z.uuid();
+
 export const CreateToken = z.strictObject({
   name: z.string().trim().min(1).max(64),
   /** ISO-8601; absent or null: the token never expires. Must lie in the future. */

@@ -1,7 +1,7 @@
 // The catalog's remote side and per-target history as the REST API returns them (SPEC §2):
 // VMs, ssh hosts, presets, and each target's recent runs.
 import { z } from 'zod';
-import { JobStatus } from './jobs.js';
+import { HostAlias, JobStatus } from './jobs.js';
 
 export const VmInfo = z.object({
   /** `<env>/<name>` */
@@ -31,6 +31,23 @@ export const PresetInfo = z.object({
   follow: z.boolean(),
 });
 export type PresetInfo = z.infer<typeof PresetInfo>;
+
+/** `GET /api/projects/:alias/targets?host=`: the project's targets on one of its `remote` hosts. */
+export const TargetsQuery = z.strictObject({ host: HostAlias.optional() });
+export type TargetsQuery = z.infer<typeof TargetsQuery>;
+
+/** Names of the containers running on a host. */
+export const ContainerNames = z.array(z.string());
+export type ContainerNames = z.infer<typeof ContainerNames>;
+
+/** What `POST /api/catalog/refresh` found: counts, and the vm-config environments it could not read. */
+export const CatalogRefreshed = z.object({
+  projects: z.number().int().nonnegative(),
+  hosts: z.number().int().nonnegative(),
+  vms: z.number().int().nonnegative(),
+  problems: z.array(z.object({ environment: z.string(), error: z.string() })),
+});
+export type CatalogRefreshed = z.infer<typeof CatalogRefreshed>;
 
 /** How many finished runs per target `GET /api/projects/:alias/stats` looks at. */
 export const STATS_RUNS = 10;

@@ -66,6 +66,8 @@ export type JobEvent = z.infer<typeof JobEvent>;
 /** Names as the catalog knows them: a project alias, a make target, an ssh host alias. */
 export const Alias = z.string().min(1).max(128);
 export const TargetName = z.string().min(1).max(256);
+/** An ssh config alias, or `vm:<env>/<name>` for a VM without one. */
+export const HostAlias = z.string().min(1).max(256);
 
 export const StartStream = z.strictObject({
   alias: Alias,
@@ -76,18 +78,18 @@ export const StartStream = z.strictObject({
   /** Required for targets marked `@confirm`. */
   confirm: z.boolean().optional(),
   /** Run it on this host of the project's `remote` list, over ssh. */
-  hostAlias: z.string().min(1).max(256).optional(),
+  hostAlias: HostAlias.optional(),
 });
 export type StartStream = z.infer<typeof StartStream>;
 
 /** `{hostAlias, preset, params?}`, or (admins, with security.allowAdHoc) `{hostAlias, command}`. */
 export const StartSsh = z.union([
   z.strictObject({
-    hostAlias: z.string().min(1).max(256),
+    hostAlias: HostAlias,
     preset: z.string().min(1).max(128),
     params: z.record(z.string().max(128), z.string().max(1024)).optional(),
   }),
-  z.strictObject({ hostAlias: z.string().min(1).max(256), command: z.string().min(1).max(8192) }),
+  z.strictObject({ hostAlias: HostAlias, command: z.string().min(1).max(8192) }),
 ]);
 export type StartSsh = z.infer<typeof StartSsh>;
 
@@ -96,6 +98,10 @@ export type StartedJob = z.infer<typeof StartedJob>;
 
 export const CancelJob = z.strictObject({ jobId: z.string().max(64) });
 export type CancelJob = z.infer<typeof CancelJob>;
+
+/** The answer to a cancel: the job's status once the cancel was taken in. */
+export const CanceledJob = z.object({ jobId: z.string(), status: JobStatus });
+export type CanceledJob = z.infer<typeof CanceledJob>;
 
 export const JoinJob = z.strictObject({
   jobId: z.string().max(64),
@@ -203,7 +209,7 @@ export type ProjectInfo = z.infer<typeof ProjectInfo>;
 export const StartFanout = z
   .strictObject({
     environment: z.string().min(1).max(128).optional(),
-    hostAliases: z.array(z.string().min(1).max(256)).min(1).max(500).optional(),
+    hostAliases: z.array(HostAlias).min(1).max(500).optional(),
     preset: z.string().min(1).max(128).optional(),
     params: z.record(z.string().max(128), z.string().max(1024)).optional(),
     alias: Alias.optional(),
@@ -244,7 +250,7 @@ export const StartTerminal = z.union([
     ...TerminalSize,
   }),
   z.strictObject({
-    hostAlias: z.string().min(1).max(256),
+    hostAlias: HostAlias,
     mode: z.enum(['browser', 'desktop']).optional(),
     ...TerminalSize,
   }),

@@ -3,8 +3,9 @@ import type { AuditEntry, AuditPage, AuditQuery } from '@vmo/protocol';
 import type { AuditRepository, AuditRow } from '../db/audit.repository.js';
 import { AppError } from '../errors.js';
 
+// Ids are bigserials, which the pg client parses as numbers (client.ts); the contract has strings.
 const toEntry = (r: AuditRow): AuditEntry => ({
-  id: r.id,
+  id: String(r.id),
   ts: r.ts.toISOString(),
   user: { id: r.user_id, username: r.username },
   action: r.action,
@@ -27,6 +28,6 @@ export class AuditQueries {
     });
     const more = rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    return { items: page.map(toEntry), nextCursor: more ? page.at(-1)!.id : null };
+    return { items: page.map(toEntry), nextCursor: more ? String(page.at(-1)!.id) : null };
   }
 }

@@ -1,8 +1,14 @@
 import { Router } from 'express';
+import {
+  TargetsQuery,
+  type CatalogRefreshed,
+  type TargetsQuery as TargetsQueryT,
+} from '@vmo/protocol';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { RemoteService } from '../remote/remote.service.js';
 import { requireRole } from './middleware/authenticate.js';
+import { validate } from './middleware/validate.js';
 
 export function catalogRoutes(deps: {
   catalog: CatalogService;
@@ -12,11 +18,11 @@ export function catalogRoutes(deps: {
   const { catalog } = deps;
   const router = Router();
   router.get('/projects', (_req, res) => res.json(catalog.projects()));
-  router.get('/projects/:alias/targets', async (req, res) => {
-    const host = typeof req.query.host === 'string' ? req.query.host : null;
-    if (host)
-      return res.json(await deps.remote.projectTargets(catalog.project(req.params.alias), host));
-    res.json(await catalog.targets(req.params.alias));
+  router.get('/projects/:alias/targets', validate(TargetsQuery, 'query'), async (req, res) => {
+    const alias = String(req.params.alias);
+    const { host } = req.validated as TargetsQueryT;
+    if (host) return res.json(await deps.remote.projectTargets(catalog.project(alias), host));
+    res.json(await catalog.targets(alias));
   });
   router.get('/projects/:alias/stats', async (req, res) =>
     res.json(await deps.queries.targetStats(catalog.project(req.params.alias).alias)),
@@ -37,7 +43,7 @@ export function catalogRoutes(deps: {
       hosts: catalog.hosts().length,
       vms: catalog.vms().length,
       problems: catalog.vmProblems(),
-    });
+    } satisfies CatalogRefreshed);
   });
   return router;
 }

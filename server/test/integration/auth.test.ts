@@ -64,8 +64,9 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     },
   );
 
-  it('serves health and login without a session', async () => {
+  it('serves health, the API description and login without a session', async () => {
     expect((await t.anonymous().get('/api/health')).status).toBe(200);
+    expect((await t.anonymous().get('/api/openapi.json')).status).toBe(200);
     expect(
       (await t.anonymous().post('/api/auth/login', { username: 'nobody', password: 'x' })).status,
     ).toBe(401);

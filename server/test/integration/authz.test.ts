@@ -2,11 +2,12 @@
 // and every socket event the server listens to is called anonymously, with each role's session and
 // with each role's personal token. A route or event without an entry in these tables fails the test.
 import { randomBytes } from 'node:crypto';
-import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Role } from '@vmo/protocol';
 import { HttpClient, startTestApp, type TestApp, type TestSocket } from '../fixtures/app.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
+import { expressRoutes } from '../fixtures/routes.js';
+import { tableRoutes } from '../../src/http/route-table.js';
 
 type Caller = 'viewer' | 'operator' | 'admin';
 const ROLES: Caller[] = ['viewer', 'operator', 'admin'];
@@ -60,6 +61,7 @@ async function newUser(t: TestApp, admin: HttpClient, role: Role = 'viewer') {
 /** Every route of the API, keyed `METHOD /path` as Express has it. Public routes expect no 401. */
 const REST: Record<string, Row> = {
   'GET /api/health': { call: () => ({ path: '/api/health' }), expect: all(200) },
+  'GET /api/openapi.json': { call: () => ({ path: '/api/openapi.json' }), expect: all(200) },
   'POST /api/auth/login': {
     call: ({ caller }) => ({
       path: '/api/auth/login',
@@ -189,33 +191,12 @@ const REST: Record<string, Row> = {
   },
 };
 
-const PUBLIC = new Set(['GET /api/health', 'POST /api/auth/login', 'GET /auth/link/:token']);
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  handle: { stack?: Layer[] };
-  rawPath?: unknown;
-  slash?: boolean;
-}
-
-/** The routes Express really has, walked from the app's router through every mounted router. */
-function expressRoutes(app: Express): string[] {
-  const found: string[] = [];
-  const walk = (stack: Layer[], prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const [method, on] of Object.entries(layer.route.methods))
-          if (on && method !== '_all')
-            found.push(`${method.toUpperCase()} ${prefix}${layer.route.path}`);
-      } else if (layer.handle.stack) {
-        const mount = layer.slash || typeof layer.rawPath !== 'string' ? '' : layer.rawPath;
-        walk(layer.handle.stack, prefix + mount);
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
-  return [...new Set(found)].sort();
-}
+const PUBLIC = new Set([
+  'GET /api/health',
+  'GET /api/openapi.json',
+  'POST /api/auth/login',
+  'GET /auth/link/:token',
+]);
 
 describe('authorization of every route and socket event (SPEC §4)', () => {
   let t: TestApp;
@@ -270,7 +251,17 @@ describe('authorization of every route and socket event (SPEC §4)', () => {
   afterAll(() => t?.close());
 
   it('has a rule for every route the server has, and a route for every rule', () => {
-    expect(expressRoutes(t.app.app)).toEqual(Object.keys(REST).sort());
+    expect(expressRoutes(t.app.app).map((r) => r.key)).toEqual(Object.keys(REST).sort());
+  });
+
+  it('documents each route (route-table.ts, so GET /api/openapi.json) with the access it has', () => {
+    // The lowest role that is not refused, by session (a token only differs for logout).
+    const observed = Object.entries(REST).map(([key, row]) => [
+      key,
+      PUBLIC.has(key) ? 'public' : ROLES.find((role) => row.expect[role] !== 403),
+    ]);
+    const documented = tableRoutes().map((r) => [`${r.method} ${r.path}`, r.access]);
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(observed));
   });
 
   describe.each(Object.entries(REST))('%s', (key, row) => {

@@ -137,6 +137,23 @@ describe('the catalog over HTTP', () => {
     },
   );
 
+  it.each([
+    ['an empty host', 'host='],
+    ['two hosts', 'host=a&host=b'],
+    ['an unknown parameter', 'other=1'],
+    ['a host too long', `host=${'h'.repeat(257)}`],
+  ])('answers 400 VALIDATION to a targets query with %s', async (_what, query) => {
+    const res = await operator.get(`/api/projects/app/targets?${query}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'VALIDATION' } });
+  });
+
+  it('answers 404 UNKNOWN_HOST for targets on a host the project is not set up on', async () => {
+    const res = await operator.get('/api/projects/app/targets?host=elsewhere');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'UNKNOWN_HOST' } });
+  });
+
   it('re-reads targets when the Makefile changes, and not otherwise', async () => {
     const d = dir('changing', { Makefile: 'one: ## One\n\t@true\n' });
     writeFileSync(registry, `changing=${d}\n`, { flag: 'a' });

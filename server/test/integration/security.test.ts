@@ -5,7 +5,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ApiToken, AuditEntry, AuditPage, CreatedToken, ManagedUser } from '@vmo/protocol';
+import {
+  AuditPage,
+  type ApiToken,
+  type AuditEntry,
+  type CreatedToken,
+  type ManagedUser,
+} from '@vmo/protocol';
 import { HttpClient, startTestApp, type TestApp } from '../fixtures/app.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 
@@ -478,6 +484,8 @@ describe('users, tokens and the audit log', () => {
         cursor = page.nextCursor;
       } while (cursor);
       expect(seen).toEqual(mine.items.map((e) => e.id));
+      // Ids and cursors are strings, as AuditEntry and AuditPage say (the column is a bigserial).
+      expect(AuditPage.parse(mine)).toEqual(mine);
       expect((await admin.get('/api/audit?before=abc')).status).toBe(400);
       expect((await admin.get('/api/audit?limit=501')).status).toBe(400);
       expect(JSON.stringify(mine)).not.toMatch(/pw-number-2|argon2/);

@@ -15,18 +15,25 @@ export function describeZod(error: z.ZodError): string {
     .join('; ');
 }
 
-/** Typed so that the route's next handler sees `req.body` as the schema's output. */
+export type RequestPart = 'body' | 'query' | 'params';
+
+/**
+ * Typed so that the route's next handler sees `req.body` as the schema's output. The schema and the
+ * part stay readable on the handler, so a test can hold the API description (route-table.ts) to
+ * what each route really checks.
+ */
 export function validate<T extends z.ZodType>(
   schema: T,
-  part: 'body' | 'query' | 'params' = 'body',
-): RequestHandler<ParamsDictionary, unknown, z.infer<T>> {
-  return (req, _res, next) => {
+  part: RequestPart = 'body',
+): RequestHandler<ParamsDictionary, unknown, z.infer<T>> & { schema: T; part: RequestPart } {
+  const handler: RequestHandler<ParamsDictionary, unknown, z.infer<T>> = (req, _res, next) => {
     const parsed = schema.safeParse(req[part]);
     if (!parsed.success) return next(new AppError('VALIDATION', describeZod(parsed.error)));
     if (part === 'body') req.body = parsed.data;
     else req.validated = parsed.data;
     next();
   };
+  return Object.assign(handler, { schema, part });
 }
 
 declare module 'express-serve-static-core' {
