@@ -59,7 +59,11 @@ describe(migrateToLatest.name, () => {
     const database = await createTestDatabase({ migrate: false });
     try {
       const first = database.open();
-      expect(await migrateToLatest(first.db)).toEqual(['0001_initial', '0003_cluster', '0004_line_marks']);
+      expect(await migrateToLatest(first.db)).toEqual([
+        '0001_initial',
+        '0003_cluster',
+        '0004_line_marks',
+      ]);
       await first.db
         .insertInto('users')
         .values({ username: 'kept', role: 'viewer', password_hash: null })
