@@ -1,10 +1,10 @@
 // Running and watching jobs as a person does, in Debian's Chromium against the real server: a
 // target run from its project page, a terminal job typed into and replayed, and the log viewer
 // showing colours as spans while never running what a job prints.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Job, JobEvent } from '@vmo/protocol';
+import type { CreatedToken, Job, JobEvent } from '@vmo/protocol';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../src/app.js';
@@ -185,6 +185,103 @@ describe('jobs in Chromium', () => {
       await viewer().getByText('click me').click();
       await page.waitForTimeout(300);
       expect(dialogs).toEqual([]);
+    });
+  });
+
+  it('downloads the log from the backend of the override, with its token, and says when that fails', async () => {
+    // Olga's own token, and a job whose log has colours and stderr in it.
+    const olga = t.anonymous();
+    await olga.post('/api/auth/login', { username: 'olga', password: 'run it all' });
+    const created = await olga.post('/api/tokens', { name: 'override' });
+    expect(created.status).toBe(201);
+    const token = (await created.json()) as CreatedToken;
+    const { jobId } = (await (
+      await olga.post('/api/jobs/stream', { alias: 'output', target: 'report' })
+    ).json()) as { jobId: string };
+    await expect
+      .poll(async () => ((await (await olga.get(`/api/jobs/${jobId}`)).json()) as Job).status)
+      .toBe('success');
+    const log = await (await olga.get(`/api/jobs/${jobId}/log`)).text();
+    expect(log).toContain('warning: the cache is cold');
+
+    // Its own page, signed in (so a same-origin link would carry the session cookie instead).
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    other.setDefaultTimeout(15_000);
+    const cspErrors: string[] = [];
+    other.on('console', (m) => m.type() === 'error' && cspErrors.push(m.text()));
+    const logRequests: Record<string, string>[] = [];
+    other.on('request', (r) => {
+      if (r.url().endsWith(`/api/jobs/${jobId}/log`))
+        void r.allHeaders().then((h) => logRequests.push(h));
+    });
+    try {
+      await withScreenshotOnFailure(other, 'jobs-download-override', async () => {
+        await signIn(other, t.baseUrl, 'olga', 'run it all');
+        await other.getByRole('button', { name: 'Settings' }).click();
+        const dialog = other.getByRole('dialog');
+        await dialog.getByLabel('Backend URL').fill(t.baseUrl);
+        await dialog.getByLabel('API token').fill(token.token);
+        await dialog.getByRole('button', { name: 'Save and reload' }).click();
+        await other.getByRole('heading', { name: 'Dashboard' }).waitFor();
+        await other.goto(`${t.baseUrl}/jobs/${jobId}`);
+        await other.locator('dl [data-status=success]').waitFor();
+        await other.getByTestId('log-viewport').getByText('details:').waitFor();
+
+        // The log viewer's Download: fetched with the token, saved under the server's name.
+        const [download] = await Promise.all([
+          other.waitForEvent('download'),
+          other.getByRole('button', { name: 'Download', exact: true }).click(),
+        ]);
+        expect(download.suggestedFilename()).toBe(`job-${jobId}.log`);
+        expect(readFileSync(await download.path(), 'utf8')).toBe(log);
+        await expect.poll(() => logRequests.length).toBe(1);
+        expect(logRequests[0]!.authorization).toBe(`Bearer ${token.token}`);
+        expect(logRequests[0]!.cookie).toBeUndefined();
+
+        // The token expires while the page is open (no event tells the page): the job page's
+        // "Download log" is refused, and a toast says so.
+        await t.db.db
+          .updateTable('tokens')
+          .set({ expires_at: new Date(Date.now() - 60_000) })
+          .where('id', '=', token.id)
+          .execute();
+        await other.getByRole('button', { name: 'Download log' }).click();
+        const toast = other.locator('[data-toast=error]');
+        await toast.getByText(`Cannot download job-${jobId}.log`).waitFor();
+        expect(await toast.textContent()).toContain('the API token is unknown, expired or revoked');
+        expect(await other.getByRole('button', { name: 'Download log' }).isEnabled()).toBe(true);
+      });
+      expect(cspErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    } finally {
+      await other.context().close();
+    }
+  });
+
+  it('keeps the plain same-origin link without an override', async () => {
+    await withScreenshotOnFailure(page, 'jobs-download-link', async () => {
+      const api = await t.loginAs('operator');
+      const { jobId } = (await (
+        await api.post('/api/jobs/stream', {
+          alias: 'engine',
+          target: 'hello',
+          args: { NAME: 'link' },
+        })
+      ).json()) as { jobId: string };
+      await page.goto(`${t.baseUrl}/jobs/${jobId}`);
+      await page.locator('dl [data-status=success]').waitFor();
+      for (const name of ['Download', 'Download log']) {
+        const link = page.getByRole('link', { name, exact: true });
+        expect(await link.getAttribute('href')).toBe(`/api/jobs/${jobId}/log`);
+        expect(await link.getAttribute('download')).toBe(`job-${jobId}.log`);
+      }
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Download log' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe(`job-${jobId}.log`);
+      const log = await (await api.get(`/api/jobs/${jobId}/log`)).text();
+      expect(log).toContain('hello link\n');
+      expect(readFileSync(await download.path(), 'utf8')).toBe(log);
     });
   });
 

@@ -14,6 +14,7 @@ import {
   launchBrowser,
   SCREENSHOTS_DIR,
   signIn,
+  switchTheme,
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
@@ -103,31 +104,16 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
     await sshd?.stop();
   });
 
-  /**
-   * The header's theme button, clicked as a DOM event: with a dialog open a pointer click would
-   * land on the dialog's overlay and close it.
-   */
-  async function switchTheme(to: 'dark' | 'light') {
-    // A test that failed half-way may have left the other theme on: then there is nothing to do.
-    await page.evaluate((label) => {
-      document.querySelector<HTMLButtonElement>(`button[aria-label="${label}"]`)?.click();
-    }, `Switch to ${to} theme`);
-    await page.waitForFunction(
-      (dark) => document.documentElement.classList.contains('dark') === dark,
-      to === 'dark',
-    );
-  }
-
   /** axe finds nothing serious, in light and in dark; screenshots of both when named. */
   async function checkPage(shot: string | null) {
     await page.waitForTimeout(350); // past the delayed skeletons and the dialogs' animations
     expect(await seriousA11yViolations(page)).toEqual([]);
     if (shot) await page.screenshot({ path: path.join(DOCS, `screenshot-${shot}.png`) });
-    await switchTheme('dark');
+    await switchTheme(page, 'dark');
     await page.waitForTimeout(100);
     expect(await seriousA11yViolations(page)).toEqual([]);
     if (shot) await page.screenshot({ path: path.join(DOCS, `screenshot-${shot}-dark.png`) });
-    await switchTheme('light');
+    await switchTheme(page, 'light');
   }
 
   const runButton = (name: string) =>

@@ -1,18 +1,25 @@
 // Users, account and audit as a person sees them in Chromium, under the server's CSP header: an admin
 // creates a user, who signs in in a fresh context, makes a token (shown once) and revokes it; the
 // admin then finds it all in the audit log. No Content-Security-Policy violation along the way.
-import { existsSync } from 'node:fs';
+// Then the three pages with a realistic team behind them, checked by axe, light and dark, for
+// the README's screenshots.
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { CreatedToken, Job, ManagedUser } from '@vmo/protocol';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_WEB_DIR } from '../../src/app.js';
+import { HttpClient, startTestApp, type TestApp } from '../fixtures/app.js';
+import { seriousA11yViolations } from '../fixtures/axe.js';
 import {
   launchBrowser,
+  SCREENSHOTS_DIR,
   signIn,
+  switchTheme,
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
-import { startTestApp, type TestApp } from '../fixtures/app.js';
+import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 
 declare global {
   interface Window {
@@ -125,5 +132,173 @@ describe('users, account and audit pages in Chromium', () => {
     expect(
       [...problems, ...erinProblems].filter((p) => /Content Security Policy/i.test(p)),
     ).toEqual([]);
+  });
+});
+
+describe('users, account and audit pages with a team behind them', { timeout: 90_000 }, () => {
+  let t: TestApp;
+  let browser: BrowserFixture;
+  let page: Page;
+
+  /** Signs `username` in over the API (a `login` entry in the audit log). */
+  async function apiLogin(username: string, password: string): Promise<HttpClient> {
+    const client = t.anonymous();
+    const res = await client.post('/api/auth/login', { username, password });
+    expect(res.status).toBe(200);
+    return client;
+  }
+
+  /** Waits for the job's end (vi.waitFor: expect.poll is for tests, this runs in beforeAll). */
+  async function finished(client: HttpClient, jobId: string): Promise<void> {
+    await vi.waitFor(
+      async () => {
+        const { status } = (await (await client.get(`/api/jobs/${jobId}`)).json()) as Job;
+        expect(status).toMatch(/^(success|failed|canceled)$/);
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html')))
+      throw new Error(
+        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
+      );
+    t = await startTestApp({
+      webDir: DEFAULT_WEB_DIR,
+      config: { projects: [{ alias: 'engine', dir: ENGINE_PROJECT }] },
+    });
+
+    // The team, made the way an admin makes it: through the API, so the audit log has it all.
+    await t.users.createIfMissing({
+      username: 'admin',
+      role: 'admin',
+      password_hash: await t.auth.hashPassword('admin-password'),
+    });
+    const admin = await apiLogin('admin', 'admin-password');
+    const team = [
+      ['grace', 'admin'],
+      ['olga', 'operator'],
+      ['omar', 'operator'],
+      ['priya', 'operator'],
+      ['vera', 'viewer'],
+      ['victor', 'viewer'],
+    ] as const;
+    const ids = new Map<string, string>();
+    for (const [username, role] of team) {
+      const res = await admin.post('/api/users', {
+        username,
+        role,
+        password: `${username}-pw-123`,
+      });
+      expect(res.status).toBe(201);
+      ids.set(username, ((await res.json()) as ManagedUser).id);
+    }
+    // priya moved from operating to watching; victor left.
+    for (const [name, patch] of [
+      ['priya', { role: 'viewer' }],
+      ['victor', { disabled: true }],
+    ] as const)
+      expect((await admin.request('PATCH', `/api/users/${ids.get(name)}`, patch)).status).toBe(200);
+
+    // A morning's work: runs, a failure, a cancel; and a mistyped password.
+    const olga = await apiLogin('olga', 'olga-pw-123');
+    const omar = await apiLogin('omar', 'omar-pw-123');
+    const run = async (client: HttpClient, target: string, args?: Record<string, string>) => {
+      const res = await client.post('/api/jobs/stream', { alias: 'engine', target, args });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { jobId: string }).jobId;
+    };
+    await finished(olga, await run(olga, 'hello', { NAME: 'world' }));
+    await finished(omar, await run(omar, 'fail'));
+    const slow = await run(olga, 'slow');
+    expect((await olga.post('/api/jobs/cancel', { jobId: slow })).status).toBe(202);
+    await finished(olga, slow);
+    expect(
+      (await t.anonymous().post('/api/auth/login', { username: 'vera', password: 'nope' })).status,
+    ).toBe(401);
+    await apiLogin('vera', 'vera-pw-123');
+
+    // The admin's tokens: one for CI that has been used, one that expires, one revoked.
+    const made = new Map<string, CreatedToken>();
+    const in90Days = new Date(Date.now() + 90 * 86_400_000).toISOString();
+    for (const [name, expiresAt] of [
+      ['old laptop', null],
+      ['ci pipeline', null],
+      ['deploy script', in90Days],
+    ] as const) {
+      const res = await admin.post('/api/tokens', { name, expiresAt });
+      expect(res.status).toBe(201);
+      made.set(name, (await res.json()) as CreatedToken);
+    }
+    const ci = new HttpClient(t.baseUrl, {
+      authorization: `Bearer ${made.get('ci pipeline')!.token}`,
+    });
+    expect((await ci.get('/api/jobs?limit=1')).status).toBe(200);
+    const revoked = await admin.request('DELETE', `/api/tokens/${made.get('old laptop')!.id}`);
+    expect(revoked.status).toBe(204);
+
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    await signIn(page, t.baseUrl, 'admin', 'admin-password');
+    mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** axe finds nothing serious, in light and in dark, and both go to screenshot-<name>(-dark).png. */
+  async function shoot(name: string) {
+    await page.waitForTimeout(350); // past the delayed skeletons
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `screenshot-${name}.png`) });
+    await switchTheme(page, 'dark');
+    await page.waitForTimeout(100);
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `screenshot-${name}-dark.png`) });
+    await switchTheme(page, 'light');
+  }
+
+  it('lists the users with their roles, the disabled one marked', async () => {
+    await withScreenshotOnFailure(page, 'users-page', async () => {
+      await page.goto(t.baseUrl + '/users');
+      await page.locator('tr[data-user="victor"]').getByText('Disabled').waitFor();
+      expect(await page.locator('tbody tr').count()).toBe(7);
+      expect(await page.getByLabel('Role of priya').inputValue()).toBe('viewer');
+      await shoot('users');
+    });
+  });
+
+  it('shows the account with its tokens, used, expiring and never expiring', async () => {
+    await withScreenshotOnFailure(page, 'account-page', async () => {
+      await page.goto(t.baseUrl + '/account');
+      await page.locator('tr[data-token="deploy script"]').waitFor();
+      expect(await page.locator('tr[data-token="old laptop"]').count()).toBe(0);
+      expect(await page.locator('tr[data-token="ci pipeline"]').textContent()).not.toMatch(
+        /Never\s*Never/,
+      );
+      await shoot('account');
+    });
+  });
+
+  it('shows the audit log of it all, newest first', async () => {
+    await withScreenshotOnFailure(page, 'audit-page', async () => {
+      await page.goto(t.baseUrl + '/audit');
+      for (const action of [
+        'login',
+        'login.failed',
+        'user.create',
+        'user.update',
+        'job.run',
+        'job.cancel',
+        'token.create',
+        'token.revoke',
+      ])
+        await page.locator(`tr[data-action="${action}"]`).first().waitFor();
+      await shoot('audit');
+    });
   });
 });

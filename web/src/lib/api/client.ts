@@ -1,6 +1,6 @@
 // The one way the SPA talks to the REST API: same-origin cookies (or, under the backend-URL
-// override, a Bearer token to that origin), JSON both ways, and every failure turned into an
-// ApiError carrying the server's {error: {code, message}} (SPEC §2).
+// override, a Bearer token to that origin), JSON both ways (or a file as a Blob), and every failure
+// turned into an ApiError carrying the server's {error: {code, message}} (SPEC §2).
 import { goto } from '$app/navigation';
 import { resolve } from '$app/paths';
 import type { ErrorCode } from '@vmo/protocol';
@@ -38,9 +38,29 @@ export interface RequestOptions {
 }
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await answered(path, options, 'application/json');
+  return (response.status === 204 ? undefined : await readJson(response)) as T;
+}
+
+/** A GET whose answer is a file (e.g. a job's log), read whole into a Blob. */
+export async function requestBlob(
+  path: string,
+  options: Omit<RequestOptions, 'method' | 'body'> = {},
+): Promise<Blob> {
+  const response = await answered(path, options, '*/*');
+  try {
+    return await response.blob();
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
+    throw new ApiError(0, 'NETWORK', 'the download broke off before its end; try again');
+  }
+}
+
+/** The response when it is a success; otherwise the ApiError it stands for (and a 401's redirect). */
+async function answered(path: string, options: RequestOptions, accept: string): Promise<Response> {
   const { method = 'GET', body, fetch: doFetch = fetch, redirectOn401 = true, signal } = options;
-  const response = await send(doFetch, path, { method, body, signal });
-  if (response.ok) return (response.status === 204 ? undefined : await readJson(response)) as T;
+  const response = await send(doFetch, path, { method, body, signal, accept });
+  if (response.ok) return response;
 
   const error = await toApiError(response);
   if (error.status === 401 && redirectOn401) sendToLogin();
@@ -50,9 +70,14 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
 async function send(
   doFetch: typeof fetch,
   path: string,
-  { method, body, signal }: Pick<RequestOptions, 'method' | 'body' | 'signal'>,
+  {
+    method,
+    body,
+    signal,
+    accept,
+  }: Pick<RequestOptions, 'method' | 'body' | 'signal'> & { accept: string },
 ): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const backend = loadBackend();
   if (backend) headers.authorization = `Bearer ${backend.token}`;

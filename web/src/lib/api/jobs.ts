@@ -9,7 +9,8 @@ import type {
   TailPage,
 } from '@vmo/protocol';
 import { noteStartedHere } from '../state/job-ends.js';
-import { request } from './client.js';
+import { request, requestBlob } from './client.js';
+import { jobLogPath } from './job-log.js';
 
 /** The history filters the UI offers; empty strings mean "any". */
 export interface JobFilter {
@@ -44,9 +45,9 @@ export function fetchTail(id: string, before: number | null, bytes: number): Pro
   return request<TailPage>(`/api/jobs/${encodeURIComponent(id)}/tail?${query.toString()}`);
 }
 
-/** The plain-text download of the whole output. */
-export function jobLogUrl(id: string): string {
-  return `/api/jobs/${encodeURIComponent(id)}/log`;
+/** The whole output as a file, for the download under the backend-URL override (see job-log.ts). */
+export function fetchJobLog(id: string): Promise<Blob> {
+  return requestBlob(jobLogPath(id));
 }
 
 export interface RunRequest {
