@@ -211,6 +211,13 @@ describe(OutputPipeline.name, () => {
       expect([e.lineEnd, e.openStreams]).toEqual(want);
       expect(reads).toBe(1);
     }
+    // Events before, and no way to read where they left the lines: no marks rather than wrong ones.
+    const store = new MemoryStore();
+    const { p } = pipeline(store, { firstSeq: 3 });
+    p.write('stdout', Buffer.from('x\n'));
+    await p.flush();
+    const e = store.committed[0] as StoredEvent;
+    expect([e.seq, e.lineEnd, e.openStreams]).toEqual([3, null, null]);
   });
 
   it('splits an event larger than maxChunkChars into contiguous events', async () => {

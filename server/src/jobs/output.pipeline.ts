@@ -99,7 +99,10 @@ export class OutputPipeline {
   constructor(opts: PipelineOptions) {
     this.nextSeq = opts.firstSeq ?? 1;
     this.committed = this.nextSeq - 1;
-    if (this.nextSeq === 1 || !opts.lineState) this.lines = { lines: 0, open: 0 };
+    // A new job starts at line 0; a job with events already and no way to read where they left
+    // its lines gets no marks (never wrong ones).
+    if (this.nextSeq === 1) this.lines = { lines: 0, open: 0 };
+    else if (!opts.lineState) this.lines = null;
     this.o = {
       flushMs: 10,
       flushBytes: 1024 * 1024,
