@@ -4,10 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { unreachableHosts, useJobApp } from '../fixtures/job-app.js';
 import {
+  alive,
   ENGINE_PROJECT,
   eventsSoFar,
   follow,
   getJob,
+  pidIn,
   startJob,
   storedEvents,
   textOf,
@@ -61,11 +63,15 @@ describe('JobService when a queued job is canceled just as it starts', () => {
     const goFile = `${project.goFile}-exit`; // its own: the other tests' file exists already
     const job = await startJob(operator, 'waiter', 'wait', { GO: goFile });
     await expect.poll(async () => (await getJob(operator, job)).status).toBe('running');
+    await expect.poll(async () => pidIn(await eventsSoFar(operator, job))).toBeGreaterThan(0);
+    const pid = pidIn(await eventsSoFar(operator, job));
     const locks = await rowLocks(t.database.url);
     let cancel: Response | null = null;
     try {
       await locks.lock(job);
       await writeFile(goFile, ''); // it exits; storing its last lines waits on the row
+      // Exited for sure (an earlier line's write may be what waits on the row), its end not stored.
+      await expect.poll(() => alive(pid), { timeout: 10_000 }).toBe(false);
       await expect.poll(locks.waiting, { timeout: 10_000 }).toBeGreaterThan(0);
       cancel = await operator.post('/api/jobs/cancel', { jobId: job });
     } finally {
