@@ -17,35 +17,9 @@ export const EVENTS_PAGE_BYTES = 8 * 1024 * 1024;
 export class JobEventsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** One statement: the events (multi-row via unnest) and the job's last_seq and output_bytes. */
-  async append(jobId: string, events: StoredEvent[], addBytes: number): Promise<void> {
-    const last = events.at(-1)?.seq;
-    if (last === undefined) {
-      if (addBytes)
-        await this.db
-          .updateTable('jobs')
-          .set({ output_bytes: sql`output_bytes + ${addBytes}` })
-          .where('id', '=', jobId)
-          .execute();
-      return;
-    }
-    const seqs = events.map((e) => e.seq);
-    const ts = events.map((e) => new Date(e.ts));
-    const streams = events.map((e) => e.stream);
-    const chunks = events.map((e) => (hasNul(e.chunk) ? '' : e.chunk));
-    const bins = events.map((e) => (hasNul(e.chunk) ? Buffer.from(e.chunk, 'utf8') : null));
-    const lineEnds = events.map((e) => e.lineEnd ?? null);
-    const opens = events.map((e) => e.openStreams ?? null);
-    await sql`
-      with inserted as (
-        insert into job_events (job_id, seq, ts, stream, chunk, chunk_bin, line_end, open_streams)
-        select ${jobId}::uuid, e.seq, e.ts, e.stream, e.chunk, e.bin, e.line_end, e.open_streams
-        from unnest(${seqs}::int[], ${ts}::timestamptz[], ${streams}::text[], ${chunks}::text[],
-          ${bins}::bytea[], ${lineEnds}::int[], ${opens}::smallint[])
-          as e(seq, ts, stream, chunk, bin, line_end, open_streams)
-      )
-      update jobs set last_seq = ${last}, output_bytes = output_bytes + ${addBytes} where id = ${jobId}::uuid
-    `.execute(this.db);
+  /** One statement: the events and the job's last_seq and output_bytes (appendMany of one job). */
+  append(jobId: string, events: StoredEvent[], addBytes: number): Promise<void> {
+    return this.appendMany([{ jobId, events, addBytes }]);
   }
 
   /**
@@ -139,14 +113,18 @@ export class JobEventsRepository {
   }
 
   /** Where the job's last stored event left its lines: fresh for none, null if it has no marks. */
-  async lineState(jobId: string): Promise<LineState | null> {
-    const row = await this.db
+  lineState(jobId: string): Promise<LineState | null> {
+    return this.stateBefore(jobId, null);
+  }
+
+  /** Where the lines stood after the last event before `seq` (any seq when null); see lineState. */
+  private async stateBefore(jobId: string, seq: number | null): Promise<LineState | null> {
+    let q = this.db
       .selectFrom('job_events')
       .select(['line_end', 'open_streams'])
-      .where('job_id', '=', jobId)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+      .where('job_id', '=', jobId);
+    if (seq !== null) q = q.where('seq', '<', seq);
+    const row = await q.orderBy('seq', 'desc').limit(1).executeTakeFirst();
     if (!row) return { lines: 0, open: 0 };
     return row.line_end === null || row.open_streams === null
       ? null
@@ -179,21 +157,9 @@ export class JobEventsRepository {
     `.execute(this.db);
     const first = rows[0];
     if (!first) return { events: [], start: { lines: 0, open: 0 } }; // nothing before it
-    const prev = await this.db
-      .selectFrom('job_events')
-      .select(['line_end', 'open_streams'])
-      .where('job_id', '=', jobId)
-      .where('seq', '<', first.seq)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
     const known = rows.every((r) => r.line_end !== null);
-    const start: LineState | null = !prev
-      ? { lines: 0, open: 0 }
-      : prev.line_end === null || prev.open_streams === null
-        ? null
-        : { lines: prev.line_end, open: prev.open_streams };
-    return { events: rows.map(toEvent), start: known ? start : null };
+    const start = known ? await this.stateBefore(jobId, first.seq) : null;
+    return { events: rows.map(toEvent), start };
   }
 }
 
