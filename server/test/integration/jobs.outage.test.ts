@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import { useJobApp } from '../fixtures/job-app.js';
+import { engineAndWaiter, useJobApp } from '../fixtures/job-app.js';
 import {
   type Followed,
   ENGINE_PROJECT,
@@ -27,13 +27,7 @@ import { startTcpProxy } from '../fixtures/tcp-proxy.js';
 describe('JobService when the connection drops as a job starts', () => {
   const app = useJobApp((project) => ({
     viaProxy: true,
-    config: {
-      projects: [
-        { alias: 'engine', dir: ENGINE_PROJECT },
-        { alias: 'waiter', dir: project.dir },
-      ],
-      jobs: { maxConcurrent: 1, graceSeconds: 0 },
-    },
+    config: engineAndWaiter(project),
   }));
 
   // Regression (bug found by this test): durably() retried a start whose reply was lost though the
@@ -258,11 +252,7 @@ describe('JobService.shutdown during a database outage, with a job still queued'
   const app = useJobApp((project) => ({
     viaProxy: true,
     config: {
-      projects: [
-        { alias: 'engine', dir: ENGINE_PROJECT },
-        { alias: 'waiter', dir: project.dir },
-      ],
-      jobs: { maxConcurrent: 1, graceSeconds: 0 },
+      ...engineAndWaiter(project),
       db: { outageSeconds: 1 },
     },
   }));

@@ -2,10 +2,15 @@
 // open, so the interleaving under test is the one that happens.
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { unreachableHosts, useJobApp } from '../fixtures/job-app.js';
+import {
+  engineAndWaiter,
+  fanOutBehindWaiter,
+  HOLD_PRESET,
+  unreachableHosts,
+  useJobApp,
+} from '../fixtures/job-app.js';
 import {
   alive,
-  ENGINE_PROJECT,
   eventsSoFar,
   follow,
   getJob,
@@ -18,13 +23,7 @@ import { rowLocks } from '../fixtures/row-locks.js';
 
 describe('JobService when a queued job is canceled just as it starts', () => {
   const app = useJobApp((project) => ({
-    config: {
-      projects: [
-        { alias: 'engine', dir: ENGINE_PROJECT },
-        { alias: 'waiter', dir: project.dir },
-      ],
-      jobs: { maxConcurrent: 1, graceSeconds: 0 },
-    },
+    config: engineAndWaiter(project),
   }));
 
   // Regression (bug found by this test): cancel() took "no handle yet" for "still queued", so a job
@@ -199,7 +198,7 @@ describe('JobService when a fan-out is canceled twice', () => {
     socket: true,
     config: {
       ssh: { config: await unreachableHosts(project.dir, hosts) },
-      presets: [{ name: 'hold', command: 'sleep {secs}', params: { secs: '^[0-9]{1,7}$' } }],
+      presets: [HOLD_PRESET],
       jobs: { maxConcurrent: 4, graceSeconds: 0 },
       fanout: { maxParallel: 2 },
     },
@@ -248,7 +247,7 @@ describe('JobService when a fan-out is canceled just as a child starts', () => {
     config: {
       projects: [{ alias: 'waiter', dir: project.dir }],
       ssh: { config: await unreachableHosts(project.dir, hosts) },
-      presets: [{ name: 'hold', command: 'sleep {secs}', params: { secs: '^[0-9]{1,7}$' } }],
+      presets: [HOLD_PRESET],
       jobs: { maxConcurrent: 1, graceSeconds: 0 },
       fanout: { maxParallel: 1 },
     },
@@ -261,15 +260,7 @@ describe('JobService when a fan-out is canceled just as a child starts', () => {
   // cancel's write waits until the start went through).
   it('does not start a child its group was canceled with', async () => {
     const { t, operator, project } = app;
-    const first = await startJob(operator, 'waiter', 'wait', { GO: project.goFile });
-    await expect.poll(async () => (await getJob(operator, first)).status).toBe('running');
-    const res = await operator.post('/api/jobs/fanout', {
-      hostAliases: hosts,
-      preset: 'hold',
-      params: { secs: '1' },
-    });
-    expect(res.status).toBe(201);
-    const { jobId: groupId } = (await res.json()) as { jobId: string };
+    const { groupId } = await fanOutBehindWaiter(operator, project, hosts);
     const [, second] = (await getJob(operator, groupId)).children!.map((c) => c.id);
 
     const row = await rowLocks(t.database.url);

@@ -2,7 +2,12 @@
 // job whose end cannot be recorded is left for the next start to recover.
 import { sql } from 'kysely';
 import { describe, expect, it, vi } from 'vitest';
-import { unreachableHosts, useJobApp } from '../fixtures/job-app.js';
+import {
+  fanOutBehindWaiter,
+  HOLD_PRESET,
+  unreachableHosts,
+  useJobApp,
+} from '../fixtures/job-app.js';
 import {
   ENGINE_PROJECT,
   alive,
@@ -75,22 +80,14 @@ describe('JobService.shutdown with a fan-out under way', () => {
     config: {
       projects: [{ alias: 'waiter', dir: project.dir }],
       ssh: { config: await unreachableHosts(project.dir, hosts) },
-      presets: [{ name: 'hold', command: 'sleep {secs}', params: { secs: '^[0-9]{1,7}$' } }],
+      presets: [HOLD_PRESET],
       jobs: { maxConcurrent: 1, graceSeconds: 0 },
     },
   }));
 
   it('ends the group interrupted, its queued children too', async () => {
     const { t, operator, socket, project } = app;
-    const first = await startJob(operator, 'waiter', 'wait', { GO: project.goFile });
-    await expect.poll(async () => (await getJob(operator, first)).status).toBe('running');
-    const res = await operator.post('/api/jobs/fanout', {
-      hostAliases: hosts,
-      preset: 'hold',
-      params: { secs: '1' },
-    });
-    expect(res.status).toBe(201);
-    const { jobId: groupId } = (await res.json()) as { jobId: string };
+    const { first, groupId } = await fanOutBehindWaiter(operator, project, hosts);
     const followed = follow(socket, groupId);
 
     await t.services.jobs.shutdown('going down');
