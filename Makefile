@@ -8,6 +8,11 @@ SERVER := server/dist/main.js
 WEB := web/build/index.html
 ARGS ?=
 
+# One line per build step on the terminal; the step's full output goes to the file it names.
+step = @mkdir -p .make; printf '  %-26s' '$(1)…'; \
+  if { $(3); } >.make/$(2).log 2>&1; then echo "ok   (log: .make/$(2).log)"; \
+  else echo "FAILED (log: .make/$(2).log)"; tail -n 40 .make/$(2).log; exit 1; fi
+
 protocol_src := $(shell find packages/protocol/src -name '*.ts' 2>/dev/null) packages/protocol/tsconfig.json
 server_src := $(shell find server/src -name '*.ts' -not -name '*.test.ts' 2>/dev/null) server/tsconfig.build.json
 web_src := $(shell find web/src web/static -type f 2>/dev/null) web/svelte.config.js web/vite.config.ts
@@ -24,19 +29,19 @@ setup: system-deps $(NODE_DEPS) $(SERVER) $(WEB) ## Install dependencies (npm an
 
 # npm ci only when the lock file or a package.json changed since the last install.
 $(NODE_DEPS): package-lock.json package.json packages/protocol/package.json server/package.json web/package.json
-	npm ci
+	$(call step,installing npm packages,npm-ci,npm ci)
 	@touch $@
 
 $(PROTOCOL): $(NODE_DEPS) $(protocol_src)
-	npm run build -w @vmo/protocol
+	$(call step,building the protocol,protocol,npm run build -w @vmo/protocol)
 	@touch $@
 
 $(SERVER): $(PROTOCOL) $(server_src)
-	npm run build -w @vmo/server
+	$(call step,building the server,server,npm run build -w @vmo/server)
 	@touch $@
 
 $(WEB): $(PROTOCOL) $(web_src)
-	npm run build -w @vmo/web
+	$(call step,building the web app,web,npm run build -w @vmo/web)
 	@touch $@
 
 dev: $(PROTOCOL) ## Server with reload on :3000 and Vite on :5173 (proxying /api and /socket.io)

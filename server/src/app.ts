@@ -16,6 +16,7 @@ import { healthRoutes } from './http/health.routes.js';
 import { loadUser, originCheck, requireAuth } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/error.js';
 import { hostCheck } from './http/middleware/host-check.js';
+import { rejectNulInBody, rejectNulInUrl } from './http/middleware/odd-input.js';
 import type { LoginLimits } from './http/middleware/rate-limit.js';
 import { inlineScriptHashes, securityHeaders } from './http/middleware/security-headers.js';
 import { sessionMiddleware } from './http/middleware/session.js';
@@ -90,12 +91,20 @@ export function createApp(deps: AppDeps): App {
   // Public: health, and the API's description (it holds no data).
   api.use(healthRoutes(deps), openApiRoutes(deps));
   api.use(session, loadUser(auth, tokens), originCheck(security));
-  api.use(authRoutes({ auth, security, loginLimits: deps.loginLimits }));
+  api.use(
+    authRoutes({
+      auth,
+      access: deps.services.access,
+      security,
+      loginLimits: deps.loginLimits,
+      limitCounts: deps.services.loginLimits,
+    }),
+  );
   // Everything below needs a signed-in user, checked before any body is parsed (SPEC §2: auth → size → schema).
-  api.use(requireAuth, express.json({ limit: '64kb' }));
+  api.use(requireAuth, rejectNulInUrl, express.json({ limit: '64kb' }), rejectNulInBody);
   api.use(catalogRoutes(deps.services));
   api.use(jobsRoutes(deps.services));
-  api.use(usersRoutes({ users: deps.services.accounts }));
+  api.use(usersRoutes({ users: deps.services.accounts, access: deps.services.access }));
   api.use(tokensRoutes(deps.services));
   api.use(auditRoutes(deps.services));
   api.use(notFound);

@@ -38,6 +38,7 @@ describe(loadConfig.name, () => {
         retentionDays: 30,
         maxOutputBytes: 1073741824,
         bufferBytes: 8388608,
+        env: { drop: [], pass: [] },
       },
       db: { outageSeconds: 60 },
       fanout: { maxParallel: 16 },
@@ -120,6 +121,8 @@ describe(loadConfig.name, () => {
       'security.allowedOrigins.0:',
     ],
     ['a list where a map is expected', 'jobs: [1, 2]\n', 'jobs:'],
+    ['a bad env glob', 'jobs: { env: { drop: ["A-B"] } }\n', 'jobs.env.drop.0:'],
+    ['an unknown env key', 'jobs: { env: { keep: [A] } }\n', 'unknown key "jobs.env.keep"'],
     [
       'a placeholder inside quotes',
       'presets: [{ name: x, command: "echo \'{a}\'" }]\n',

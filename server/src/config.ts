@@ -5,8 +5,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { HostShells } from '@vmo/protocol';
 import { validatePresets } from './catalog/presets.js';
 
+/** An environment variable name, or a glob of them with `*` (`jobs.env.drop`/`pass`). */
+const envPattern = z
+  .string()
+  .regex(/^[A-Za-z0-9_*]{1,128}$/, 'letters, digits, _ and * (a glob) only');
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
@@ -15,6 +20,8 @@ const ProjectConfig = z.strictObject({
   dir: z.string().min(1),
   interactive: z.array(z.string().min(1)).optional(),
   remote: z.array(z.strictObject({ host: z.string().min(1), dir: z.string().min(1) })).optional(),
+  /** Production: every run asks for the alias to be typed (SPEC §4). */
+  protected: z.boolean().optional(),
 });
 
 const PresetConfig = z.strictObject({
@@ -44,6 +51,12 @@ export const FileConfig = z.strictObject({
       retentionDays: nonNegInt.default(30),
       maxOutputBytes: posInt.default(1024 ** 3),
       bufferBytes: posInt.default(8 * 1024 ** 2),
+      env: z
+        .strictObject({
+          drop: z.array(envPattern).default([]),
+          pass: z.array(envPattern).default([]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   db: z.strictObject({ outageSeconds: posInt.default(60) }).prefault({}),
@@ -53,6 +66,8 @@ export const FileConfig = z.strictObject({
       desktop: z.boolean().default(false),
       idleSeconds: posInt.default(900),
       maxOpen: posInt.default(16),
+      /** Who may open a shell on a host or VM; a shell is an ad-hoc command, so allowAdHoc too. */
+      hostShells: HostShells.default('admin'),
     })
     .prefault({}),
   security: z

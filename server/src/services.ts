@@ -5,13 +5,17 @@ import { AuthService } from './auth/auth.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { UsersService } from './auth/users.service.js';
 import { CatalogService } from './catalog/catalog.service.js';
+import { envRules, jobEnvironment } from './jobs/make-command.js';
 import { BUILTIN_PRESETS } from './catalog/presets.js';
+import type { Waiting } from '@vmo/protocol';
 import type { Config } from './config.js';
+import { Access } from './auth/permissions.js';
 import { AuditRepository } from './db/audit.repository.js';
 import { CatalogRepository } from './db/catalog.repository.js';
 import type { Db } from './db/client.js';
 import { JobEventsRepository } from './db/job-events.repository.js';
 import { JobsRepository } from './db/jobs.repository.js';
+import { LoginLimitsRepository } from './db/login-limits.repository.js';
 import { LoginLinksRepository } from './db/login-links.repository.js';
 import { SessionsRepository } from './db/sessions.repository.js';
 import { TokensRepository } from './db/tokens.repository.js';
@@ -35,11 +39,15 @@ import { PtyRunner } from './runners/pty.runner.js';
 import { controlDirFor, SshRunner } from './runners/ssh.runner.js';
 
 export interface Services {
+  /** The one permission function with this server's settings (SPEC §4). */
+  access: Access;
   auth: AuthService;
   users: UsersRepository;
   /** User management for admins. */
   accounts: UsersService;
   tokens: TokensService;
+  /** Failed sign-ins per address and user, counted in the database for every instance. */
+  loginLimits: LoginLimitsRepository;
   auditLog: AuditQueries;
   authEvents: AuthEvents;
   catalog: CatalogService;
@@ -110,6 +118,7 @@ export function createServices(opts: ServiceOptions): Services {
     { instanceId },
   );
   const env = opts.env ?? process.env;
+  const jobEnv = envRules(config.jobs.env);
   const catalog = new CatalogService({
     config,
     // Validated at boot by loadConfig; the built-in ones when the config names none.
@@ -117,8 +126,20 @@ export function createServices(opts: ServiceOptions): Services {
     log,
     store: new CatalogRepository(db.db),
     path: env.PATH,
+    env: jobEnvironment(env, jobEnv),
   });
-  const queries = new JobQueries({ jobs: jobsRepo, events });
+  const access = new Access({
+    allowAdHoc: config.security.allowAdHoc,
+    hostShells: config.terminal.hostShells,
+  });
+  const waiting = new Map<string, Waiting>();
+  const queries = new JobQueries({
+    jobs: jobsRepo,
+    events,
+    access,
+    protectionOf: (where) => catalog.protectionOf(where),
+    waiting,
+  });
   const retention = new Retention({
     jobs: jobsRepo,
     log,
@@ -130,13 +151,14 @@ export function createServices(opts: ServiceOptions): Services {
     configFile: config.ssh.config,
     controlDir: controlDirFor(opts.dataDir),
   });
-  const remote = new RemoteService({ catalog, ssh, env });
+  const remote = new RemoteService({ catalog, ssh, env, envRules: jobEnv });
   const requests = new JobRequests({
     catalog,
     remote,
     ssh,
     env,
-    allowAdHoc: config.security.allowAdHoc,
+    envRules: jobEnv,
+    access,
   });
   const jobs: JobService = new JobService({
     jobs: jobsRepo,
@@ -145,12 +167,18 @@ export function createServices(opts: ServiceOptions): Services {
     queries,
     audit,
     requests,
+    access,
+    waiting,
     bus,
     log,
     instanceId,
     peers: cluster ?? undefined,
     runners: { local, ssh, pty: new PtyRunner() },
-    terminals: new Terminals({ ...config.terminal, graceSeconds: config.jobs.graceSeconds }),
+    terminals: new Terminals({
+      ...config.terminal,
+      graceSeconds: config.jobs.graceSeconds,
+      access,
+    }),
     desktopEnv: opts.desktopEnv,
     limits: {
       maxConcurrent: config.jobs.maxConcurrent,
@@ -172,6 +200,7 @@ export function createServices(opts: ServiceOptions): Services {
     events: authEvents,
   });
   return {
+    access,
     auth,
     users,
     accounts: new UsersService({
@@ -182,6 +211,7 @@ export function createServices(opts: ServiceOptions): Services {
       hashPassword: (p) => auth.hashPassword(p),
     }),
     tokens: new TokensService({ tokens: new TokensRepository(db.db), audit, events: authEvents }),
+    loginLimits: new LoginLimitsRepository(db.db),
     auditLog: new AuditQueries({ audit }),
     authEvents,
     catalog,

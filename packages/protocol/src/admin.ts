@@ -34,9 +34,12 @@ export type UpdateUser = z.infer<typeof UpdateUser>;
 
 export const UserId = z.uuid();
 
-/** Your own password, proven with the current one. */
+/**
+ * Your own password, proven with the current one; not needed while you have none, or in the
+ * hour after signing in with a one-time link (`Me.password.currentRequired`).
+ */
 export const ChangePassword = z.strictObject({
-  currentPassword: z.string().min(1).max(1024),
+  currentPassword: z.string().max(1024).optional(),
   newPassword: Password,
 });
 export type ChangePassword = z.infer<typeof ChangePassword>;

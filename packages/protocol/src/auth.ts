@@ -26,6 +26,3 @@ export const User = z.object({
   createdAt: z.string(),
 });
 export type User = z.infer<typeof User>;
-
-export const Me = z.object({ user: User });
-export type Me = z.infer<typeof Me>;

@@ -12,6 +12,10 @@ export const VmInfo = z.object({
   user: z.string().nullable(),
   /** The ssh config alias that reaches it, when there is one; else it is reached as `vm:<id>`. */
   sshAlias: z.string().nullable(),
+  /** That alias's `HostInfo.error`: ssh cannot reach the VM through it until the config is fixed. */
+  sshError: z.string().optional(),
+  /** Its environment is production (`protected: true`): starting anything there wants its name typed. */
+  protected: z.boolean().optional(),
 });
 export type VmInfo = z.infer<typeof VmInfo>;
 
@@ -20,6 +24,12 @@ export const HostInfo = z.object({
   hostname: z.string(),
   user: z.string().nullable(),
   port: z.number().int(),
+  /**
+   * Why ssh cannot use this host: `ssh -G`'s own message (an Include loop, a bad option or value,
+   * with paths other than the config files hidden). Absent when it resolves; when present,
+   * hostname, user and port are placeholders.
+   */
+  error: z.string().optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 

@@ -16,6 +16,10 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   TOKEN_NOT_FOUND: 404,
+  /** A `@confirm` target, or a protected environment or project, started without its confirmation. */
+  CONFIRM_REQUIRED: 400,
+  /** make cannot read the project's Makefile; the message is make's. */
+  MAKEFILE_ERROR: 422,
   JOB_FINISHED: 409,
   /** A username that is taken, or a change that would leave no admin. */
   CONFLICT: 409,

@@ -8,3 +8,4 @@ export * from './admin.js';
 export * from './audit-actions.js';
 export * from './catalog.js';
 export * from './lines.js';
+export * from './permissions.js';

@@ -32,7 +32,33 @@ export type MakeArgs = z.infer<typeof MakeArgs>;
 
 export const JobId = z.uuid();
 
-export const Job = z.object({
+/** What the caller may do with one job (from `can()`, see permissions.ts): on every Job the API returns. */
+export const JobCan = z.object({
+  cancel: z.boolean(),
+  rerun: z.boolean(),
+  readOutput: z.boolean(),
+  /** Type into its terminal. */
+  input: z.boolean(),
+});
+export type JobCan = z.infer<typeof JobCan>;
+
+/** A production environment or project (`protected: true`): starting there wants its name typed. */
+export const Protection = z.object({
+  kind: z.enum(['environment', 'project']),
+  name: z.string(),
+});
+export type Protection = z.infer<typeof Protection>;
+
+/** Why a queued job waits: `maxConcurrent` running jobs, the `@exclusive` run `jobId`, or its fan-out's limit. */
+export const Waiting = z.object({
+  reason: z.enum(['maxConcurrent', 'exclusive', 'fanout']),
+  jobId: z.string().optional(),
+  message: z.string(),
+});
+export type Waiting = z.infer<typeof Waiting>;
+
+/** A job as stored, before what the caller may do with it is added. */
+export const JobRecord = z.object({
   id: z.string(),
   type: JobType,
   status: JobStatus,
@@ -52,7 +78,14 @@ export const Job = z.object({
   lastSeq: z.number().int(),
   outputBytes: z.number().int(),
   truncated: z.boolean(),
+  /** Where it ran is protected (production); null otherwise. */
+  protection: Protection.nullable(),
+  /** Set while it is queued, when this server knows why. */
+  waiting: Waiting.optional(),
 });
+export type JobRecord = z.infer<typeof JobRecord>;
+
+export const Job = JobRecord.extend({ can: JobCan });
 export type Job = z.infer<typeof Job>;
 
 export const JobEvent = z.object({
@@ -69,14 +102,21 @@ export const TargetName = z.string().min(1).max(256);
 /** An ssh config alias, or `vm:<env>/<name>` for a VM without one. */
 export const HostAlias = z.string().min(1).max(256);
 
+/**
+ * What a start carries to say the user confirmed: `true` for a `@confirm` target, the name of the
+ * environment or project typed out for a protected one (which confirms a `@confirm` target too).
+ */
+export const Confirmation = z.union([z.boolean(), z.string().max(128)]);
+export type Confirmation = z.infer<typeof Confirmation>;
+
 export const StartStream = z.strictObject({
   alias: Alias,
   target: TargetName,
   args: MakeArgs.optional(),
   /** Run an interactive target as a plain stream job anyway. */
   force: z.boolean().optional(),
-  /** Required for targets marked `@confirm`. */
-  confirm: z.boolean().optional(),
+  /** Required for targets marked `@confirm` and protected places (see Confirmation). */
+  confirm: Confirmation.optional(),
   /** Run it on this host of the project's `remote` list, over ssh. */
   hostAlias: HostAlias.optional(),
 });
@@ -88,10 +128,23 @@ export const StartSsh = z.union([
     hostAlias: HostAlias,
     preset: z.string().min(1).max(128),
     params: z.record(z.string().max(128), z.string().max(1024)).optional(),
+    confirm: Confirmation.optional(),
   }),
-  z.strictObject({ hostAlias: HostAlias, command: z.string().min(1).max(8192) }),
+  z.strictObject({
+    hostAlias: HostAlias,
+    command: z.string().min(1).max(8192),
+    confirm: Confirmation.optional(),
+  }),
 ]);
 export type StartSsh = z.infer<typeof StartSsh>;
+
+/** A re-run: the stored request, with its arguments changed when given, confirmed again when it must be. */
+export const RerunJob = z.strictObject({
+  /** Make variables of a target, or a preset's params; the stored ones when absent. */
+  args: MakeArgs.optional(),
+  confirm: Confirmation.optional(),
+});
+export type RerunJob = z.infer<typeof RerunJob>;
 
 export const StartedJob = z.object({ jobId: z.string(), type: JobType });
 export type StartedJob = z.infer<typeof StartedJob>;
@@ -188,17 +241,44 @@ export const TargetInfo = z.object({
   confirm: z.boolean().optional(),
   /** One run at a time (`@exclusive`): another waits in the queue until it ends. */
   exclusive: z.boolean().optional(),
+  /** The `##@ Section` it is documented under, as the Makefile's own `make help` groups it. */
+  section: z.string().nullable().optional(),
+  /** Folded under "more": a file make builds (object files, CMake fast targets…) rather than a task. */
+  more: z.boolean().optional(),
 });
 export type TargetInfo = z.infer<typeof TargetInfo>;
+
+/**
+ * How a project's targets were listed: `isolated`, make's database read in a throwaway sandbox;
+ * `safe`, the makefile text alone because the host offers no isolation (nothing is run).
+ */
+export const ListingMode = z.enum(['isolated', 'safe']);
+export type ListingMode = z.infer<typeof ListingMode>;
+
+export const Listing = z.object({
+  mode: ListingMode,
+  /** Why the sandbox could not be had (safe mode). */
+  reason: z.string().optional(),
+});
+export type Listing = z.infer<typeof Listing>;
 
 export const ProjectInfo = z.object({
   alias: z.string(),
   dir: z.string(),
   source: z.enum(['config', 'mkcli']),
+  /** False when its folder or Makefile is missing, or make cannot read the Makefile (`error` says). */
   available: z.boolean(),
   error: z.string().optional(),
-  /** Hosts where its targets can also run over ssh. */
-  remote: z.array(z.object({ host: z.string(), dir: z.string() })).optional(),
+  /** `MAKEFILE_ERROR` when make cannot read the Makefile; the targets route answers it too. */
+  errorCode: z.literal('MAKEFILE_ERROR').optional(),
+  /** How its targets were listed, once they have been. */
+  listing: Listing.optional(),
+  /** Production (`protected: true` in the config file): a run wants the project's alias typed. */
+  protected: z.boolean().optional(),
+  /** Hosts where its targets can also run over ssh (with how they were listed there, once known). */
+  remote: z
+    .array(z.object({ host: z.string(), dir: z.string(), listing: Listing.optional() }))
+    .optional(),
 });
 export type ProjectInfo = z.infer<typeof ProjectInfo>;
 
@@ -215,7 +295,7 @@ export const StartFanout = z
     alias: Alias.optional(),
     target: TargetName.optional(),
     args: MakeArgs.optional(),
-    confirm: z.boolean().optional(),
+    confirm: Confirmation.optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.environment === undefined) === (v.hostAliases === undefined)) {
@@ -245,12 +325,13 @@ export const StartTerminal = z.union([
     alias: Alias,
     target: TargetName,
     args: MakeArgs.optional(),
-    confirm: z.boolean().optional(),
+    confirm: Confirmation.optional(),
     mode: z.enum(['browser', 'desktop']).optional(),
     ...TerminalSize,
   }),
   z.strictObject({
     hostAlias: HostAlias,
+    confirm: Confirmation.optional(),
     mode: z.enum(['browser', 'desktop']).optional(),
     ...TerminalSize,
   }),

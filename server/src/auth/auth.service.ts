@@ -122,16 +122,31 @@ export class AuthService {
    * A user's own password, proven with the current one. Every other session of theirs ends
    * (`keepSid`: the one asking, null when a token asks).
    */
+  /** Whether the user has a password at all (the bootstrap admin may not, until they set one). */
+  async hasPassword(userId: string): Promise<boolean> {
+    return !!(await this.deps.users.findById(userId))?.password_hash;
+  }
+
+  /**
+   * Sets the user's own password. The current one proves it is them, unless they have none yet or
+   * `viaLink` (a session a one-time link opened within the hour: whoever holds the console's link
+   * is the owner). Their other sessions end.
+   */
   async changePassword(
     user: User,
-    current: string,
+    current: string | null,
     next: string,
     keepSid: string | null,
-    source: string | null,
+    how: { source: string | null; viaLink?: boolean },
   ): Promise<void> {
+    const { source } = how;
     const row = await this.deps.users.findById(user.id);
-    const ok = row?.password_hash ? await argon2.verify(row.password_hash, current) : false;
-    if (!row || !ok) {
+    const proven =
+      !!row &&
+      (!row.password_hash ||
+        how.viaLink === true ||
+        (!!current && (await argon2.verify(row.password_hash, current))));
+    if (!row || !proven) {
       await this.deps.audit.add({
         userId: user.id,
         username: user.username,
@@ -140,7 +155,10 @@ export class AuthService {
         source,
         details: { ok: false },
       });
-      throw new AppError('FORBIDDEN', 'the current password is wrong');
+      throw new AppError(
+        'FORBIDDEN',
+        current ? 'the current password is wrong' : 'give your current password',
+      );
     }
     await this.deps.users.setPassword(row.id, await this.hashPassword(next));
     await this.deps.sessions.deleteForUser(row.id, keepSid);
@@ -151,7 +169,14 @@ export class AuthService {
       action: 'password.change',
       target: user.username,
       source,
-      details: { ok: true },
+      details: {
+        ok: true,
+        proof: !row.password_hash
+          ? 'first password'
+          : how.viaLink
+            ? 'one-time link'
+            : 'current password',
+      },
     });
   }
 }

@@ -1,41 +1,76 @@
-// SPEC §4's rules about jobs, in one place: whose output a user may read and what they may cancel.
-import { ROLE_RANK, type User } from '@vmo/protocol';
-import type { JobRow } from '../db/jobs.repository.js';
+// The server's side of the one permission function: `can()` from the protocol, given this server's
+// settings, asked by every route and socket event; and each Job as one caller may see it.
+import {
+  can,
+  decide,
+  jobCan,
+  permissionsOf,
+  type Action,
+  type GlobalAction,
+  type Job,
+  type JobAction,
+  type JobFacts,
+  type JobRecord,
+  type Permissions,
+  type Policy,
+  type Subject,
+  type User,
+} from '@vmo/protocol';
 import { AppError } from '../errors.js';
 
-type JobFacts = Pick<JobRow, 'type' | 'preset' | 'target' | 'requested_by'>;
+/** What a caller who may not read an ad-hoc command sees instead of it. */
+const HIDDEN_COMMAND = '(ad-hoc command, shown to admins only)';
 
-/** An ssh job that is neither a preset nor a project target: a command an admin typed. */
-export const isAdHoc = (job: JobFacts): boolean =>
-  job.type === 'ssh' && job.preset === null && job.target === null;
+export class Access {
+  constructor(readonly policy: Policy) {}
 
-/**
- * Viewers read stream and ssh output; terminal output is its owner's and the admins' (what a
- * shell shows is as private as what is typed into it); ad-hoc output is the admins' only.
- */
-export function canSeeOutput(user: User, job: JobFacts): boolean {
-  if (user.role === 'admin') return true;
-  if (isAdHoc(job)) return false;
-  if (job.type === 'terminal') return job.requested_by === user.id;
-  return true;
+  subject(user: Pick<User, 'id' | 'role'>): Subject {
+    return { id: user.id, role: user.role, policy: this.policy };
+  }
+
+  can(user: Pick<User, 'id' | 'role'>, action: GlobalAction): boolean;
+  can(user: Pick<User, 'id' | 'role'>, action: JobAction, job: JobFacts): boolean;
+  can(user: Pick<User, 'id' | 'role'>, action: Action, job?: JobFacts): boolean {
+    return can(this.subject(user), action as JobAction, job as JobFacts);
+  }
+
+  /** 403 FORBIDDEN with `can()`'s reason when the answer is no. */
+  assert(user: Pick<User, 'id' | 'role'>, action: GlobalAction): void;
+  assert(user: Pick<User, 'id' | 'role'>, action: JobAction, job: JobFacts): void;
+  assert(user: Pick<User, 'id' | 'role'>, action: Action, job?: JobFacts): void {
+    const d = decide(this.subject(user), action, job);
+    if (!d.allowed) throw new AppError('FORBIDDEN', d.reason);
+  }
+
+  permissions(user: Pick<User, 'id' | 'role'>): Permissions {
+    return permissionsOf(this.subject(user));
+  }
+
+  /** The job as this caller gets it: what they may do with it, and no command they may not read. */
+  present(job: JobRecord, user: Pick<User, 'id' | 'role'>): Job {
+    const subject = this.subject(user);
+    const command = can(subject, 'job.readCommand', job) ? job.command : hiddenCommand(job);
+    return { ...job, command, can: jobCan(subject, job) };
+  }
 }
 
-export function assertCanSeeOutput(user: User, job: JobFacts): void {
-  if (!canSeeOutput(user, job))
-    throw new AppError(
-      'FORBIDDEN',
-      job.type === 'terminal'
-        ? 'only the owner of a terminal (or an admin) may see its output'
-        : 'only admins may see the output of ad-hoc commands',
-    );
+function hiddenCommand(job: JobRecord): string {
+  return job.host ? `ssh ${job.host} -- ${HIDDEN_COMMAND}` : HIDDEN_COMMAND;
 }
 
-/** Operators cancel catalog jobs; a terminal is its owner's (or an admin's), an ad-hoc job an admin's. */
-export function assertCanCancel(user: User, job: JobFacts): void {
-  if (ROLE_RANK[user.role] < ROLE_RANK.operator)
-    throw new AppError('FORBIDDEN', 'this needs the operator role');
-  if (user.role === 'admin') return;
-  if (isAdHoc(job)) throw new AppError('FORBIDDEN', 'only admins may cancel ad-hoc commands');
-  if (job.type === 'terminal' && job.requested_by !== user.id)
-    throw new AppError('FORBIDDEN', 'only the owner of a terminal (or an admin) may end it');
-}
+/** A stored row's facts, as `can()` wants them. */
+export const factsOf = (row: {
+  type: JobFacts['type'];
+  status: JobFacts['status'];
+  preset: string | null;
+  target: string | null;
+  project: string | null;
+  requested_by: string | null;
+}): JobFacts => ({
+  type: row.type,
+  status: row.status,
+  preset: row.preset,
+  target: row.target,
+  project: row.project,
+  requestedBy: row.requested_by ? { id: row.requested_by } : null,
+});

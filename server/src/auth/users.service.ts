@@ -49,6 +49,8 @@ export class UsersService {
     actor: User,
     source: string | null,
   ): Promise<ManagedUser> {
+    if (req.disabled === true && UUID.test(id) && id.toLowerCase() === actor.id)
+      throw new AppError('CONFLICT', 'you cannot disable yourself; another admin can');
     const hash =
       req.password === undefined ? undefined : await this.deps.hashPassword(req.password);
     const { before, after } = await this.deps.users.exclusively(async (users) => {

@@ -2,13 +2,13 @@
 // presets, each re-read on refresh (or when their files change), or a 404 saying what does not exist.
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import type { ProjectInfo, TargetInfo } from '@vmo/protocol';
+import type { Listing, ProjectInfo, Protection, TargetInfo } from '@vmo/protocol';
 import type { Config } from '../config.js';
 import type { CatalogRepository } from '../db/catalog.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { findOnPath } from '../jobs/make-command.js';
-import { discoverTargets, listTargetsVia, MakeError, type Discovery } from './makefile.js';
+import { discoverTargets, MakeError, type Discovery } from './makefile.js';
 import { loadProjects, type Project } from './projects.js';
 import type { Preset } from './presets.js';
 import { loadSshHosts, type SshHost } from './ssh-hosts.js';
@@ -23,12 +23,22 @@ export interface CatalogDeps {
   store?: CatalogRepository;
   /** PATH where mkcli aliases are looked up (the jobs' PATH). */
   path?: string;
+  /** The environment make lists in (the jobs' environment). */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface CachedTargets {
   discovery: Promise<Discovery>;
   /** mtimes of the makefiles read; a change re-reads them. */
   mtimes?: Map<string, number>;
+  /** Once settled: how it was listed, or make's error. */
+  listing?: Listing;
+  error?: string;
+}
+
+/** How a remote project's targets were listed on a host, once they have been. */
+export interface RemoteListings {
+  listingOf(hostAlias: string, dir: string): Listing | undefined;
 }
 
 const mtimeOf = (file: string) => {
@@ -46,6 +56,14 @@ export function toTargetInfos(project: Project, discovery: Discovery): TargetInf
     ...t,
     interactive: !!marked || interactive.includes(t.name),
   }));
+}
+
+/** 422 MAKEFILE_ERROR with make's own message. */
+export function makefileError(alias: string, err: MakeError, where = ''): AppError {
+  return new AppError(
+    'MAKEFILE_ERROR',
+    `make cannot read the Makefile of "${alias}"${where}: ${err.message}`,
+  );
 }
 
 export class CatalogService {
@@ -91,8 +109,35 @@ export class CatalogService {
     }
   }
 
+  /** The projects as configured; `states()` adds what listing their targets found. */
   projects(): ProjectInfo[] {
     return this.projectList.map(({ interactive: _interactive, ...p }) => p);
+  }
+
+  /**
+   * The projects with their listing state: each available one's targets are listed (or taken from
+   * the cache), so a Makefile make cannot read shows as unavailable with make's message.
+   */
+  async states(remote?: RemoteListings): Promise<ProjectInfo[]> {
+    await Promise.all(
+      this.projectList
+        // A Makefile that failed is listed again when its targets are asked for, not here.
+        .filter((p) => p.available && !this.targetCache.get(p.alias)?.error)
+        .map((p) => this.discovery(p).catch((err: unknown) => void err)),
+    );
+    return this.projects().map((p) => {
+      const cached = this.targetCache.get(p.alias);
+      const info: ProjectInfo = { ...p };
+      if (cached?.listing) info.listing = cached.listing;
+      if (cached?.error)
+        Object.assign(info, { available: false, error: cached.error, errorCode: 'MAKEFILE_ERROR' });
+      if (p.remote && remote)
+        info.remote = p.remote.map((r) => {
+          const listing = remote.listingOf(r.host, r.dir);
+          return listing ? { ...r, listing } : r;
+        });
+      return info;
+    });
   }
 
   /** The remote dir of a project on a host, or 404 UNKNOWN_HOST. */
@@ -123,11 +168,7 @@ export class CatalogService {
     try {
       discovery = await this.discovery(project);
     } catch (err) {
-      if (err instanceof MakeError)
-        throw new AppError(
-          'UNKNOWN_PROJECT',
-          `make cannot read the Makefile of "${alias}": ${err.message}`,
-        );
+      if (err instanceof MakeError) throw makefileError(alias, err);
       throw err;
     }
     return toTargetInfos(project, discovery);
@@ -160,6 +201,35 @@ export class CatalogService {
     return this.vmList;
   }
 
+  /**
+   * Whether starting something there is production's business: a VM (by its ssh alias or
+   * `vm:<env>/<name>`) of a protected environment, a fan-out over one, or a protected project.
+   * The environment wins: its name is the one typed.
+   */
+  protectionOf(where: {
+    type?: string;
+    project?: string | null;
+    host?: string | null;
+    environment?: string | null;
+  }): Protection | null {
+    const env =
+      where.environment ??
+      (where.type === 'group' ? where.host : null) ??
+      (where.host ? this.environmentOf(where.host) : null);
+    if (env && this.vmList.some((v) => v.environment === env && v.protected))
+      return { kind: 'environment', name: env };
+    const project = where.project ? this.projectList.find((p) => p.alias === where.project) : null;
+    return project?.protected ? { kind: 'project', name: project.alias } : null;
+  }
+
+  /** The protected environment a host alias reaches, else any environment it reaches. */
+  private environmentOf(hostAlias: string): string | null {
+    const vm = hostAlias.startsWith('vm:')
+      ? this.vmList.filter((v) => `vm:${v.id}` === hostAlias)
+      : this.vmList.filter((v) => v.sshAlias === hostAlias);
+    return (vm.find((v) => v.protected) ?? vm[0])?.environment ?? null;
+  }
+
   vmProblems(): { environment: string; error: string }[] {
     return this.vmErrors;
   }
@@ -174,23 +244,37 @@ export class CatalogService {
     return preset;
   }
 
-  /** Cached per Makefile set: re-read when any makefile it read changed (mtime). */
+  /** Cached per Makefile set: re-read when any makefile it read changed (mtime), or after an error. */
   private async discovery(project: Project): Promise<Discovery> {
     const cached = this.targetCache.get(project.alias);
-    if (cached && (!cached.mtimes || [...cached.mtimes].every(([f, m]) => mtimeOf(f) === m)))
-      return cached.discovery;
-    const via = this.aliasExecutable(project);
-    const discovery = via ? listTargetsVia(via, project.dir) : discoverTargets(project.dir);
+    const fresh =
+      cached &&
+      !cached.error &&
+      (!cached.mtimes || [...cached.mtimes].every(([f, m]) => mtimeOf(f) === m));
+    if (fresh) return cached.discovery;
+    const via = this.aliasExecutable(project) ?? undefined;
+    const discovery = discoverTargets(project.dir, { via, env: this.deps.env });
     const entry: CachedTargets = { discovery };
     this.targetCache.set(project.alias, entry);
     try {
       const found = await discovery;
       entry.mtimes = new Map(found.files.map((f) => [f, mtimeOf(f)]));
-      for (const p of found.problems) this.deps.log.warn({ project: project.alias }, p);
+      entry.listing = found.listing;
+      const log = { project: project.alias };
+      if (found.listing.mode === 'safe')
+        this.deps.log.warn(
+          { ...log, reason: found.listing.reason },
+          'no isolation for make here: targets listed from the Makefile text (safe mode)',
+        );
+      for (const p of found.problems) this.deps.log.warn(log, p);
       return found;
     } catch (err) {
-      // A failed discovery is not cached: the next request tries again (the Makefile may be fixed by then).
-      if (this.targetCache.get(project.alias) === entry) this.targetCache.delete(project.alias);
+      // A failed discovery is kept for the project's state, but re-tried at the next request (the
+      // Makefile may be fixed by then).
+      if (err instanceof MakeError && this.targetCache.get(project.alias) === entry) {
+        entry.error = `make cannot read the Makefile: ${err.message}`;
+        entry.mtimes = new Map();
+      }
       throw err;
     }
   }

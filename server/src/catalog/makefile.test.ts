@@ -1,13 +1,16 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseDescriptions } from './makefile-docs.js';
 import {
   discoverTargets,
+  isFolded,
   isUserTarget,
-  listTargetsVia,
+  listTargets,
+  localHost,
   MakeError,
-  parseDescriptions,
+  type ListingHost,
 } from './makefile.js';
 
 function project(files: Record<string, string>): string {
@@ -16,13 +19,27 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
+/** This machine without the privilege to make a mount namespace, as in an unprivileged container. */
+function unprivileged(): ListingHost {
+  const local = localHost();
+  return {
+    ...local,
+    run: (argv, what) =>
+      local.run(
+        ['setpriv', '--bounding-set=-sys_admin', '--inh-caps=-sys_admin', '--', ...argv],
+        what,
+      ),
+  };
+}
+
 const MAKEFILE = `include inc.mk
 -include optional.mk
 OBJ := a.o b.o
 LOOKS_LIKE: a-target
 deploy: ENV = staging
-.PHONY: deploy clean test all ghost
+.PHONY: deploy clean test all ghost lint
 all: build test
+##@ Shipping
 deploy: ## Deploy it @param ENV=staging|prod @confirm @exclusive
 \t@echo deploying $(ENV)
 clean:: ## Remove outputs
@@ -37,28 +54,35 @@ docs/index.html: ## Build the docs page
 \t@echo docs
 build:
 \t@echo build
+##@ Checks
 test lint: ## Check things
 \t@echo $@
 only-deps: build
+prog: main.o util.o
 .DEFAULT_GOAL := build
 `;
 
 describe(discoverTargets.name, () => {
-  it('finds the explicit targets make knows, with descriptions and annotations, following includes', async () => {
+  it('ranks documented targets in file order with their sections, then the other tasks, then files', async () => {
     const dir = project({
       Makefile: MAKEFILE,
       'inc.mk': 'included: ## From the include\n\t@echo inc\n',
     });
-    const { targets, files, problems } = await discoverTargets(dir);
-    expect(targets.map((t) => t.name)).toEqual([
-      'all',
-      'build',
-      'clean',
-      'deploy',
-      'docs/index.html',
-      'included',
-      'lint',
-      'test',
+    const { targets, files, problems, listing } = await discoverTargets(dir);
+    expect(listing).toEqual({ mode: 'isolated' });
+    expect(targets.map((t) => [t.name, t.section, t.more])).toEqual([
+      ['deploy', 'Shipping', false],
+      ['clean', 'Shipping', false],
+      ['docs/index.html', 'Shipping', false],
+      ['test', 'Checks', false],
+      ['lint', 'Checks', false],
+      ['included', 'Checks', false],
+      ['all', null, false],
+      ['build', null, false],
+      ['LOOKS_LIKE', null, false],
+      ['only-deps', null, false],
+      ['app.tar.gz', null, true],
+      ['prog', null, true],
     ]);
     expect(targets.find((t) => t.name === 'deploy')).toEqual({
       name: 'deploy',
@@ -67,37 +91,48 @@ describe(discoverTargets.name, () => {
       params: [{ name: 'ENV', choices: ['staging', 'prod'], default: 'staging', required: false }],
       confirm: true,
       exclusive: true,
-    });
-    expect(targets.find((t) => t.name === 'clean')).toMatchObject({
-      phony: true,
-      description: 'Remove outputs',
+      section: 'Shipping',
+      more: false,
     });
     expect(targets.find((t) => t.name === 'included')).toMatchObject({
       description: 'From the include',
       phony: false,
     });
-    expect(targets.find((t) => t.name === 'lint')).toMatchObject({ description: 'Check things' });
-    expect(targets.find((t) => t.name === 'build')).toEqual({
-      name: 'build',
-      phony: false,
-      description: '',
-    });
     expect(files).toEqual([path.join(dir, 'Makefile'), path.join(dir, 'inc.mk')]);
     expect(problems).toEqual([]);
   });
 
-  it('runs no recipe while it looks', async () => {
-    const dir = project({ Makefile: 'all:\n\ttouch ran\nfile: \n\ttouch ran2\n' });
+  it('lists a generated include’s targets, generated in the sandbox only', async () => {
+    const dir = project({
+      Makefile: 'include gen.mk\ngen.mk: gen.in\n\tcp gen.in $@\nown: ## Own\n\t@true\n',
+      'gen.in': 'generated: ## Made by make\n\t@true\n',
+    });
+    const { targets } = await discoverTargets(dir);
+    expect(targets.map((t) => [t.name, t.description])).toEqual([
+      ['own', 'Own'],
+      ['generated', 'Made by make'],
+      ['gen.mk', ''],
+    ]);
+    expect(existsSync(path.join(dir, 'gen.mk'))).toBe(false);
+  });
+
+  it('runs no recipe and keeps parse-time writes in the sandbox', async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'vmo-outside-'));
+    const dir = project({
+      Makefile: `X := $(shell touch parsed ${outside}/marker)\nall:\n\ttouch ran\nMakefile: stamp\n\t+touch stamp2\n\t$(MAKE) -v > made\nstamp:\n\t+touch stamp\n`,
+    });
     await discoverTargets(dir);
-    const { existsSync } = await import('node:fs');
-    expect(existsSync(path.join(dir, 'ran'))).toBe(false);
-    expect(existsSync(path.join(dir, 'ran2'))).toBe(false);
+    for (const f of ['ran', 'parsed', 'stamp', 'stamp2', 'made'])
+      expect(existsSync(path.join(dir, f)), f).toBe(false);
+    expect(existsSync(path.join(outside, 'marker'))).toBe(false);
   });
 
   it('reports a broken Makefile with make’s own words', async () => {
     const dir = project({ Makefile: 'all:\n\techo hi\nifeq (\n' });
     await expect(discoverTargets(dir)).rejects.toThrow(MakeError);
     await expect(discoverTargets(dir)).rejects.toThrow(/invalid syntax in conditional/);
+    const stops = project({ Makefile: '$(error PROJECT_ROOT is not set)\nall:\n\ttrue\n' });
+    await expect(discoverTargets(stops)).rejects.toThrow(/PROJECT_ROOT is not set/);
   });
 
   it('reports a missing folder', async () => {
@@ -109,47 +144,126 @@ describe(discoverTargets.name, () => {
   it('reports annotation problems without dropping the target', async () => {
     const dir = project({ Makefile: 'go: ## Go @param 9X\n\t@true\n' });
     const { targets, problems } = await discoverTargets(dir);
-    expect(targets).toEqual([{ name: 'go', phony: false, description: 'Go' }]);
+    expect(targets).toEqual([
+      { name: 'go', phony: false, description: 'Go', section: null, more: false },
+    ]);
     expect(problems).toEqual(['go: @param 9X: "9X" is not a make variable name']);
+  });
+
+  it('lists the short names a `%: common-%` rule forwards, with their descriptions', async () => {
+    const dir = project({
+      Makefile:
+        'include Makefile.common\n%: common-% ;\n.PHONY: release\nrelease: ## Cut a release\n\t@true\n',
+      'Makefile.common':
+        '.PHONY: common-build common-test\ncommon-build: ## Build the binaries\n\t@true\ncommon-test: ## Run the tests\n\t@true\ncommon-lint:\n\t@true\n',
+    });
+    const { targets } = await discoverTargets(dir);
+    expect(targets.map((t) => [t.name, t.description, t.more])).toEqual([
+      ['release', 'Cut a release', false],
+      ['build', 'Build the binaries', false],
+      ['test', 'Run the tests', false],
+      ['lint', '', false],
+      ['common-build', 'Build the binaries', true],
+      ['common-lint', '', true],
+      ['common-test', 'Run the tests', true],
+    ]);
+  });
+});
+
+describe('the safe mode', () => {
+  it('lists from the makefile text when the host gives no isolation, and says why', async () => {
+    const dir = project({
+      Makefile: `include mk/*.mk\ninclude $(TOP)/x.mk\nX := $(shell touch parsed)\n.PHONY: a\n##@ Main\na: ## The A\n\t@true\nb: a\nfoo.o: foo.c\n\tcc -c foo.c\ndefine TEMPLATE\nfake: ## not a rule\nendef\n`,
+    });
+    const mk = path.join(dir, 'mk');
+    (await import('node:fs')).mkdirSync(mk);
+    writeFileSync(path.join(mk, 'extra.mk'), 'extra: ## Extra\n\t@true\n');
+    const { targets, listing, problems, files } = await listTargets(unprivileged(), dir);
+    expect(listing.mode).toBe('safe');
+    expect(listing.reason).toMatch(/unshare failed: Operation not permitted/);
+    expect(targets.map((t) => [t.name, t.section, t.more])).toEqual([
+      ['a', 'Main', false],
+      ['extra', 'Main', false],
+      ['b', null, false],
+      ['foo.o', null, true],
+    ]);
+    expect(problems).toEqual(['safe mode: include $(TOP)/x.mk not followed (needs make)']);
+    expect(files).toEqual([path.join(dir, 'Makefile'), path.join(dir, 'mk/extra.mk')]);
+    expect(existsSync(path.join(dir, 'parsed'))).toBe(false);
+  });
+
+  it('says so when unshare is not there at all', async () => {
+    const dir = project({ Makefile: 'a:\n\t@true\n' });
+    const { listing } = await discoverTargets(dir, { env: { PATH: '/nonexistent' } });
+    expect(listing).toEqual({ mode: 'safe', reason: 'unshare (util-linux) is not installed' });
   });
 });
 
 describe(parseDescriptions.name, () => {
-  it('reads `names: deps ## text`, ignores := and the rest', () => {
-    const text =
-      'a b: c ## Both\nX := y ## not a target\nc: ## C\nc: ## second C\n\t@echo ## in a recipe\n';
-    expect([...parseDescriptions(text)]).toEqual([
-      ['a', 'Both'],
-      ['b', 'Both'],
-      ['c', 'C'],
+  it('reads `names: deps ## text`, `.PHONY: name ## text` and `##@` sections, in file order', () => {
+    const text = [
+      'a b: c ## Both',
+      'X := y ## not a target',
+      '##@ Later',
+      '.PHONY: c ## C from .PHONY',
+      'c: ## second C',
+      '\t@echo ## in a recipe',
+    ].join('\n');
+    expect([...parseDescriptions([text, 'd: ## In another file'])]).toEqual([
+      ['a', { description: 'Both', section: null, order: 0 }],
+      ['b', { description: 'Both', section: null, order: 1 }],
+      ['c', { description: 'C from .PHONY', section: 'Later', order: 2 }],
+      ['d', { description: 'In another file', section: 'Later', order: 3 }],
     ]);
   });
 });
 
 describe(isUserTarget.name, () => {
   it.each([
-    [{ name: 'build', phony: false, recipe: true }, false, true],
-    [{ name: 'out.txt', phony: false, recipe: true }, false, false],
-    [{ name: 'out.txt', phony: false, recipe: true }, true, true],
-    [{ name: 'dir/x', phony: true, recipe: false, deps: true }, false, true],
-    [{ name: 'listed-only', phony: true, recipe: false }, false, false],
-    [{ name: 'deps-only', phony: false, recipe: false }, false, false],
-    [{ name: '-evil', phony: true, recipe: true }, true, false],
+    [{ name: 'build', phony: false, recipe: true, prereqs: [] }, false, true],
+    [{ name: 'check', phony: false, recipe: false, prereqs: ['test'] }, false, true],
+    [{ name: 'dir/x', phony: true, recipe: false, prereqs: ['a'] }, false, true],
+    [{ name: 'listed-only', phony: true, recipe: false, prereqs: [] }, false, false],
+    [{ name: 'listed-only', phony: true, recipe: false, prereqs: [] }, true, true],
+    [{ name: '-evil', phony: true, recipe: true, prereqs: [] }, true, false],
   ])('%j described=%j → %j', (t, described, want) => {
     expect(isUserTarget(t, described)).toBe(want);
   });
 });
 
-describe(listTargetsVia.name, () => {
-  it('reads one target per line from `<alias> --list-targets`', async () => {
+describe(isFolded.name, () => {
+  const t = (name: string, prereqs: string[] = [], phony = false) => ({
+    name,
+    phony,
+    recipe: true,
+    prereqs,
+  });
+  it.each([
+    [t('out.txt'), false],
+    [t('myapp/fast'), false],
+    [t('myapp', ['src/main.o', 'src/util.o']), false],
+    [t('check', ['test', 'lint']), true],
+    [t('docs'), false],
+    [t('deploy'), true],
+    [t('install.sh', [], true), false],
+    [t('test/unit', [], true), false],
+  ])('%j → a task: %j', (target, task) => {
+    expect(isFolded(target, new Set(['docs']))).toBe(!task);
+  });
+});
+
+describe('an mkcli alias', () => {
+  it('reads one target per line from `<alias> --list-targets`, in the sandbox', async () => {
     const dir = project({
-      tool: '#!/bin/sh\n[ "$1" = --list-targets ] || exit 9\nprintf "deploy\\nbuild\\n\\nbad name\\n-x\\nbuild\\n"\n',
+      tool: '#!/bin/sh\n[ "$1" = --list-targets ] || exit 9\ntouch listed\nprintf "deploy\\nbuild\\n\\nbad name\\n-x\\nbuild\\n"\n',
     });
     chmodSync(path.join(dir, 'tool'), 0o755);
-    expect((await listTargetsVia(path.join(dir, 'tool'), dir)).targets).toEqual([
-      { name: 'build', phony: true, description: '' },
-      { name: 'deploy', phony: true, description: '' },
+    const found = await discoverTargets(dir, { via: path.join(dir, 'tool') });
+    expect(found.targets).toEqual([
+      { name: 'build', phony: true, description: '', section: null, more: false },
+      { name: 'deploy', phony: true, description: '', section: null, more: false },
     ]);
+    expect(existsSync(path.join(dir, 'listed'))).toBe(false);
   });
 
   it('fails clearly on a non-zero exit or a hang', async () => {
@@ -159,11 +273,11 @@ describe(listTargetsVia.name, () => {
     });
     chmodSync(path.join(dir, 'bad'), 0o755);
     chmodSync(path.join(dir, 'slow'), 0o755);
-    await expect(listTargetsVia(path.join(dir, 'bad'), dir)).rejects.toThrow(
+    await expect(discoverTargets(dir, { via: path.join(dir, 'bad') })).rejects.toThrow(
       'bad --list-targets exited with 3: broken',
     );
-    await expect(listTargetsVia(path.join(dir, 'slow'), dir, { timeoutMs: 300 })).rejects.toThrow(
-      'slow did not answer within 0.3 s',
-    );
+    await expect(
+      discoverTargets(dir, { via: path.join(dir, 'slow'), timeoutMs: 300 }),
+    ).rejects.toThrow('slow --list-targets did not answer within 0.3 s');
   });
 });

@@ -14,6 +14,8 @@ export interface Project {
   interactive?: string[];
   /** Where the project also lives, to run its targets over ssh (config projects only). */
   remote?: { host: string; dir: string }[];
+  /** Production (`protected: true` in the config file). */
+  protected?: boolean;
 }
 
 export const ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -81,6 +83,7 @@ export function loadProjects(config: Pick<Config, 'projects' | 'mkcli'>): {
       ...availability(p.dir),
       ...(p.interactive ? { interactive: p.interactive } : {}),
       ...(p.remote ? { remote: p.remote } : {}),
+      ...(p.protected ? { protected: true } : {}),
     });
   }
   const projects = [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));

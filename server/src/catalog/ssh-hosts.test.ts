@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandGlob, includePath, loadSshHosts, parseSshG, redactPaths } from './ssh-hosts.js';
+import { loadSshHosts, parseSshG, redactPaths } from './ssh-hosts.js';
 
 const localUser = userInfo().username;
 
@@ -48,7 +48,7 @@ describe(loadSshHosts.name, () => {
       expect(Object.keys(host).sort()).toEqual(['alias', 'hostname', 'port', 'user']);
   });
 
-  it('follows Include at top level and in Host/Match blocks, with globs, ~, relative paths, cycles and missing files', async () => {
+  it('follows Include at top level and in Host/Match blocks, with globs, ~, relative paths and missing files', async () => {
     const h = home({
       '.ssh/config': [
         `Include ${'~/conf.d/*.conf'} "sp ace/x.conf" missing.conf /nonexistent/*/y`,
@@ -57,12 +57,12 @@ describe(loadSshHosts.name, () => {
         'Match all',
         '  Include ~/m?tch/*/last',
       ].join('\n'),
-      'conf.d/a.conf': 'Host a1 a2\n  HostName a.example\nInclude ~/.ssh/config\n',
+      'conf.d/a.conf': 'Host a1 a2\n  HostName a.example\n',
       'conf.d/b.conf': 'Host b1\n',
       'conf.d/.hidden.conf': 'Host hidden\n',
       'conf.d/c.txt': 'Host notconf\n',
       '.ssh/sp ace/x.conf': 'Host spaced\n',
-      '.ssh/rel.conf': 'Host rel1\nInclude rel.conf\n',
+      '.ssh/rel.conf': 'Host rel1\n',
       'match/one/last': 'Host deep1\n',
       'match/two/last': 'Host deep2\n',
       'match/two/other': 'Host nope\n',
@@ -79,8 +79,8 @@ describe(loadSshHosts.name, () => {
       'deep1',
       'deep2',
     ]);
-    // ssh -G reads ~ from the passwd entry, not this test's home, so a1 keeps ssh's defaults.
-    expect(hosts[0]).toEqual({ alias: 'a1', hostname: 'a1', user: localUser, port: 22 });
+    // ssh -G is given the same home, so it reads the same files.
+    expect(hosts[0]).toEqual({ alias: 'a1', hostname: 'a.example', user: localUser, port: 22 });
   });
 
   it('resolves hosts of an absolute include through ssh itself', async () => {
@@ -104,7 +104,13 @@ describe(loadSshHosts.name, () => {
     const { hosts, errors } = await loadSshHosts(path.join(h, '.ssh/config'), { home: h });
     expect(hosts).toEqual([
       { alias: 'ok', hostname: '10.9.9.9', user: localUser, port: 22 },
-      { alias: 'broken', hostname: 'broken', user: null, port: 22 },
+      {
+        alias: 'broken',
+        hostname: 'broken',
+        user: null,
+        port: 22,
+        error: 'vdollar_percent_expand: unknown key %Z',
+      },
     ]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^ssh -G broken: .*%Z/);
@@ -122,7 +128,7 @@ describe(loadSshHosts.name, () => {
     });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(hosts).toEqual([
-      { alias: 'slow', hostname: 'slow', user: null, port: 22 },
+      { alias: 'slow', hostname: 'slow', user: null, port: 22, error: 'timed out after 500 ms' },
       { alias: 'fast', hostname: 'fast', user: localUser, port: 22 },
     ]);
     expect(errors).toEqual(['ssh -G slow: timed out after 500 ms']);
@@ -150,6 +156,10 @@ describe(loadSshHosts.name, () => {
     });
     expect(hosts.map((x) => x.alias)).toEqual(Array.from({ length: 17 }, (_, i) => `h${i}`));
     expect(errors[0]).toMatch(/f16: Include nested deeper than 16$/);
+    // ssh does not stop there: it refuses the whole config, so every host says so.
+    expect(new Set(hosts.map((x) => x.error))).toEqual(
+      new Set(['Too many recursive configuration includes']),
+    );
   });
 
   it('runs at most 8 ssh -G at once', async () => {
@@ -179,30 +189,190 @@ describe(loadSshHosts.name, () => {
   });
 });
 
-describe(includePath.name, () => {
-  it('puts relative paths in ~/.ssh and expands ~', () => {
-    expect(includePath('a/b.conf', '/home/u')).toBe('/home/u/.ssh/a/b.conf');
-    expect(includePath('~/x.conf', '/home/u')).toBe('/home/u/x.conf');
-    expect(includePath('/etc/ssh/x', '/home/u')).toBe('/etc/ssh/x');
-  });
-});
+/**
+ * A home as people really keep it: a main config with Host blocks of several names, a Match, a
+ * ProxyJump chain and catch-all wildcards, and Includes of every kind ssh_config(5) allows.
+ */
+function realisticHome(): string {
+  return home({
+    '.ssh/config': `# ~/.ssh/config
+Include ~/.ssh/conf.d/*
+Include clients/[ab]*.conf
+Include lab/node?.conf lab/[!x]*.lab
 
-describe(expandGlob.name, () => {
-  it('expands * and ? in any segment, sorted, skipping dot files and non-matches', async () => {
-    const h = home({
-      'a1/x.c': '',
-      'a2/y.c': '',
-      'b1/z.c': '',
-      'a1/.h.c': '',
-      'a1/w.d': '',
-      'b1/(x).c': '',
+Host github.com gitlab.com
+    User git
+    IdentityFile ~/.ssh/id_ed25519
+    IdentitiesOnly yes
+
+Host bastion jump
+    HostName bastion.example.net
+    User ops
+    Port 2222
+
+# app3 is retired
+Host app1 app2 !app3
+    HostName %h.internal.example.net
+    ProxyJump bastion
+
+Host db1
+    HostName 10.20.0.5
+    User postgres
+    ProxyJump bastion,app1
+
+Match originalhost legacy exec "true"
+    HostKeyAlgorithms +ssh-rsa
+    User root
+
+Host legacy
+    HostName 192.0.2.10
+
+Host printer
+    HostName %l.lan
+
+Host *.example.net 10.20.*
+    ServerAliveInterval 15
+
+Host *
+    User me
+    ServerAliveInterval 30
+    AddKeysToAgent yes
+`,
+    '.ssh/conf.d/10-work': `Host build-??
+    User ci
+Host build-01 build-02
+    HostName %h.ci.example.com
+`,
+    // Nested, and first: below `Host nas` it would apply only to nas, as ssh reads it.
+    '.ssh/conf.d/20-home': `Include ~/.ssh/home.d/*.conf
+
+Host nas
+    HostName 192.168.1.20
+    Port 2200
+`,
+    // An editor's swap file: `*` does not match a leading dot, in glob(3) as here.
+    '.ssh/conf.d/.20-home.swp': 'Host editor-junk\n',
+    '.ssh/home.d/pi.conf': 'Host pi\n    HostName 192.168.1.30\n    User pi\n',
+    '.ssh/clients/acme.conf':
+      'Host acme-web acme-db\n    HostName %h.acme.example\n    User acme\n',
+    '.ssh/clients/beta.conf': 'Host beta\n    HostName beta.example.org\n    Port 2022\n',
+    '.ssh/clients/corp.conf': 'Host corp-only\n',
+    '.ssh/clients/alpha.conf.bak': 'Host old-alpha\n',
+    '.ssh/lab/node1.conf': 'Host node1\n    HostName 10.0.1.1\n',
+    '.ssh/lab/node2.conf': 'Host node2\n    HostName 10.0.1.2\n',
+    '.ssh/lab/node10.conf': 'Host node10\n',
+    '.ssh/lab/gpu.lab': 'Host gpu\n    HostName 10.0.2.1\n    User lab\n',
+    '.ssh/lab/xdebug.lab': 'Host xdebug\n',
+  });
+}
+
+const REALISTIC_ALIASES = [
+  'build-01',
+  'build-02',
+  'pi',
+  'nas',
+  'acme-web',
+  'acme-db',
+  'beta',
+  'node1',
+  'node2',
+  'gpu',
+  'github.com',
+  'gitlab.com',
+  'bastion',
+  'jump',
+  'app1',
+  'app2',
+  'db1',
+  'legacy',
+  'printer',
+];
+
+describe('loadSshHosts on a config written the way people write them', () => {
+  it('lists every concrete host, each as ssh -G resolves it, and the one ssh rejects with its reason', async () => {
+    const h = realisticHome();
+    const { hosts, errors } = await loadSshHosts(path.join(h, '.ssh/config'), { home: h });
+    expect(hosts).toEqual([
+      { alias: 'build-01', hostname: 'build-01.ci.example.com', user: 'ci', port: 22 },
+      { alias: 'build-02', hostname: 'build-02.ci.example.com', user: 'ci', port: 22 },
+      { alias: 'pi', hostname: '192.168.1.30', user: 'pi', port: 22 },
+      { alias: 'nas', hostname: '192.168.1.20', user: 'me', port: 2200 },
+      { alias: 'acme-web', hostname: 'acme-web.acme.example', user: 'acme', port: 22 },
+      { alias: 'acme-db', hostname: 'acme-db.acme.example', user: 'acme', port: 22 },
+      { alias: 'beta', hostname: 'beta.example.org', user: 'me', port: 2022 },
+      { alias: 'node1', hostname: '10.0.1.1', user: 'me', port: 22 },
+      { alias: 'node2', hostname: '10.0.1.2', user: 'me', port: 22 },
+      { alias: 'gpu', hostname: '10.0.2.1', user: 'lab', port: 22 },
+      { alias: 'github.com', hostname: 'github.com', user: 'git', port: 22 },
+      { alias: 'gitlab.com', hostname: 'gitlab.com', user: 'git', port: 22 },
+      { alias: 'bastion', hostname: 'bastion.example.net', user: 'ops', port: 2222 },
+      { alias: 'jump', hostname: 'bastion.example.net', user: 'ops', port: 2222 },
+      { alias: 'app1', hostname: 'app1.internal.example.net', user: 'me', port: 22 },
+      { alias: 'app2', hostname: 'app2.internal.example.net', user: 'me', port: 22 },
+      { alias: 'db1', hostname: '10.20.0.5', user: 'postgres', port: 22 },
+      { alias: 'legacy', hostname: '192.0.2.10', user: 'root', port: 22 },
+      {
+        alias: 'printer',
+        hostname: 'printer',
+        user: null,
+        port: 22,
+        error: 'vdollar_percent_expand: unknown key %l',
+      },
+    ]);
+    expect(hosts.map((x) => x.alias)).toEqual(REALISTIC_ALIASES);
+    expect(errors).toEqual(['ssh -G printer: vdollar_percent_expand: unknown key %l']);
+  });
+
+  it('keeps listing the hosts of a config with an Include loop, each unusable with ssh’s reason', async () => {
+    const h = realisticHome();
+    // A classic: a file in conf.d that includes conf.d/*, itself among them.
+    writeFileSync(path.join(h, '.ssh/conf.d/30-more'), 'Include ~/.ssh/conf.d/*\nHost more\n');
+    const { hosts, errors } = await loadSshHosts(path.join(h, '.ssh/config'), { home: h });
+    expect(hosts.map((x) => x.alias)).toEqual([
+      ...REALISTIC_ALIASES.slice(0, 4),
+      'more',
+      ...REALISTIC_ALIASES.slice(4),
+    ]);
+    for (const host of hosts)
+      expect(host).toEqual({
+        alias: host.alias,
+        hostname: host.alias,
+        user: null,
+        port: 22,
+        error: 'Too many recursive configuration includes',
+      });
+    expect(errors).toHaveLength(hosts.length);
+    expect(errors[0]).toBe('ssh -G build-01: Too many recursive configuration includes');
+  });
+
+  it('names the included file and line of a bad option, on every host, since ssh refuses the whole config', async () => {
+    const h = realisticHome();
+    // macOS's option, copied to a Linux box: Debian's ssh does not know it.
+    const beta = path.join(h, '.ssh/clients/beta.conf');
+    writeFileSync(beta, 'Host beta\n    HostName beta.example.org\n    UseKeychain yes\n');
+    const { hosts } = await loadSshHosts(path.join(h, '.ssh/config'), { home: h });
+    expect(hosts.map((x) => x.alias)).toEqual(REALISTIC_ALIASES);
+    const reasons = new Set(hosts.map((x) => x.error));
+    // The file is one of the configs, so its path is shown, not redacted.
+    expect(reasons).toEqual(new Set([`${beta}: line 3: Bad configuration option: usekeychain`]));
+  });
+
+  it('accepts the same option once the config says to ignore it', async () => {
+    const h = realisticHome();
+    const config = path.join(h, '.ssh/config');
+    writeFileSync(config, `IgnoreUnknown UseKeychain\n${readFileSync(config, 'utf8')}`);
+    writeFileSync(
+      path.join(h, '.ssh/clients/beta.conf'),
+      'Host beta\n    HostName beta.example.org\n    UseKeychain yes\n',
+    );
+    const { hosts } = await loadSshHosts(config, { home: h });
+    expect(hosts.filter((x) => x.error).map((x) => x.alias)).toEqual(['printer']);
+    expect(hosts.find((x) => x.alias === 'beta')).toEqual({
+      alias: 'beta',
+      hostname: 'beta.example.org',
+      user: 'me',
+      port: 22,
     });
-    expect(await expandGlob(`${h}/a?/*.c`)).toEqual([`${h}/a1/x.c`, `${h}/a2/y.c`]);
-    expect(await expandGlob(`${h}/*/z.c`)).toEqual([`${h}/b1/z.c`]);
-    expect(await expandGlob(`${h}/nope/*`)).toEqual([]);
-    expect(await expandGlob(`${h}/b?/(x).c`)).toEqual([`${h}/b1/(x).c`]);
-    expect(await expandGlob(`${h}/b1/(x).c`)).toEqual([`${h}/b1/(x).c`]);
-    expect(await expandGlob(`${h}/b1/x.c`)).toEqual([]);
   });
 });
 

@@ -1,19 +1,25 @@
 // Hosts from the user's ssh config: concrete `Host` names (every `Include` followed), each resolved by the real `ssh -G`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, readdir, readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import SSHConfig, { type Directive, type Line } from 'ssh-config';
+import { expandGlob, includePath } from './ssh-glob.js';
 
 export interface SshHost {
   alias: string;
   hostname: string;
   user: string | null;
   port: number;
+  /** ssh's own message when `ssh -G` rejects the host (then the other fields are placeholders). */
+  error?: string;
 }
 
 export interface LoadSshHostsOptions {
-  /** The home directory for `~` and relative Include paths; ssh itself uses the passwd entry's. */
+  /**
+   * The home directory for `~` and relative Include paths, also handed to `ssh -G` as HOME so
+   * both read the same files. Default: what ssh's glob(3) uses, $HOME, else the passwd entry's.
+   */
   home?: string;
   /** Per `ssh -G` call. */
   timeoutMs?: number;
@@ -58,7 +64,7 @@ export async function loadSshHosts(
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const resolved = await mapLimit(aliases, MAX_PARALLEL, (alias) =>
-    resolveHost(file, alias, timeoutMs, walk.files),
+    resolveHost({ configFile: file, alias, timeoutMs, home: walk.home }, walk.files),
   );
   // Errors in alias order, whatever order the ssh calls ended in.
   for (const r of resolved) if (r.error) walk.errors.push(r.error);
@@ -66,24 +72,32 @@ export async function loadSshHosts(
   return { hosts, errors: walk.errors };
 }
 
+interface SshG {
+  configFile: string;
+  alias: string;
+  timeoutMs: number;
+  home: string;
+}
+
+/** A host ssh rejects stays listed, with ssh's message: it is the user's host, and unusable. */
 async function resolveHost(
-  configFile: string,
-  alias: string,
-  timeoutMs: number,
+  call: SshG,
   configFiles: string[],
 ): Promise<{ host: SshHost; error?: string }> {
   try {
-    return { host: parseSshG(await sshG(configFile, alias, timeoutMs), alias) };
+    return { host: parseSshG(await sshG(call), call.alias) };
   } catch (err) {
+    const message = redactPaths(reason(err), configFiles);
     return {
-      host: { alias, hostname: alias, user: null, port: 22 },
-      error: `ssh -G ${alias}: ${redactPaths(reason(err), configFiles)}`,
+      host: { alias: call.alias, hostname: call.alias, user: null, port: 22, error: message },
+      error: `ssh -G ${call.alias}: ${message}`,
     };
   }
 }
 
-/** ssh reads `~` from the passwd entry, not $HOME, so do the same when we can. */
+/** ssh's glob(3) expands `~` (also the `~/.ssh/` it puts before a relative Include) from $HOME first. */
 function defaultHome(): string {
+  if (process.env.HOME) return process.env.HOME;
   try {
     return userInfo().homedir;
   } catch {
@@ -106,8 +120,8 @@ async function walkFile(file: string, depth: number, walk: Walk): Promise<void> 
     text = await readFile(real, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // A missing include is normal for ssh too; anything else is worth a word.
-    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+    // A missing include is normal for ssh too, and it reads nothing from a folder; anything else is worth a word.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR')
       walk.errors.push(`cannot read ssh config ${file}: ${code ?? String(err)}`);
     return;
   }
@@ -156,56 +170,11 @@ function values(value: Directive['value']): string[] {
   return words;
 }
 
-/** ssh_config(5): relative paths of a user config's Include are in ~/.ssh. */
-export function includePath(p: string, home: string): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(home, p.slice(1));
-  return path.isAbsolute(p) ? path.normalize(p) : path.join(home, '.ssh', p);
-}
-
-/** `*` and `?` in any segment of an absolute path: the existing matches in lexical order, as glob(3) gives them. */
-export async function expandGlob(abs: string): Promise<string[]> {
-  let found = ['/'];
-  for (const segment of abs.split('/').filter(Boolean)) {
-    if (!/[*?]/.test(segment)) {
-      found = found.map((dir) => path.join(dir, segment));
-      continue;
-    }
-    const re = segmentRegex(segment);
-    const next: string[] = [];
-    for (const dir of found) {
-      const entries = await readdir(dir).catch(() => [] as string[]);
-      // As in the shell, a wildcard does not match a leading dot.
-      const hits = entries.filter(
-        (e) => re.test(e) && (segment.startsWith('.') || !e.startsWith('.')),
-      );
-      next.push(...hits.sort().map((e) => path.join(dir, e)));
-    }
-    found = next;
-  }
-  const exists = await Promise.all(
-    found.map((p) =>
-      access(p).then(
-        () => true,
-        () => false,
-      ),
-    ),
-  );
-  return found.filter((_, i) => exists[i]);
-}
-
-function segmentRegex(segment: string): RegExp {
-  const body = segment
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.+()[\]{}|]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, 's');
-}
-
 /** The real `ssh -G`, without a shell, in its own process group so a hung `Match exec` dies too. */
-function sshG(configFile: string, alias: string, timeoutMs: number): Promise<string> {
+function sshG({ configFile, alias, timeoutMs, home }: SshG): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', ['-G', '-F', configFile, '--', alias], {
-      env: { ...process.env, LC_ALL: 'C' },
+      env: { ...process.env, LC_ALL: 'C', HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -75,6 +75,22 @@ describe(loadVms.name, () => {
     ]);
   });
 
+  it('carries the problem of an ssh alias that ssh rejects', async () => {
+    const dir = vmConfig({
+      'lab/config.yml': 'vms:\n  printer: { host: 10.0.9.9 }\n  gpu: { host: 10.0.2.1 }\n',
+    });
+    const broken = 'vdollar_percent_expand: unknown key %l';
+    const { vms } = await loadVms(dir, [
+      { alias: 'printer', hostname: 'printer', user: null, port: 22, error: broken },
+      { alias: 'gpu', hostname: '10.0.2.1', user: 'lab', port: 22 },
+    ]);
+    expect(vms.map((v) => [v.name, v.sshAlias, v.sshError])).toEqual([
+      ['gpu', 'gpu', undefined],
+      ['printer', 'printer', broken],
+    ]);
+    expect(Object.keys(vms[0]!)).not.toContain('sshError');
+  });
+
   it('reports one error per broken environment, naming the file and the problem, and loads the rest', async () => {
     const dir = vmConfig({
       'good/config.yml': 'vms:\n  a: { host: a.example }\n',

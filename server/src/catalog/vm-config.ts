@@ -13,6 +13,10 @@ export interface Vm {
   host: string;
   user: string | null;
   sshAlias: string | null;
+  /** Why ssh rejects that alias, when it does. */
+  sshError?: string;
+  /** Its environment's `protected: true`: production. */
+  protected?: boolean;
 }
 
 export interface VmConfigError {
@@ -39,6 +43,7 @@ const VmEntry = z.object({
 const EnvironmentFile = z.object(
   {
     template: z.string().optional(),
+    protected: z.boolean({ error: 'must be true or false' }).optional(),
     vms: z.record(Name, VmEntry, {
       error: (i) => (isAbsent(i.input) ? 'vms is required' : undefined),
     }),
@@ -100,14 +105,19 @@ async function loadEnvironment(env: string, file: string, hosts: SshHost[]): Pro
     throw new Error(`invalid YAML: ${yamlError.message.split('\n')[0]?.replace(/:$/, '')}`);
   const parsed = EnvironmentFile.safeParse(doc.toJS());
   if (!parsed.success) throw new Error(describeIssues(parsed.error));
-  return Object.entries(parsed.data.vms).map(([name, vm]) => ({
-    id: `${env}/${name}`,
-    name,
-    environment: env,
-    host: vm.host,
-    user: vm.ansible_user ?? null,
-    sshAlias: matchAlias(name, vm.host, hosts),
-  }));
+  return Object.entries(parsed.data.vms).map(([name, vm]) => {
+    const via = matchHost(name, vm.host, hosts);
+    return {
+      id: `${env}/${name}`,
+      name,
+      environment: env,
+      host: vm.host,
+      user: vm.ansible_user ?? null,
+      sshAlias: via?.alias ?? null,
+      ...(via?.error ? { sshError: via.error } : {}),
+      ...(parsed.data.protected ? { protected: true } : {}),
+    };
+  });
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -123,10 +133,8 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** The ssh entry named like the VM wins; else the one whose HostName is the VM's host. */
-function matchAlias(name: string, host: string, hosts: SshHost[]): string | null {
-  return (
-    (hosts.find((h) => h.alias === name) ?? hosts.find((h) => h.hostname === host))?.alias ?? null
-  );
+function matchHost(name: string, host: string, hosts: SshHost[]): SshHost | undefined {
+  return hosts.find((h) => h.alias === name) ?? hosts.find((h) => h.hostname === host);
 }
 
 function compare(a: string, b: string): number {

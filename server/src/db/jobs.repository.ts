@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Job, JobsQuery, JobStatus } from '@vmo/protocol';
+import type { JobRecord, JobsQuery, JobStatus, Protection, Waiting } from '@vmo/protocol';
 import type { Database, JobsTable } from './schema.js';
 
 export type JobRow = Selectable<JobsTable> & { requested_by_username: string | null };
@@ -14,7 +14,11 @@ export type NewJob = Pick<
   parent_id?: string | null;
 };
 
-export function toJob(r: JobRow): Job {
+/** The stored job; `protection` and `waiting` come from the catalog and the queue, not the row. */
+export function toJob(
+  r: JobRow,
+  extra: { protection?: Protection | null; waiting?: Waiting } = {},
+): JobRecord {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: r.id,
@@ -39,6 +43,8 @@ export function toJob(r: JobRow): Job {
     lastSeq: r.last_seq,
     outputBytes: Number(r.output_bytes),
     truncated: r.truncated,
+    protection: extra.protection ?? null,
+    ...(extra.waiting && r.status === 'queued' ? { waiting: extra.waiting } : {}),
   };
 }
 
@@ -103,9 +109,11 @@ export class JobsRepository {
     return res ? this.get(id) : undefined;
   }
 
+  /** `matchAdHoc`: whether `q` may match the text of ad-hoc commands (what the caller may read). */
   async list(
     q: JobsQuery,
     userId: string | null,
+    matchAdHoc = true,
   ): Promise<{ rows: JobRow[]; next: string | null }> {
     let query = this.base();
     if (q.status) query = query.where('jobs.status', '=', q.status);
@@ -114,8 +122,18 @@ export class JobsRepository {
     if (q.host) query = query.where('jobs.host', '=', q.host);
     if (q.user === 'me') query = query.where('jobs.requested_by', '=', userId);
     else if (q.user) query = query.where('users.username', '=', q.user);
-    if (q.q)
+    if (q.q) {
       query = query.where('jobs.command', 'ilike', `%${q.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+      // An ad-hoc job: ssh, neither a preset nor a target (permissions' isAdHoc).
+      if (!matchAdHoc)
+        query = query.where((eb) =>
+          eb.or([
+            eb('jobs.type', '!=', 'ssh'),
+            eb('jobs.preset', 'is not', null),
+            eb('jobs.target', 'is not', null),
+          ]),
+        );
+    }
     if (q.before) {
       const c = decodeCursor(q.before);
       if (c)

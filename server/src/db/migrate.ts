@@ -3,13 +3,18 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0003 from './migrations/0003_cluster.js';
 import * as m0004 from './migrations/0004_line_marks.js';
+import * as m0005 from './migrations/0005_login_limits.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0003_cluster': m0003,
   '0004_line_marks': m0004,
+  '0005_login_limits': m0005,
 };
+
+/** Every migration, in the order they run on a new database. */
+export const MIGRATION_NAMES = Object.keys(MIGRATIONS).sort();
 
 class StaticProvider implements MigrationProvider {
   getMigrations(): Promise<Record<string, Migration>> {

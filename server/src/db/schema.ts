@@ -123,6 +123,12 @@ export interface InstancesTable {
   heartbeat_at: Generated<Date>;
 }
 
+export interface LoginLimitsTable {
+  key: string;
+  hits: number;
+  reset_at: Timestamp;
+}
+
 export interface Database {
   settings: SettingsTable;
   users: UsersTable;
@@ -135,6 +141,7 @@ export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
   instances: InstancesTable;
+  login_limits: LoginLimitsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -2,13 +2,17 @@
 import { Router } from 'express';
 import { AuditQuery, type AuditQuery as AuditQueryT } from '@vmo/protocol';
 import type { AuditQueries } from '../auth/audit.queries.js';
-import { requireRole } from './middleware/authenticate.js';
+import type { Access } from '../auth/permissions.js';
+import { allow } from './middleware/authenticate.js';
 import { validate } from './middleware/validate.js';
 
-export function auditRoutes(deps: { auditLog: AuditQueries }): Router {
+export function auditRoutes(deps: { auditLog: AuditQueries; access: Access }): Router {
   const router = Router();
-  router.get('/audit', requireRole('admin'), validate(AuditQuery, 'query'), async (req, res) =>
-    res.json(await deps.auditLog.list(req.validated as AuditQueryT)),
+  router.get(
+    '/audit',
+    allow(deps.access, 'audit.read'),
+    validate(AuditQuery, 'query'),
+    async (req, res) => res.json(await deps.auditLog.list(req.validated as AuditQueryT)),
   );
   return router;
 }

@@ -7,17 +7,19 @@ import {
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { RemoteService } from '../remote/remote.service.js';
-import { requireRole } from './middleware/authenticate.js';
+import type { Access } from '../auth/permissions.js';
+import { allow } from './middleware/authenticate.js';
 import { validate } from './middleware/validate.js';
 
 export function catalogRoutes(deps: {
   catalog: CatalogService;
   remote: RemoteService;
   queries: JobQueries;
+  access: Access;
 }): Router {
   const { catalog } = deps;
   const router = Router();
-  router.get('/projects', (_req, res) => res.json(catalog.projects()));
+  router.get('/projects', async (_req, res) => res.json(await catalog.states(deps.remote)));
   router.get('/projects/:alias/targets', validate(TargetsQuery, 'query'), async (req, res) => {
     const alias = String(req.params.alias);
     const { host } = req.validated as TargetsQueryT;
@@ -35,7 +37,7 @@ export function catalogRoutes(deps: {
   router.get('/presets', (_req, res) =>
     res.json(catalog.presets().map(({ name, params, follow }) => ({ name, params, follow }))),
   );
-  router.post('/catalog/refresh', requireRole('operator'), async (_req, res) => {
+  router.post('/catalog/refresh', allow(deps.access, 'catalog.refresh'), async (_req, res) => {
     await catalog.refresh();
     deps.remote.forget();
     res.json({

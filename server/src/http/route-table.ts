@@ -27,6 +27,7 @@ import {
   ManagedUser,
   Me,
   PresetInfo,
+  RerunJob,
   ProjectInfo,
   ProjectStats,
   StartedJob,
@@ -93,17 +94,21 @@ const STREAM_ERRORS: ErrorCode[] = [
   'BAD_ARGS',
   'INTERACTIVE_TARGET',
   'UNKNOWN_PROJECT',
+  'MAKEFILE_ERROR',
   'UNKNOWN_TARGET',
   'UNKNOWN_HOST',
   'REMOTE_FAILED',
+  'CONFIRM_REQUIRED',
 ];
-const SSH_ERRORS: ErrorCode[] = ['BAD_ARGS', 'UNKNOWN_HOST', 'UNKNOWN_PRESET'];
+const SSH_ERRORS: ErrorCode[] = ['BAD_ARGS', 'UNKNOWN_HOST', 'UNKNOWN_PRESET', 'CONFIRM_REQUIRED'];
 const TERMINAL_ERRORS: ErrorCode[] = [
   'BAD_ARGS',
   'UNKNOWN_PROJECT',
+  'MAKEFILE_ERROR',
   'UNKNOWN_TARGET',
   'UNKNOWN_HOST',
   'RATE_LIMITED',
+  'CONFIRM_REQUIRED',
 ];
 const FANOUT_ERRORS: ErrorCode[] = [...STREAM_ERRORS, 'UNKNOWN_PRESET'];
 
@@ -196,7 +201,7 @@ export const ROUTE_TABLE = {
       params: z.object({ alias: Alias }),
       query: TargetsQuery,
       ok: json(z.array(TargetInfo), 'the targets'),
-      errors: ['UNKNOWN_PROJECT', 'UNKNOWN_HOST', 'REMOTE_FAILED'],
+      errors: ['UNKNOWN_PROJECT', 'MAKEFILE_ERROR', 'UNKNOWN_HOST', 'REMOTE_FAILED'],
     },
     projectStats: {
       method: 'GET',
@@ -331,9 +336,11 @@ export const ROUTE_TABLE = {
     rerunJob: {
       method: 'POST',
       path: '/api/jobs/:id/rerun',
-      summary: 'Start a new job with the same request',
+      summary:
+        'Start a new job with the same request: `args` replace its arguments; a `@confirm` target or a protected place wants `confirm` again',
       access: 'operator',
       params: jobParams,
+      body: RerunJob,
       ok: json(StartedJob, 'the new job', 201),
       errors: ['JOB_NOT_FOUND', ...FANOUT_ERRORS, ...TERMINAL_ERRORS],
     },

@@ -2,7 +2,7 @@
 // (sockets, tests). Publishing never waits for a listener. With cluster.enabled a relay also
 // tells the other instances (a NOTIFY of the new seq); what they send back is delivered here.
 import { EventEmitter } from 'node:events';
-import type { Job, JobEvent } from '@vmo/protocol';
+import type { JobRecord, JobEvent } from '@vmo/protocol';
 import type { JobDone } from '@vmo/protocol';
 
 export type Ended = JobDone & { lastSeq: number };
@@ -51,7 +51,7 @@ export class JobBus {
     this.emitter.emit(`error:${jobId}`, error);
   }
 
-  publishChanged(job: Job): void {
+  publishChanged(job: JobRecord): void {
     this.emitter.emit('changed', job);
   }
 
@@ -89,7 +89,7 @@ export class JobBus {
     };
   }
 
-  onChanged(listener: (job: Job) => void): () => void {
+  onChanged(listener: (job: JobRecord) => void): () => void {
     this.emitter.on('changed', listener);
     return () => this.emitter.off('changed', listener);
   }

@@ -4,23 +4,40 @@ import type {
   EventsQuery,
   Job,
   JobPage,
+  JobRecord,
   JobsQuery,
   JobWithChildren,
   ProjectStats,
+  Protection,
   TailPage,
   TailQuery,
   User,
+  Waiting,
 } from '@vmo/protocol';
 import { FINAL_STATUSES, STATS_RUNS, streamsIn } from '@vmo/protocol';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { decodeCursor, toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
-import { assertCanSeeOutput } from '../auth/permissions.js';
+import { factsOf, type Access } from '../auth/permissions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export interface JobQueriesDeps {
+  jobs: JobsRepository;
+  events: JobEventsRepository;
+  access: Access;
+  /** Whether the place a job ran is protected (the catalog's answer). */
+  protectionOf?: (where: {
+    type: JobRow['type'];
+    project: string | null;
+    host: string | null;
+  }) => Protection | null;
+  /** Why queued jobs wait, as the job service knows it. */
+  waiting?: ReadonlyMap<string, Waiting>;
+}
+
 export class JobQueries {
-  constructor(private readonly deps: { jobs: JobsRepository; events: JobEventsRepository }) {}
+  constructor(private readonly deps: JobQueriesDeps) {}
 
   /** The row, or 404 JOB_NOT_FOUND (also for ids that are not UUIDs). */
   async row(id: string): Promise<JobRow> {
@@ -32,22 +49,45 @@ export class JobQueries {
   /** The row, when `user` may read its output (SPEC §4); else 403 FORBIDDEN. */
   async readableRow(id: string, user: User): Promise<JobRow> {
     const row = await this.row(id);
-    assertCanSeeOutput(user, row);
+    this.deps.access.assert(user, 'job.readOutput', factsOf(row));
     return row;
   }
 
-  async get(id: string): Promise<JobWithChildren> {
+  /** The stored job with where it ran (protected or not) and why it waits, for any caller. */
+  record(row: JobRow): JobRecord {
+    return toJob(row, {
+      protection: this.deps.protectionOf?.(row) ?? null,
+      waiting: this.deps.waiting?.get(row.id),
+    });
+  }
+
+  /** The job as `user` gets it: with what they may do with it (`can`). */
+  present(row: JobRow, user: User): Job {
+    return this.deps.access.present(this.record(row), user);
+  }
+
+  async get(id: string, user: User): Promise<JobWithChildren> {
     const row = await this.row(id);
-    const job = toJob(row);
+    const job = this.present(row, user);
     if (row.type !== 'group') return job;
-    return { ...job, children: (await this.deps.jobs.children(row.id)).map(toJob) };
+    const children = await this.deps.jobs.children(row.id);
+    return { ...job, children: children.map((c) => this.present(c, user)) };
   }
 
   async list(q: JobsQuery, user: User): Promise<JobPage> {
     if (q.before && !decodeCursor(q.before))
       throw new AppError('VALIDATION', 'before: not a cursor this server gave out');
-    const { rows, next } = await this.deps.jobs.list(q, user.id);
-    return { items: rows.map(toJob), nextCursor: next };
+    // Searching the text of ad-hoc commands would tell what a caller may not read.
+    const adHocText = this.deps.access.can(user, 'job.readCommand', {
+      type: 'ssh',
+      status: 'success',
+      preset: null,
+      target: null,
+      project: null,
+      requestedBy: null,
+    });
+    const { rows, next } = await this.deps.jobs.list(q, user.id, adHocText);
+    return { items: rows.map((r) => this.present(r, user)), nextCursor: next };
   }
 
   /** Each target's last finished runs and their median duration (targets never run are absent). */
@@ -110,9 +150,5 @@ export class JobQueries {
   /** Stored events of a job known to exist. */
   eventsAfter(jobId: string, afterSeq: number, limit: number) {
     return this.deps.events.after(jobId, afterSeq, limit);
-  }
-
-  toJob(row: JobRow): Job {
-    return toJob(row);
   }
 }

@@ -1,7 +1,8 @@
 // What every part of the job service records the same way: a job's change announced on the bus,
 // lines of our own in a job's output, and a write repeated until a database outage is over.
 import type { JobEventsRepository } from '../db/job-events.repository.js';
-import { toJob, type JobRow } from '../db/jobs.repository.js';
+import type { JobRecord } from '@vmo/protocol';
+import type { JobRow } from '../db/jobs.repository.js';
 import { isDbUnavailable, isPermanentDbError } from '../errors.js';
 import type { JobBus } from './job.bus.js';
 import { OutputPipeline, type EventStore } from './output.pipeline.js';
@@ -11,6 +12,8 @@ export interface JobRecordsDeps {
   /** Where output is committed (the group-commit writer). */
   writer: EventStore;
   bus: JobBus;
+  /** The row as the API shows it (the job queries' `record`). */
+  record: (row: JobRow) => JobRecord;
   limits: { outageSeconds: number };
   /** The service is shutting down: a write that meets an outage gives up instead of waiting. */
   stopping: () => boolean;
@@ -20,7 +23,7 @@ export class JobRecords {
   constructor(private readonly deps: JobRecordsDeps) {}
 
   changed(row: JobRow): void {
-    this.deps.bus.publishChanged(toJob(row));
+    this.deps.bus.publishChanged(this.deps.record(row));
   }
 
   /** A pipeline for our own lines only (a group, a spawned desktop terminal, a recovered job). */

@@ -1,7 +1,10 @@
 // Turns a request to run something into what the job service needs: the row to store and how to
 // launch it. Every check of SPEC §2's execution rules happens here, before anything is stored.
 import type {
+  Confirmation,
   JobType,
+  Protection,
+  RerunJob,
   StartFanout,
   StartSsh,
   StartStream,
@@ -9,6 +12,7 @@ import type {
   TargetInfo,
   User,
 } from '@vmo/protocol';
+import type { Access } from '../auth/permissions.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { renderPreset, shellQuote } from '../catalog/presets.js';
 import type { NewJob } from '../db/jobs.repository.js';
@@ -23,6 +27,7 @@ import {
   checkTargetParams,
   displayCommand,
   jobEnvironment,
+  type EnvFilter,
   makeArgv,
 } from './make-command.js';
 
@@ -44,15 +49,17 @@ export interface JobRequestsDeps {
   catalog: CatalogService;
   remote: RemoteService;
   ssh: SshRunner;
-  allowAdHoc: boolean;
+  access: Access;
   env?: NodeJS.ProcessEnv;
+  /** `jobs.env` (defaults when absent). */
+  envRules?: EnvFilter;
 }
 
-/** Declared params, interactive and confirm rules of a target, the same locally and remotely. */
+/** Declared params and the interactive rule of a target, the same locally and remotely. */
 function checkTargetUse(
   target: TargetInfo,
   args: Record<string, string>,
-  req: Pick<StartStream, 'force' | 'confirm'>,
+  req: Pick<StartStream, 'force'>,
 ): void {
   checkTargetParams(target, args);
   if (target.interactive && !req.force) {
@@ -61,9 +68,35 @@ function checkTargetUse(
       `"${target.name}" needs a terminal: open it as a terminal job, or pass force`,
     );
   }
-  if (target.confirm && !req.confirm) {
-    throw new AppError('VALIDATION', `"${target.name}" asks for confirmation: send confirm: true`);
+}
+
+/**
+ * The safety rails of every path that starts something (SPEC §4): a protected environment or
+ * project wants its name typed (`confirm: "<name>"`), a `@confirm` target wants `confirm: true`
+ * (or that name). Returns how it was confirmed, for the audit entry.
+ */
+export function checkConfirmation(
+  confirm: Confirmation | undefined,
+  need: { target?: Pick<TargetInfo, 'name' | 'confirm'>; protection: Protection | null },
+): { confirmed?: 'asked' | 'typed'; protection?: Protection } {
+  const { target, protection } = need;
+  if (protection) {
+    if (confirm !== protection.name)
+      throw new AppError(
+        'CONFIRM_REQUIRED',
+        `${protection.kind} "${protection.name}" is protected: type its name to confirm (confirm: "${protection.name}")`,
+      );
+    return { confirmed: 'typed', protection };
   }
+  if (target?.confirm) {
+    if (confirm !== true && !(typeof confirm === 'string' && confirm !== ''))
+      throw new AppError(
+        'CONFIRM_REQUIRED',
+        `"${target.name}" asks for confirmation before it runs: send confirm: true`,
+      );
+    return { confirmed: 'asked' };
+  }
+  return {};
 }
 
 export interface FanoutPlan {
@@ -77,7 +110,7 @@ export class JobRequests {
   constructor(private readonly deps: JobRequestsDeps) {}
 
   private env(): NodeJS.ProcessEnv {
-    return jobEnvironment(this.deps.env ?? process.env);
+    return jobEnvironment(this.deps.env ?? process.env, this.deps.envRules);
   }
 
   async stream(req: StartStream): Promise<JobRequest> {
@@ -86,6 +119,10 @@ export class JobRequests {
     checkMakeArgs(args);
     const { project, target } = await this.deps.catalog.target(req.alias, req.target);
     checkTargetUse(target, args, req);
+    const rails = checkConfirmation(req.confirm, {
+      target,
+      protection: this.deps.catalog.protectionOf({ project: project.alias }),
+    });
     const viaAlias = this.deps.catalog.aliasExecutable(project);
     const argv = makeArgv({ dir: project.dir, target: target.name, args, viaAlias });
     const command = displayCommand(target.name, args);
@@ -102,7 +139,7 @@ export class JobRequests {
       },
       launch: { runner: 'local', spec: { argv, cwd: project.dir, env: this.env() } },
       exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
-      audit: { action: 'job.run', details: { command, project: project.alias } },
+      audit: { action: 'job.run', details: { command, project: project.alias, ...rails } },
     };
   }
 
@@ -121,6 +158,10 @@ export class JobRequests {
         `project "${project.alias}" has no target "${req.target}" on ${hostAlias}`,
       );
     checkTargetUse(target, args, req);
+    const rails = checkConfirmation(req.confirm, {
+      target,
+      protection: this.deps.catalog.protectionOf({ project: project.alias, host: hostAlias }),
+    });
     const words = makeArgv({ dir, target: target.name, args }).map(shellQuote).join(' ');
     const spec: RemoteSpec = {
       destination: this.deps.remote.destination(hostAlias),
@@ -144,22 +185,23 @@ export class JobRequests {
       exclusiveKey: target.exclusive ? `${project.alias}:${target.name}@${hostAlias}` : undefined,
       audit: {
         action: 'job.run',
-        details: { command: display, project: project.alias, host: hostAlias },
+        details: { command: display, project: project.alias, host: hostAlias, ...rails },
       },
     };
   }
 
   /** A preset on a host (operators), or an ad-hoc command (admins, only with security.allowAdHoc). */
-  ssh(req: StartSsh, user: User): JobRequest {
-    if ('command' in req) {
-      if (!this.deps.allowAdHoc)
-        throw new AppError('FORBIDDEN', 'ad-hoc commands are turned off (security.allowAdHoc)');
-      if (user.role !== 'admin')
-        throw new AppError('FORBIDDEN', 'ad-hoc commands need the admin role');
-    }
+  ssh(req: StartSsh, user: User, confirmed?: ReturnType<typeof checkConfirmation>): JobRequest {
+    if ('command' in req) this.deps.access.assert(user, 'adhoc.run');
     const destination = this.deps.remote.destination(req.hostAlias);
     const preset = 'preset' in req ? this.deps.catalog.preset(req.preset) : null;
     const params = 'preset' in req ? (req.params ?? {}) : {};
+    // A fan-out checked its own confirmation, once for all its hosts.
+    const rails =
+      confirmed ??
+      checkConfirmation(req.confirm, {
+        protection: this.deps.catalog.protectionOf({ host: req.hostAlias }),
+      });
     const command = preset ? renderPreset(preset, params) : (req as { command: string }).command;
     // Follow presets and ad-hoc commands get a tty, so a cancel ends the remote command too.
     const tty = preset ? preset.follow : true;
@@ -179,16 +221,21 @@ export class JobRequests {
       launch: { runner: 'ssh', spec },
       audit: {
         action: preset ? 'job.run' : 'job.adhoc',
-        details: { command: display, host: req.hostAlias },
+        details: { command: display, host: req.hostAlias, ...rails },
       },
     };
   }
 
   /** A terminal: an interactive target (locally, in a pty), or a login shell on a host (`ssh -tt`). */
-  async terminal(req: StartTerminal): Promise<JobRequest> {
+  async terminal(req: StartTerminal, user: User): Promise<JobRequest> {
     const size = { cols: req.cols ?? 120, rows: req.rows ?? 32 };
     if ('hostAlias' in req) {
+      // A shell on a host is an ad-hoc command (SPEC §4).
+      this.deps.access.assert(user, 'hostShell.open');
       const destination = this.deps.remote.destination(req.hostAlias);
+      const rails = checkConfirmation(req.confirm, {
+        protection: this.deps.catalog.protectionOf({ host: req.hostAlias }),
+      });
       const argv = this.deps.ssh.shellArgv(destination);
       const command = `ssh ${req.hostAlias}`;
       return {
@@ -203,13 +250,17 @@ export class JobRequests {
           argv,
         },
         launch: { runner: 'pty', spec: { argv, env: this.env(), ...size } },
-        audit: { action: 'terminal.open', details: { command } },
+        audit: { action: 'terminal.open', details: { command, host: req.hostAlias, ...rails } },
       };
     }
     const args = req.args ?? {};
     checkMakeArgs(args);
     const { project, target } = await this.deps.catalog.target(req.alias, req.target);
-    checkTargetUse(target, args, { ...req, force: true });
+    checkTargetUse(target, args, { force: true });
+    const rails = checkConfirmation(req.confirm, {
+      target,
+      protection: this.deps.catalog.protectionOf({ project: project.alias }),
+    });
     const argv = makeArgv({
       dir: project.dir,
       target: target.name,
@@ -230,17 +281,26 @@ export class JobRequests {
       },
       launch: { runner: 'pty', spec: { argv, cwd: project.dir, env: this.env(), ...size } },
       exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
-      audit: { action: 'terminal.open', details: { command, project: project.alias } },
+      audit: {
+        action: 'terminal.open',
+        details: { command, project: project.alias, ...rails },
+      },
     };
   }
 
   /** One child request per host; the group's own row. Unreachable hosts become failing children. */
   async fanout(req: StartFanout, user: User): Promise<FanoutPlan> {
     const hosts = this.fanoutHosts(req);
+    // One typed name for the whole fan-out: the environment's, or the first protected host's.
+    const protection =
+      (req.environment ? this.deps.catalog.protectionOf({ environment: req.environment }) : null) ??
+      hosts.map((host) => this.deps.catalog.protectionOf({ host })).find(Boolean) ??
+      (req.alias ? this.deps.catalog.protectionOf({ project: req.alias }) : null);
+    const rails = checkConfirmation(req.confirm, { protection });
     let children: JobRequest[];
     if (req.preset !== undefined) {
       children = hosts.map((hostAlias) =>
-        this.ssh({ hostAlias, preset: req.preset!, params: req.params }, user),
+        this.ssh({ hostAlias, preset: req.preset!, params: req.params }, user, rails),
       );
     } else {
       children = await this.fanoutTarget(
@@ -264,7 +324,7 @@ export class JobRequests {
       },
       children,
       hosts,
-      audit: { action: 'job.fanout', details: { command, hosts } },
+      audit: { action: 'job.fanout', details: { command, hosts, ...rails } },
     };
   }
 
@@ -323,7 +383,10 @@ export class JobRequests {
     };
   }
 
-  /** The same request again, from a stored job (a re-run counts as confirmed). */
+  /**
+   * The same request again, from a stored job: its arguments (or `args` instead), and confirmed
+   * again where the first run had to be (a re-run is not a confirmation).
+   */
   async again(
     row: {
       type: JobType;
@@ -335,33 +398,30 @@ export class JobRequests {
       command: string;
     },
     user: User,
+    again: RerunJob = {},
   ): Promise<JobRequest> {
-    if (row.type === 'stream' && row.project && row.target) {
+    const args = again.args ?? row.args;
+    const confirm = again.confirm;
+    if ((row.type === 'stream' || row.type === 'ssh') && row.project && row.target) {
       return this.stream({
         alias: row.project,
         target: row.target,
-        args: row.args,
+        args,
         force: true,
-        confirm: true,
-      });
-    }
-    if (row.type === 'ssh' && row.host && row.project && row.target) {
-      return this.stream({
-        alias: row.project,
-        target: row.target,
-        args: row.args,
-        force: true,
-        confirm: true,
-        hostAlias: row.host,
+        confirm,
+        ...(row.type === 'ssh' && row.host ? { hostAlias: row.host } : {}),
       });
     }
     if (row.type === 'ssh' && row.host) {
       if (row.preset)
-        return this.ssh({ hostAlias: row.host, preset: row.preset, params: row.args }, user);
+        return this.ssh({ hostAlias: row.host, preset: row.preset, params: args, confirm }, user);
       const prefix = `ssh ${row.host} -- `;
       if (row.command.startsWith(prefix))
-        return this.ssh({ hostAlias: row.host, command: row.command.slice(prefix.length) }, user);
+        return this.ssh(
+          { hostAlias: row.host, command: row.command.slice(prefix.length), confirm },
+          user,
+        );
     }
-    throw new AppError('VALIDATION', `a ${row.type} job cannot be re-run from here yet`);
+    throw new AppError('VALIDATION', `a ${row.type} job cannot be re-run from here`);
   }
 }

@@ -4,6 +4,8 @@
 // have their own module.
 import type {
   JobStatus,
+  RerunJob,
+  Waiting,
   StartTerminal,
   StartFanout,
   StartSsh,
@@ -12,7 +14,7 @@ import type {
   User,
 } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
-import { assertCanCancel } from '../auth/permissions.js';
+import { factsOf, type Access } from '../auth/permissions.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
@@ -49,6 +51,9 @@ export interface JobServiceDeps {
   queries: JobQueries;
   audit: AuditRepository;
   requests: JobRequests;
+  access: Access;
+  /** Why each queued job waits: written here, shown by the job queries. */
+  waiting?: Map<string, Waiting>;
   /** Where running jobs' output is committed (the group-commit writer). */
   writer: EventStore;
   runners: { local: Runner; ssh: Runner<RemoteSpec>; pty: Runner<PtySpec, PtyHandle> };
@@ -67,8 +72,10 @@ export class JobService {
   private readonly active = new Map<string, Active>();
   private readonly queue: string[] = [];
   private running = 0;
-  /** `project:target` of `@exclusive` targets running now. */
-  private readonly busyKeys = new Set<string>();
+  /** `project:target` of `@exclusive` targets running now, and the job that runs it. */
+  private readonly busyKeys = new Map<string, string>();
+  /** Why each queued job waits (shared with the job queries, which show it). */
+  private readonly waiting: Map<string, Waiting>;
   private stopping = false;
   private readonly records: JobRecords;
   private readonly runs: JobRuns;
@@ -77,11 +84,13 @@ export class JobService {
   private readonly recovery: JobRecovery;
 
   constructor(private readonly deps: JobServiceDeps) {
+    this.waiting = deps.waiting ?? new Map<string, Waiting>();
     const { jobs, events, writer, queries, audit, requests, runners, bus, log, limits } = deps;
     const records = (this.records = new JobRecords({
       events,
       writer,
       bus,
+      record: (row) => queries.record(row),
       limits,
       stopping: () => this.stopping,
     }));
@@ -129,25 +138,64 @@ export class JobService {
   }
 
   async startStream(req: StartStream, user: User, source: string | null): Promise<StartedJob> {
+    this.deps.access.assert(user, 'job.run');
     return this.submit(await this.deps.requests.stream(req), user, source);
   }
 
   async startSsh(req: StartSsh, user: User, source: string | null): Promise<StartedJob> {
+    this.deps.access.assert(user, 'job.run');
     return this.submit(this.deps.requests.ssh(req, user), user, source);
   }
 
-  async rerun(id: string, user: User, source: string | null): Promise<StartedJob> {
+  /**
+   * The stored request again, through the same rails as the first start: `again.args` replace its
+   * arguments, and a `@confirm` target or a protected place wants `again.confirm`.
+   */
+  async rerun(
+    id: string,
+    user: User,
+    source: string | null,
+    again: RerunJob = {},
+  ): Promise<StartedJob> {
     const row = await this.deps.queries.row(id);
-    return this.submit(await this.deps.requests.again(row, user), user, source);
+    this.deps.access.assert(user, 'job.rerun', factsOf(row));
+    if (row.type === 'terminal' && row.host)
+      return this.startTerminal({ hostAlias: row.host, confirm: again.confirm }, user, source);
+    if (row.type === 'group')
+      return this.startFanout(await this.fanoutOf(row, again), user, source);
+    return this.submit(await this.deps.requests.again(row, user, again), user, source);
+  }
+
+  /** A fan-out's request, rebuilt from its group row: the same environment, or the same hosts. */
+  private async fanoutOf(row: JobRow, again: RerunJob): Promise<StartFanout> {
+    const where = row.host
+      ? { environment: row.host }
+      : {
+          hostAliases: [
+            ...new Set((await this.deps.jobs.children(row.id)).map((c) => c.host ?? '')),
+          ].filter(Boolean),
+        };
+    if ('hostAliases' in where && where.hostAliases?.length === 0)
+      throw new AppError(
+        'VALIDATION',
+        'the hosts of this fan-out are not known: start it again from its environment or hosts',
+      );
+    const args = again.args ?? row.args;
+    const confirm = again.confirm !== undefined ? { confirm: again.confirm } : {};
+    return row.preset
+      ? { ...where, preset: row.preset, params: args, ...confirm }
+      : { ...where, alias: row.project ?? '', target: row.target ?? '', args, ...confirm };
   }
 
   /** A group job with one child per host; children queue like any job, at most fanout.maxParallel at once. */
   startFanout(req: StartFanout, user: User, source: string | null): Promise<StartedJob> {
+    this.deps.access.assert(user, 'job.run');
     return this.groups.start(req, user, source);
   }
 
   /** A terminal in the browser (a pty job, not queued), or the user's own terminal app (`spawned`). */
   startTerminal(req: StartTerminal, user: User, source: string | null): Promise<StartedJob> {
+    this.deps.access.assert(user, 'hostAlias' in req ? 'hostShell.open' : 'terminal.open');
     return this.terminalJobs.start(req, user, source);
   }
 
@@ -190,7 +238,8 @@ export class JobService {
     forwarded = false,
   ): Promise<{ jobId: string; status: JobStatus }> {
     const row = await this.deps.queries.row(id);
-    assertCanCancel(user, row);
+    // A job that already ended answers 409 JOB_FINISHED below, not a refusal.
+    this.deps.access.assert(user, 'job.cancel', { ...factsOf(row), status: 'running' });
     const group = this.groups.get(row.id);
     if (group) {
       await this.deps.audit.add({
@@ -245,6 +294,7 @@ export class JobService {
     if (queued >= 0) {
       // Still in the queue: it never starts.
       this.queue.splice(queued, 1);
+      this.waiting.delete(active.row.id);
       await this.runs.endQueued(active, 'canceled', whyQueued);
       return 'canceled';
     }
@@ -265,6 +315,7 @@ export class JobService {
       active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
     }
     this.groups.interrupt(reason);
+    this.waiting.clear();
     for (const id of this.queue.splice(0)) {
       const active = this.active.get(id)!;
       this.runs
@@ -323,19 +374,15 @@ export class JobService {
       const active = this.active.get(this.queue[i]!)!;
       // A terminal is a person waiting at a prompt: it never queues behind batch jobs.
       const interactive = active.launch.runner === 'pty';
-      if (!interactive && this.running >= this.deps.limits.maxConcurrent) {
-        i++;
-        continue;
-      }
-      if (
-        (active.exclusiveKey && this.busyKeys.has(active.exclusiveKey)) ||
-        this.groups.full(active.groupId)
-      ) {
+      const wait = this.blocker(active, interactive);
+      if (wait) {
+        this.wait(active, wait);
         i++;
         continue;
       }
       this.queue.splice(i, 1);
-      if (active.exclusiveKey) this.busyKeys.add(active.exclusiveKey);
+      this.waiting.delete(active.row.id);
+      if (active.exclusiveKey) this.busyKeys.set(active.exclusiveKey, active.row.id);
       this.groups.claimSlot(active.groupId);
       if (!interactive) this.running++;
       this.runs
@@ -353,6 +400,39 @@ export class JobService {
           if (!this.stopping) this.pump();
         });
     }
+  }
+
+  /** What keeps a queued job from starting now, in words the job's page shows; null: nothing. */
+  private blocker(active: Active, interactive: boolean): Waiting | null {
+    const { maxConcurrent, fanoutParallel } = this.deps.limits;
+    if (!interactive && this.running >= maxConcurrent)
+      return {
+        reason: 'maxConcurrent',
+        message: `waits for room: ${maxConcurrent} jobs are running already (jobs.maxConcurrent)`,
+      };
+    const twin = active.exclusiveKey ? this.busyKeys.get(active.exclusiveKey) : undefined;
+    if (twin) {
+      const command = this.active.get(twin)?.row.command ?? 'run';
+      return {
+        reason: 'exclusive',
+        jobId: twin,
+        message: `waits for the running ${command} to end (one run at a time)`,
+      };
+    }
+    if (this.groups.full(active.groupId))
+      return {
+        reason: 'fanout',
+        message: `waits for a free place in its fan-out (fanout.maxParallel is ${fanoutParallel})`,
+      };
+    return null;
+  }
+
+  /** Records why a queued job waits, and announces it when that changed. */
+  private wait(active: Active, wait: Waiting): void {
+    const before = this.waiting.get(active.row.id);
+    if (before?.reason === wait.reason && before.jobId === wait.jobId) return;
+    this.waiting.set(active.row.id, wait);
+    this.records.changed(active.row);
   }
 
   private finish(active: Active, row: JobRow, lastSeq: number): void {

@@ -30,7 +30,7 @@ export class TerminalJobs {
 
   /** A terminal in the browser (a pty job, not queued), or the user's own terminal app (`spawned`). */
   async start(req: StartTerminal, user: User, source: string | null): Promise<StartedJob> {
-    const request = await this.deps.requests.terminal(req);
+    const request = await this.deps.requests.terminal(req, user);
     if (req.mode === 'desktop') return this.spawnDesktop(request, user, source);
     this.deps.terminals.reserve();
     try {

@@ -1,6 +1,7 @@
 // Live terminal sessions: who may type into which pty, resizes, the idle timeout that closes a
 // forgotten session, the cap on open terminals, and the desktop "open in my terminal app".
-import type { User } from '@vmo/protocol';
+import type { JobFacts, User } from '@vmo/protocol';
+import { factsOf, type Access } from '../auth/permissions.js';
 import type { JobRow } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
 import { spawnDesktopTerminal, terminalCommand } from '../runners/desktop-terminal.runner.js';
@@ -13,10 +14,12 @@ export interface TerminalLimits {
   /** The server runs on the user's desktop: "open in my terminal app" is allowed. */
   desktop: boolean;
   graceSeconds: number;
+  /** Who may type into a terminal: `can(job.input)`. */
+  access: Access;
 }
 
 interface Session {
-  owner: string | null;
+  facts: JobFacts;
   handle: PtyHandle | null;
   timer: NodeJS.Timeout | null;
   onIdle: () => void;
@@ -60,7 +63,7 @@ export class Terminals {
     onIdle: (seconds: number) => void,
   ): PtyHandle {
     const session: Session = {
-      owner: row.requested_by,
+      facts: { ...factsOf(row), status: 'running' },
       handle: null,
       timer: null,
       onIdle: () => onIdle(this.limits.idleSeconds),
@@ -119,11 +122,7 @@ export class Terminals {
   private session(jobId: string, user: User): Session {
     const s = this.sessions.get(jobId);
     if (!s?.handle) throw new AppError('JOB_FINISHED', `job ${jobId} has no open terminal`);
-    if (s.owner !== user.id && user.role !== 'admin')
-      throw new AppError(
-        'FORBIDDEN',
-        'only the owner of a terminal (or an admin) may type into it',
-      );
+    this.limits.access.assert(user, 'job.input', s.facts);
     return s;
   }
 

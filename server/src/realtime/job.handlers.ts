@@ -4,15 +4,14 @@ import {
   JoinJob,
   TerminalInput,
   TerminalResize,
-  ROLE_RANK,
   StartStream,
   type Ack,
-  type Role,
+  type GlobalAction,
   type User,
 } from '@vmo/protocol';
-import type { z } from 'zod';
+import type { Access } from '../auth/permissions.js';
 import { AppError, toAppError } from '../errors.js';
-import { describeZod } from '../http/middleware/validate.js';
+import { parseInput } from '../http/middleware/validate.js';
 import type { JobBus } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobService } from '../jobs/job.service.js';
@@ -26,6 +25,7 @@ export interface JobHandlerDeps {
   queries: JobQueries;
   bus: JobBus;
   log: Logger;
+  access: Access;
   /** Job output a socket may have queued before its followers resync (default 8 MiB). */
   sendBufferBytes?: number;
   /**
@@ -38,19 +38,15 @@ export interface JobHandlerDeps {
 
 type Reply<T extends object> = (res: Ack<T>) => void;
 
-function parse<T extends z.ZodType>(schema: T, payload: unknown): z.infer<T> {
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) throw new AppError('VALIDATION', describeZod(parsed.error));
-  return parsed.data;
-}
+const parse = parseInput;
 
 export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): void {
   const followers = new Map<string, JobFollower>();
   const budget = new SendBudget(socket, deps.sendBufferBytes ?? 8 * 1024 * 1024);
   const source = socket.data.source;
 
-  /** The caller, re-read, with at least `role`. */
-  const need = async (role: Role): Promise<User> => {
+  /** The caller, re-read, when `can()` lets them do `action`. */
+  const need = async (action: GlobalAction): Promise<User> => {
     const user = deps.currentUser ? await deps.currentUser(socket) : socket.data.user;
     if (!user) {
       // After the refusal's ack has gone out.
@@ -58,8 +54,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
       throw new AppError('UNAUTHENTICATED', 'sign in again');
     }
     socket.data.user = user;
-    if (ROLE_RANK[user.role] < ROLE_RANK[role])
-      throw new AppError('FORBIDDEN', `this needs the ${role} role`);
+    deps.access.assert(user, action);
     return user;
   };
 
@@ -81,11 +76,11 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   socket.on(
     'execute-command',
     handle(async (payload) => {
-      const user = await need('operator');
+      const user = await need('job.run');
       // Interactive targets need a terminal job; the socket does not offer `force`.
       const req = parse(StartStream.omit({ force: true }), payload);
       const { jobId } = await deps.jobs.startStream(req, user, source);
-      socket.emit('job:started', { job: await deps.queries.get(jobId) });
+      socket.emit('job:started', { job: await deps.queries.get(jobId, user) });
       return { jobId };
     }),
   );
@@ -93,7 +88,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   socket.on(
     'join-job',
     handle(async (payload) => {
-      const user = await need('viewer');
+      const user = await need('jobs.list');
       const { jobId, afterSeq = 0 } = parse(JoinJob, payload);
       const row = await deps.queries.readableRow(jobId, user);
       followers.get(row.id)?.dispose();
@@ -106,7 +101,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
       followers.set(row.id, follower);
       // The ack goes out before the first replayed event (SPEC §2).
       setImmediate(() => follower.start());
-      return { job: deps.queries.toJob(row) };
+      return { job: deps.queries.present(row, user) };
     }),
   );
 
@@ -124,7 +119,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   socket.on(
     'cancel-job',
     handle(async (payload) => {
-      const user = await need('operator');
+      const user = await need('job.run');
       const { jobId } = parse(CancelJob, payload);
       return deps.jobs.cancel(jobId, user, source);
     }),

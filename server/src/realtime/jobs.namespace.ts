@@ -5,7 +5,9 @@ import type { RequestHandler } from 'express';
 import type { Server, Socket } from 'socket.io';
 import {
   JOBS_NAMESPACE,
+  Role,
   type ClientToServerEvents,
+  type JobRecord,
   type ServerToClientEvents,
   type User,
 } from '@vmo/protocol';
@@ -13,7 +15,7 @@ import type { AuthEvents, AuthChange } from '../auth/auth.events.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { TokensService } from '../auth/tokens.service.js';
 import { bearerToken } from '../http/middleware/authenticate.js';
-import { hostAllowed, originAllowed } from '../http/middleware/host-check.js';
+import { engineHostCheck, hostAllowed, originAllowed } from '../http/middleware/host-check.js';
 import { registerJobHandlers, type JobHandlerDeps } from './job.handlers.js';
 
 export interface SocketData {
@@ -76,6 +78,7 @@ export interface NamespaceDeps extends JobHandlerDeps {
 }
 
 export function attachJobsNamespace(io: JobsServer, deps: NamespaceDeps): () => void {
+  io.engine.use(engineHostCheck(deps.security));
   // The same cookie session as HTTP: express-session runs on the handshake request.
   io.engine.use(deps.session);
   const nsp = io.of(JOBS_NAMESPACE);
@@ -87,6 +90,7 @@ export function attachJobsNamespace(io: JobsServer, deps: NamespaceDeps): () => 
   });
   nsp.on('connection', (socket: JobsSocket) => {
     const { id, username, role } = socket.data.user;
+    joinAudience(socket);
     socket.emit('hello', { user: { id, username, role }, version: deps.version });
     registerJobHandlers(socket, {
       ...deps,
@@ -94,8 +98,8 @@ export function attachJobsNamespace(io: JobsServer, deps: NamespaceDeps): () => 
         s.data.tokenId ? deps.tokens.userOf(s.data.tokenId) : deps.auth.userById(s.data.user.id),
     });
   });
-  // Status changes are small and go to every signed-in socket.
-  const offChanged = deps.bus.onChanged((job) => nsp.emit('jobs:changed', { job }));
+  // Status changes are small and go to every signed-in socket, as each one's user may see them.
+  const offChanged = deps.bus.onChanged((job) => announce(nsp, job, deps));
   const offAuth = deps.authEvents.on((change) => {
     follow(nsp.sockets, change, deps.auth).catch((err: unknown) =>
       deps.log.warn({ err }, 'could not apply a change of rights to open sockets'),
@@ -152,7 +156,35 @@ async function follow(
   if (affected.length === 0) return;
   const user = change.kind === 'user' && !change.ended ? await auth.userById(change.userId) : null;
   for (const s of affected) {
-    if (user) s.data.user = user;
-    else s.disconnect(true);
+    if (user) {
+      s.data.user = user;
+      joinAudience(s);
+    } else s.disconnect(true);
+  }
+}
+
+/**
+ * The rooms a socket hears `jobs:changed` in: its role's, and its user's own as that role (a
+ * job's `can` differs for the user who started it). Rooms, not a loop over local sockets, so that
+ * the cluster adapter carries the announcement to the sockets of every instance.
+ */
+function joinAudience(socket: JobsSocket): void {
+  for (const room of socket.rooms) if (room.startsWith('aud:')) void socket.leave(room);
+  const { id, role } = socket.data.user;
+  void socket.join([`aud:${role}`, `aud:user:${id}`, `aud:${role}:${id}`]);
+}
+
+/** One `jobs:changed` per way of seeing the job: each role, and its owner as each role. */
+function announce(nsp: ReturnType<JobsServer['of']>, job: JobRecord, deps: NamespaceDeps): void {
+  const owner = job.requestedBy?.id;
+  for (const role of Role.options) {
+    const others = nsp.to(`aud:${role}`);
+    (owner ? others.except(`aud:user:${owner}`) : others).emit('jobs:changed', {
+      job: deps.access.present(job, { id: '', role }),
+    });
+    if (owner)
+      nsp.to(`aud:${role}:${owner}`).emit('jobs:changed', {
+        job: deps.access.present(job, { id: owner, role }),
+      });
   }
 }

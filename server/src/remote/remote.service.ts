@@ -2,23 +2,35 @@
 // short questions asked over ssh outside any job, such as the containers running on a host.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import type { TargetInfo } from '@vmo/protocol';
-import { toTargetInfos, type CatalogService } from '../catalog/catalog.service.js';
-import { fromMakeDatabase, MakeError, type Discovery } from '../catalog/makefile.js';
+import type { Listing, TargetInfo } from '@vmo/protocol';
+import {
+  makefileError,
+  toTargetInfos,
+  type CatalogService,
+  type RemoteListings,
+} from '../catalog/catalog.service.js';
+import { commandLine } from '../catalog/make-sandbox.js';
+import { listTargets, MakeError, type Discovery, type ListingHost } from '../catalog/makefile.js';
 import type { Project } from '../catalog/projects.js';
 import { shellQuote } from '../catalog/presets.js';
 import { AppError } from '../errors.js';
-import { jobEnvironment } from '../jobs/make-command.js';
+import { jobEnvironment, type EnvFilter } from '../jobs/make-command.js';
 import { diagnoseSsh, type SshRunner } from '../runners/ssh.runner.js';
 
 const VM_ALIAS = /^vm:([A-Za-z0-9][A-Za-z0-9_.-]*)\/([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
 const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export class RemoteService {
+export class RemoteService implements RemoteListings {
   private readonly targetCache = new Map<string, Promise<Discovery>>();
+  private readonly listings = new Map<string, Listing>();
 
   constructor(
-    private readonly deps: { catalog: CatalogService; ssh: SshRunner; env?: NodeJS.ProcessEnv },
+    private readonly deps: {
+      catalog: CatalogService;
+      ssh: SshRunner;
+      env?: NodeJS.ProcessEnv;
+      envRules?: EnvFilter;
+    },
   ) {}
 
   /** The ssh destination for a catalog host alias, or 404 UNKNOWN_HOST. */
@@ -54,24 +66,27 @@ export class RemoteService {
     const key = `${hostAlias}\0${dir}`;
     let found = this.targetCache.get(key);
     if (!found) {
-      found = this.discover(hostAlias, dir);
+      found = listTargets(this.listingHost(hostAlias), dir);
       this.targetCache.set(key, found);
-      found.catch(() => this.targetCache.delete(key));
+      found.then(
+        (d) => this.listings.set(key, d.listing),
+        () => this.targetCache.delete(key),
+      );
     }
     return found;
   }
 
-  /** A remote project's targets as the API shows them; a Makefile make cannot read is a 404 for that project. */
+  listingOf(hostAlias: string, dir: string): Listing | undefined {
+    return this.listings.get(`${hostAlias}\0${dir}`);
+  }
+
+  /** A remote project's targets as the API shows them; a Makefile make cannot read is a 422. */
   async projectTargets(project: Project, hostAlias: string): Promise<TargetInfo[]> {
     const dir = this.deps.catalog.remoteDir(project, hostAlias);
     try {
       return toTargetInfos(project, await this.targets(hostAlias, dir));
     } catch (err) {
-      if (err instanceof MakeError)
-        throw new AppError(
-          'UNKNOWN_PROJECT',
-          `make cannot read the Makefile of "${project.alias}" on ${hostAlias}: ${err.message}`,
-        );
+      if (err instanceof MakeError) throw makefileError(project.alias, err, ` on ${hostAlias}`);
       throw err;
     }
   }
@@ -79,28 +94,41 @@ export class RemoteService {
   /** Forgets cached remote targets (catalog refresh). */
   forget(): void {
     this.targetCache.clear();
+    this.listings.clear();
   }
 
-  private async discover(hostAlias: string, dir: string): Promise<Discovery> {
-    const db = await this.ask(
-      hostAlias,
-      `LC_ALL=C make -C ${shellQuote(dir)} --no-print-directory -pRrq :`,
-      'read the Makefile',
-      [0, 1, 2],
-    );
-    return fromMakeDatabase(db.stdout, db.stderr, async (names) => {
-      if (!names.length) return { files: [], text: '' };
-      const cat = await this.ask(
-        hostAlias,
-        `cd ${shellQuote(dir)} && cat -- ${names.map(shellQuote).join(' ')}`,
-        'read the Makefile',
-        [0, 1],
-      );
-      return {
-        files: names.map((n) => `${hostAlias}:${path.posix.resolve(dir, n)}`),
-        text: cat.stdout,
-      };
-    });
+  /**
+   * A host for the listing: the sandbox's scripts sent as one command line (the remote shell runs
+   * them), and the makefile text read with `cat` for the safe mode.
+   */
+  private listingHost(hostAlias: string): ListingHost {
+    const files = (dir: string, names: string[]) =>
+      `cd ${shellQuote(dir)} && for f in ${names.map(shellQuote).join(' ')}; do [ -f "$f" ] && printf '%s\\0' "$f" && cat -- "$f" && printf '\\0'; done; true`;
+    return {
+      // ssh's own failures (255) are REMOTE_FAILED; any other exit is the listing's to judge.
+      run: (argv) => this.ask(hostAlias, commandLine(argv), 'list the targets', 'any'),
+      read: async (dir, names) => {
+        if (!names.length) return [];
+        const { stdout } = await this.ask(hostAlias, files(dir, names), 'read the Makefile');
+        const parts = stdout.split('\0');
+        const out: { name: string; text: string }[] = [];
+        for (let i = 0; i + 1 < parts.length; i += 2)
+          out.push({ name: parts[i]!, text: parts[i + 1]! });
+        return out;
+      },
+      entries: async (dir) =>
+        (
+          await this.ask(
+            hostAlias,
+            `cd ${shellQuote(dir)} && ls -A1`,
+            'list the project',
+            [0, 1, 2],
+          )
+        ).stdout
+          .split('\n')
+          .filter(Boolean),
+      locate: (dir, name) => `${hostAlias}:${path.posix.resolve(dir, name)}`,
+    };
   }
 
   /** A short command over a reused connection; ssh failures become 502 REMOTE_FAILED in words. */
@@ -108,8 +136,8 @@ export class RemoteService {
     hostAlias: string,
     command: string,
     what: string,
-    okCodes = [0],
-  ): Promise<{ stdout: string; stderr: string }> {
+    okCodes: number[] | 'any' = [0],
+  ): Promise<{ stdout: string; stderr: string; code: number }> {
     const destination = this.destination(hostAlias);
     const argv = this.deps.ssh.argv({ destination, command, tty: false });
     const { stdout, stderr, code } = await new Promise<{
@@ -121,7 +149,7 @@ export class RemoteService {
         argv[0],
         argv.slice(1),
         {
-          env: jobEnvironment(this.deps.env ?? process.env),
+          env: jobEnvironment(this.deps.env ?? process.env, this.deps.envRules),
           timeout: 20_000,
           maxBuffer: 64 * 1024 * 1024,
         },
@@ -133,13 +161,13 @@ export class RemoteService {
           }),
       );
     });
-    if (!okCodes.includes(code)) {
+    if (okCodes === 'any' ? code === 255 || code < 0 : !okCodes.includes(code)) {
       const why =
         (code === 255 && diagnoseSsh(stderr, hostAlias)) ||
         stderr.trim().split('\n').at(-1) ||
         `exit code ${code}`;
       throw new AppError('REMOTE_FAILED', `could not ${what} on ${hostAlias}: ${why}`);
     }
-    return { stdout, stderr };
+    return { stdout, stderr, code };
   }
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { controlDirFor, diagnoseSsh, sshArgv, type SshSettings } from './ssh.runner.js';
+import { LocalRunner } from './local.runner.js';
+import { controlDirFor, diagnoseSsh, SshRunner, sshArgv, type SshSettings } from './ssh.runner.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vmo-sshargv-'));
 const config = path.join(dir, 'config');
@@ -110,5 +111,30 @@ describe(diagnoseSsh.name, () => {
 
   it('says nothing about messages it does not know', () => {
     expect(diagnoseSsh('something else', 'h')).toBeUndefined();
+  });
+});
+
+describe(SshRunner.name, () => {
+  it('lets one command at a time per destination set a master up; the others never race it', () => {
+    let now = 1_000_000;
+    const runner = new SshRunner(
+      new LocalRunner({ lingerMs: 10, graceMs: 10 }),
+      { ...settings, controlDir: mkdtempSync(path.join(tmpdir(), 'vmo-ctl-')) },
+      () => now,
+    );
+    const master = (destination: string) =>
+      runner
+        .argv({ destination, command: 'true', tty: false })
+        .find((a) => a.startsWith('ControlMaster='));
+    expect(master('web1')).toBe('ControlMaster=auto');
+    expect(master('web1')).toBe('ControlMaster=no');
+    expect(master('web2')).toBe('ControlMaster=auto');
+    now += 8_999; // the claim lasts the connect timeout (7 s) and 2 s more
+    expect(master('web1')).toBe('ControlMaster=no');
+    now += 2;
+    expect(master('web1')).toBe('ControlMaster=auto');
+    expect(runner.argv({ destination: 'web1', command: 'top', tty: true })).toContain(
+      'ControlPath=none',
+    );
   });
 });

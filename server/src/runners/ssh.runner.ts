@@ -40,7 +40,12 @@ export function controlDirFor(dataDir: string): string {
 
 export function sshArgv(
   s: SshSettings,
-  spec: Pick<RemoteSpec, 'destination' | 'tty'> & { command: string | null; interactive?: boolean },
+  spec: Pick<RemoteSpec, 'destination' | 'tty'> & {
+    command: string | null;
+    interactive?: boolean;
+    /** `no`: use a master connection if there is one, never become one (see SshRunner.argv). */
+    master?: 'auto' | 'no';
+  },
 ): [string, ...string[]] {
   if (spec.destination.startsWith('-') || /\s/.test(spec.destination))
     throw new Error(`bad ssh destination "${spec.destination}"`);
@@ -70,18 +75,23 @@ export function sshArgv(
  * and host key check) and a changed ssh config gets a new one. Commands with a tty get their own
  * connection: through a master, the remote tty loses its modes and a cancel may not reach it.
  */
-function reuse(s: SshSettings, spec: Pick<RemoteSpec, 'destination' | 'tty'>): string[] {
+function reuse(
+  s: SshSettings,
+  spec: Pick<RemoteSpec, 'destination' | 'tty'> & { master?: 'auto' | 'no' },
+): string[] {
   if (spec.tty) return ['-o', 'ControlPath=none'];
-  const tag = createHash('sha256').update(spec.destination).digest('hex').slice(0, 10);
   return [
     '-o',
-    'ControlMaster=auto',
+    `ControlMaster=${spec.master ?? 'auto'}`,
     '-o',
-    `ControlPath=${path.join(s.controlDir, `${tag}-%C`)}`,
+    `ControlPath=${path.join(s.controlDir, `${controlTag(spec.destination)}-%C`)}`,
     '-o',
     `ControlPersist=${s.controlPersistSeconds ?? 60}`,
   ];
 }
+
+const controlTag = (destination: string) =>
+  createHash('sha256').update(destination).digest('hex').slice(0, 10);
 
 /** ssh's own failures (exit 255), told in words; the raw message stays in the stderr stream. */
 export function diagnoseSsh(stderr: string, destination: string): string | undefined {
@@ -100,15 +110,32 @@ export function diagnoseSsh(stderr: string, destination: string): string | undef
 }
 
 export class SshRunner implements Runner<RemoteSpec> {
+  /** Destinations whose master connection one command is setting up, until when. */
+  private readonly claims = new Map<string, number>();
+
   constructor(
     private readonly local: LocalRunner,
     private readonly settings: SshSettings,
+    private readonly now: () => number = Date.now,
   ) {
     mkdirSync(settings.controlDir, { recursive: true, mode: 0o700 });
   }
 
+  /**
+   * With `ControlMaster=auto`, two commands that find no master at once both try to become it,
+   * and the loser prints "ControlSocket … already exists, disabling multiplexing" into its job's
+   * output. So one command at a time per destination may set the master up: the first claims it
+   * for as long as a connection may take; the others meanwhile use a master if there is one and
+   * never become it (`ControlMaster=no`: then they connect on their own). Once the claim ends, a
+   * master is there to share, or the next command claims again.
+   */
   argv(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
-    return sshArgv(this.settings, spec);
+    if (spec.tty) return sshArgv(this.settings, spec);
+    const now = this.now();
+    const claimed = (this.claims.get(spec.destination) ?? 0) > now;
+    if (!claimed)
+      this.claims.set(spec.destination, now + (this.settings.connectTimeoutSeconds + 2) * 1000);
+    return sshArgv(this.settings, { ...spec, master: claimed ? 'no' : 'auto' });
   }
 
   /**

@@ -2,7 +2,7 @@
 // server, make and sshd: dashboard, projects (run, form, confirmation, running state, stars),
 // VMs and their presets, settings (the backend-URL override), the Ctrl-K palette; axe on every
 // page, light and dark, and the README's screenshots when UPDATE_SCREENSHOTS=1.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -66,6 +66,10 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
       path.join(envs, 'lab', 'config.yml'),
       'vms:\n  vmo-test: { host: 127.0.0.1 }\n  vmo-test2: { host: 127.0.0.1 }\n',
     );
+    // Two hosts ssh -G rejects (%l has no meaning in a HostName); one of them reaches a VM.
+    appendFileSync(sshd.configFile, 'Host printer old-nas\n  HostName %l.lan\n');
+    mkdirSync(path.join(envs, 'office'));
+    writeFileSync(path.join(envs, 'office', 'config.yml'), 'vms:\n  printer: { host: 10.0.9.9 }\n');
     t = await startTestApp({
       webDir: DEFAULT_WEB_DIR,
       config: {
@@ -284,6 +288,36 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
       await page.waitForURL(JOB_URL);
       await page.getByRole('heading', { name: "fanout lab -- echo hi 'dana'" }).waitFor();
       await page.locator('dl [data-status=success]').waitFor({ timeout: 30_000 });
+    });
+  });
+
+  it('shows a host and a VM that ssh rejects as unusable, with ssh’s reason, their controls disabled', async () => {
+    await withScreenshotOnFailure(page, 'pages-vms-unusable', async () => {
+      const reason = 'vdollar_percent_expand: unknown key %l';
+      await page.goto(t.baseUrl + '/vms');
+      const vmRow = page.locator('tr[data-vm="office/printer"]');
+      await vmRow.getByText('unusable').waitFor();
+      await vmRow.getByText(reason).waitFor();
+      const hostRow = page.locator('tr[data-host="old-nas"][data-unusable]');
+      await hostRow.getByText(reason).waitFor();
+      // A shell on a host is an ad-hoc command: an operator is not offered one (SPEC §4).
+      expect(await hostRow.getByRole('button', { name: 'Terminal on old-nas' }).count()).toBe(0);
+
+      await page.goto(t.baseUrl + '/vms/office/printer');
+      await page.getByTestId('ssh-error').getByText(reason).waitFor();
+      await page.locator('[data-preset=hello]').waitFor();
+      expect(await page.getByRole('button', { name: 'Terminal', exact: true }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Run hello on this VM' }).isDisabled()).toBe(
+        true,
+      );
+      expect(await page.locator('[data-preset=hello] span[title]').getAttribute('title')).toBe(
+        `Unavailable: ssh rejects “printer”: ${reason}`,
+      );
+      // The environment's other VMs may be fine: the fan-out stays.
+      expect(
+        await page.getByRole('button', { name: 'Run hello on all of office' }).isEnabled(),
+      ).toBe(true);
+      await checkPage(null);
     });
   });
 

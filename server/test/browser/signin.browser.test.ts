@@ -82,6 +82,37 @@ describe('signing in with Chromium', () => {
     });
   });
 
+  it('points a user without a password to the Account page, where one is set without a current one', async () => {
+    // As the bootstrap admin on a first start without VMO_ADMIN_PASSWORD: no password, a link.
+    await t.users.createIfMissing({ username: 'owner', role: 'admin', password_hash: null });
+    const owner = (await t.users.findByUsername('owner'))!;
+    const token = await t.auth.createLoginLink(owner.id);
+    const page = await browser.newPage();
+    await withScreenshotOnFailure(page, 'signin-set-password', async () => {
+      await page.goto(`${t.baseUrl}/auth/link/${token}`);
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      const notice = page.getByTestId('set-password');
+      await notice.getByRole('link', { name: 'Set a password on your Account page' }).click();
+      await page.waitForURL(t.baseUrl + '/account');
+      await page.getByText('You have no password yet: set one').waitFor();
+      expect(await page.getByLabel('Current password').count()).toBe(0);
+      await page.getByLabel('New password', { exact: true }).fill('a fine password');
+      await page.getByLabel('New password again').fill('a fine password');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Your password is saved.').waitFor();
+      // From now on the password proves it is you, and it signs in.
+      await page.getByLabel('Current password').waitFor();
+      await page.goto(t.baseUrl + '/');
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      expect(await page.getByTestId('set-password').count()).toBe(0);
+      const login = await t
+        .anonymous()
+        .post('/api/auth/login', { username: 'owner', password: 'a fine password' });
+      expect(login.status).toBe(200);
+    });
+    await page.close();
+  });
+
   it('serves the SPA shell for client-side routes and the API 404 for unknown API paths', async () => {
     const res = await fetch(t.baseUrl + '/jobs/123');
     expect(res.status).toBe(200);

@@ -81,6 +81,16 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     },
   );
 
+  it('answers a socket.io request with a foreign Host 421 too, polling or not', async () => {
+    const res = await t
+      .anonymous()
+      .raw('GET', '/socket.io/?EIO=4&transport=polling', { host: 'evil.example' });
+    expect(res.status).toBe(421);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'MISDIRECTED' } });
+    const ok = await t.anonymous().raw('GET', '/socket.io/?EIO=4&transport=polling', {});
+    expect(ok.status).toBe(200);
+  });
+
   it.each(['localhost:1234', '127.0.0.1', 'LOCALHOST', 'vmo.example.com'])(
     'accepts Host %j',
     async (host) => {
@@ -209,6 +219,11 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     const none = new HttpClient(t.baseUrl, {});
     none.cookie = client.cookie;
     expect((await none.post('/api/auth/logout')).status).toBe(403);
+    // Same host and port, another scheme: another origin (this server speaks plain http).
+    const https = await client.post('/api/auth/logout', undefined, {
+      origin: t.baseUrl.replace('http:', 'https:'),
+    });
+    expect(https.status).toBe(403);
     // Still signed in: neither request changed anything.
     expect((await client.get('/api/auth/me')).status).toBe(200);
     expect(
@@ -246,6 +261,76 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     );
   });
 
+  it('lets a session a one-time link opened set a password without the current one, once', async () => {
+    await t.users.createIfMissing({
+      username: 'linda',
+      role: 'operator',
+      password_hash: await t.auth.hashPassword('old password'),
+    });
+    const linda = (await t.users.findByUsername('linda'))!;
+    const client = t.anonymous();
+    await client.get(`/auth/link/${await t.auth.createLoginLink(linda.id)}`);
+    const passwordState = async () =>
+      ((await (await client.get('/api/auth/me')).json()) as { password: unknown }).password;
+    expect(await passwordState()).toEqual({ set: true, currentRequired: false });
+    expect(
+      (await client.post('/api/auth/password', { newPassword: 'new password 1' })).status,
+    ).toBe(204);
+    // Spent: the next change wants the password just set.
+    expect(await passwordState()).toEqual({ set: true, currentRequired: true });
+    const again = await client.post('/api/auth/password', { newPassword: 'new password 2' });
+    expect(again.status).toBe(403);
+    expect(await again.json()).toEqual({
+      error: { code: 'FORBIDDEN', message: 'give your current password' },
+    });
+    expect(
+      (
+        await client.post('/api/auth/password', {
+          currentPassword: 'new password 1',
+          newPassword: 'new password 2',
+        })
+      ).status,
+    ).toBe(204);
+    const proofs = await t.db.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'password.change')
+      .where('username', '=', 'linda')
+      .orderBy('id')
+      .execute();
+    expect(proofs.map((r) => r.details)).toEqual([
+      { ok: true, proof: 'one-time link' },
+      { ok: false },
+      { ok: true, proof: 'current password' },
+    ]);
+    // A password sign-in has no such grace.
+    const other = t.anonymous();
+    await other.post('/api/auth/login', { username: 'linda', password: 'new password 2' });
+    expect((await other.post('/api/auth/password', { newPassword: 'new password 3' })).status).toBe(
+      403,
+    );
+  });
+
+  it('lets a user without a password (the bootstrap admin) set one without a current one', async () => {
+    await t.users.createIfMissing({ username: 'nopass', role: 'admin', password_hash: null });
+    const nopass = (await t.users.findByUsername('nopass'))!;
+    const client = t.anonymous();
+    await client.get(`/auth/link/${await t.auth.createLoginLink(nopass.id)}`);
+    expect(await (await client.get('/api/auth/me')).json()).toMatchObject({
+      password: { set: false, currentRequired: false },
+    });
+    expect((await client.post('/api/auth/password', { newPassword: 'finally one' })).status).toBe(
+      204,
+    );
+    const fresh = t.anonymous();
+    const login = await fresh.post('/api/auth/login', {
+      username: 'nopass',
+      password: 'finally one',
+    });
+    expect(login.status).toBe(200);
+    expect(await login.json()).toMatchObject({ password: { set: true, currentRequired: true } });
+  });
+
   it('sets the admin password only when it creates the admin', async () => {
     const { auth } = t;
     const db = t.db.db;
@@ -268,13 +353,13 @@ describe('sign-in and the boundary (SPEC §4)', () => {
     expect(logins[2]).toBe(401);
   });
 
-  it('audits logins, failed logins and logouts with the source address', async () => {
+  it('audits logins, failed logins, logouts and password changes with the source address', async () => {
     const rows = await t.db.db
       .selectFrom('audit_log')
       .select(['action', 'username', 'source'])
       .execute();
     const actions = new Set(rows.map((r) => r.action));
-    expect(actions).toEqual(new Set(['login', 'login.failed', 'logout']));
+    expect(actions).toEqual(new Set(['login', 'login.failed', 'logout', 'password.change']));
     expect(rows.every((r) => r.source && /127\.0\.0\.1/.test(r.source))).toBe(true);
   });
 

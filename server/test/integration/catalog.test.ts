@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, TargetInfo } from '@vmo/protocol';
+import type { Job, ProjectInfo, TargetInfo } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
 import { follow, textOf } from '../fixtures/jobs.js';
 
@@ -63,17 +63,21 @@ describe('the catalog over HTTP', () => {
     (await (await operator.get(`/api/projects/${alias}/targets`)).json()) as TargetInfo[];
 
   it('lists projects from config and registry, malformed registry lines left out, missing dirs unavailable', async () => {
-    const projects = (await (await operator.get('/api/projects')).json()) as {
-      alias: string;
-      available: boolean;
-      source: string;
-    }[];
-    expect(projects.map((p) => [p.alias, p.source, p.available])).toEqual([
-      ['app', 'config', true],
-      ['broken', 'mkcli', true],
-      ['gone', 'mkcli', false],
-      ['tooled', 'mkcli', true],
+    const projects = (await (await operator.get('/api/projects')).json()) as ProjectInfo[];
+    expect(projects.map((p) => [p.alias, p.source, p.available, p.listing?.mode])).toEqual([
+      ['app', 'config', true, 'isolated'],
+      ['broken', 'mkcli', false, undefined],
+      ['gone', 'mkcli', false, undefined],
+      ['tooled', 'mkcli', true, 'isolated'],
     ]);
+    // A Makefile make cannot read is a state of the project, with make's message.
+    expect(projects[1]).toMatchObject({
+      errorCode: 'MAKEFILE_ERROR',
+      error: expect.stringMatching(
+        /^make cannot read the Makefile: .*extraneous 'endif'/,
+      ) as unknown,
+    });
+    expect(projects[2]).toMatchObject({ error: `directory ${root}/gone does not exist` });
     const rows = await t.db.db
       .selectFrom('projects')
       .select(['alias', 'source'])
@@ -83,8 +87,8 @@ describe('the catalog over HTTP', () => {
   });
 
   it('answers targets with descriptions, params, confirm, exclusive and interactive', async () => {
+    const plain = { section: null, more: false };
     expect(await targets('app')).toEqual([
-      { name: 'console', phony: true, description: 'A console', interactive: true },
       {
         name: 'deploy',
         phony: true,
@@ -95,6 +99,7 @@ describe('the catalog over HTTP', () => {
           { name: 'ENV', choices: ['staging', 'prod'], default: 'staging', required: false },
           { name: 'TAG', required: true },
         ],
+        ...plain,
       },
       {
         name: 'hold',
@@ -102,7 +107,9 @@ describe('the catalog over HTTP', () => {
         description: 'One at a time',
         interactive: false,
         exclusive: true,
+        ...plain,
       },
+      { name: 'console', phony: true, description: 'A console', interactive: true, ...plain },
     ]);
   });
 
@@ -117,16 +124,22 @@ describe('the catalog over HTTP', () => {
 
   it('shows a broken Makefile’s error for that project only', async () => {
     const res = await operator.get('/api/projects/broken/targets');
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(422);
     const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('UNKNOWN_PROJECT');
+    expect(body.error.code).toBe('MAKEFILE_ERROR');
     expect(body.error.message).toMatch(
       /make cannot read the Makefile of "broken": .*extraneous 'endif'/,
     );
     expect((await operator.get('/api/projects/app/targets')).status).toBe(200);
   });
 
-  it.each(['..%2F..%2Fetc', '..', '%2Fetc%2Fpasswd', 'app%00', 'gone'])(
+  it('answers 400 VALIDATION for an alias with a NUL in it', async () => {
+    const res = await operator.get('/api/projects/app%00/targets');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'VALIDATION' } });
+  });
+
+  it.each(['..%2F..%2Fetc', '..', '%2Fetc%2Fpasswd', 'gone'])(
     'answers 404 for the alias %s',
     async (alias) => {
       const res = await operator.get(`/api/projects/${alias}/targets`);
@@ -167,7 +180,7 @@ describe('the catalog over HTTP', () => {
   });
 
   it.each([
-    [{ args: { ENV: 'prod', TAG: 'v1' } }, 400, 'VALIDATION', 'asks for confirmation'],
+    [{ args: { ENV: 'prod', TAG: 'v1' } }, 400, 'CONFIRM_REQUIRED', 'asks for confirmation'],
     [
       { args: { ENV: 'qa', TAG: 'v1' }, confirm: true },
       400,
@@ -244,6 +257,8 @@ Host *.internal !bastion ?x
 Match host db*
   User dbadmin
 Include ${root}/ssh/conf.d/*.conf
+Host printer
+  HostName %l.lan
 `,
   });
   mkdirSync(path.join(sshDir, 'conf.d'));
@@ -252,7 +267,7 @@ Include ${root}/ssh/conf.d/*.conf
   mkdirSync(path.join(envs, 'staging'));
   writeFileSync(
     path.join(envs, 'staging', 'config.yml'),
-    'template: ubuntu\nvms:\n  web1: { host: 10.0.0.1, ansible_user: deploy }\n  app: { host: 10.0.0.5 }\n',
+    'template: ubuntu\nvms:\n  web1: { host: 10.0.0.1, ansible_user: deploy }\n  app: { host: 10.0.0.5 }\n  printer: { host: 10.0.9.9 }\n',
   );
   mkdirSync(path.join(envs, 'broken'));
   writeFileSync(path.join(envs, 'broken', 'config.yml'), 'vms: [unclosed\n');
@@ -276,6 +291,14 @@ Include ${root}/ssh/conf.d/*.conf
       { alias: 'web1', hostname: '10.0.0.1', user: 'deploy', port: 2222 },
       { alias: 'web2', hostname: '10.0.0.1', user: 'deploy', port: 2222 },
       { alias: 'db1', hostname: '10.0.0.9', user: 'dbadmin', port: 22 },
+      // ssh -G rejects it: listed, with ssh's reason.
+      {
+        alias: 'printer',
+        hostname: 'printer',
+        user: null,
+        port: 22,
+        error: 'vdollar_percent_expand: unknown key %l',
+      },
     ]);
     expect(text).not.toContain('secret_key');
   });
@@ -291,6 +314,15 @@ Include ${root}/ssh/conf.d/*.conf
         sshAlias: null,
       },
       {
+        id: 'staging/printer',
+        name: 'printer',
+        environment: 'staging',
+        host: '10.0.9.9',
+        user: null,
+        sshAlias: 'printer',
+        sshError: 'vdollar_percent_expand: unknown key %l',
+      },
+      {
         id: 'staging/web1',
         name: 'web1',
         environment: 'staging',
@@ -300,7 +332,7 @@ Include ${root}/ssh/conf.d/*.conf
       },
     ]);
     const rows = await t.db.db.selectFrom('vms').select('id').orderBy('id').execute();
-    expect(rows.map((r) => r.id)).toEqual(['staging/app', 'staging/web1']);
+    expect(rows.map((r) => r.id)).toEqual(['staging/app', 'staging/printer', 'staging/web1']);
   });
 
   it('lists the configured presets instead of the built-in ones', async () => {
@@ -315,8 +347,8 @@ Include ${root}/ssh/conf.d/*.conf
     const res = await operator.post('/api/catalog/refresh');
     expect(await res.json()).toMatchObject({
       projects: 0,
-      hosts: 3,
-      vms: 2,
+      hosts: 4,
+      vms: 3,
       problems: [{ environment: 'broken' }],
     });
   });

@@ -1,6 +1,7 @@
 // The real command: start, kill -9, restart on the same data dir; graceful stop; config errors.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -179,6 +180,84 @@ describe('vm-orchestrator (the command)', () => {
     expect(stopped.finishedAt).not.toBeNull();
     third.proc.kill('SIGTERM');
     expect(await exited(third.proc)).toBe(0);
+  });
+
+  /** Runs the command to its end: exit code and what it printed. */
+  async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const proc = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+      cwd: serverDir,
+      env: { ...process.env, DATABASE_URL: '', LOG_JSON: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    procs.push(proc);
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return { code: await exited(proc), stdout, stderr };
+  }
+
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('answers --help and --version, and exits 0', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    for (const word of ['--port', '--data-dir', 'DATABASE_URL', 'VMO_ADMIN_PASSWORD', 'SIGHUP'])
+      expect(help.stdout).toContain(word);
+    const version = await run(['--version']);
+    expect(version).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^vm-orchestrator \d+\.\d+\.\d+\n$/) as unknown,
+    });
+  });
+
+  it('says in one line that the port is in use, and stops the Postgres it had started', async () => {
+    const dir = await dataDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const res = await run(['--data-dir', dir, '--port', String(port)]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toBe(
+        `vm-orchestrator: port ${port} on 127.0.0.1 is in use (another vm-orchestrator? stop it, or start with --port)\n`,
+      );
+      // The embedded Postgres had been started (its data is there) and is stopped again.
+      expect(existsSync(path.join(dir, 'pg', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(path.join(dir, 'pg', 'postmaster.pid'))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('stops gracefully on SIGHUP, the embedded Postgres with it; bound to 0.0.0.0 it prints a reachable link', async () => {
+    const dir = await dataDir();
+    const server = await start(['--data-dir', dir, '--host', '0.0.0.0']);
+    procs.push(server.proc);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.output()).toMatch(/http:\/\/127\.0\.0\.1:\d+\/auth\/link\//);
+    expect(server.output()).not.toContain('0.0.0.0');
+    expect(server.output()).toMatch(
+      new RegExp(
+        `vm-orchestrator is running at http://127\\.0\\.0\\.1:\\d+\\n[\\s\\S]*Stop it with Ctrl-C, or \`kill -TERM ${server.proc.pid}\``,
+      ),
+    );
+    const pgPid = Number(
+      (await readFile(path.join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
+    expect(alive(pgPid)).toBe(true);
+    server.proc.kill('SIGHUP');
+    expect(await exited(server.proc)).toBe(0);
+    expect(server.output()).toMatch(/"signal":"SIGHUP".*"msg":"shutting down"/);
+    expect(alive(pgPid)).toBe(false);
+    expect(existsSync(path.join(dir, 'pg', 'postmaster.pid'))).toBe(false);
   });
 
   it('stops with exit code 2 and names the bad key and the file', async () => {

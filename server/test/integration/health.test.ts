@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest } from '../../src/db/migrate.js';
+import { MIGRATION_NAMES, migrateToLatest } from '../../src/db/migrate.js';
 import { startTestApp, type TestApp } from '../fixtures/app.js';
 import { createTestDatabase, type TestDatabase } from '../fixtures/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../fixtures/tcp-proxy.js';
@@ -59,10 +59,12 @@ describe(migrateToLatest.name, () => {
     const database = await createTestDatabase({ migrate: false });
     try {
       const first = database.open();
-      expect(await migrateToLatest(first.db)).toEqual([
+      expect(await migrateToLatest(first.db)).toEqual(MIGRATION_NAMES);
+      expect(MIGRATION_NAMES.slice(0, 4)).toEqual([
         '0001_initial',
         '0003_cluster',
         '0004_line_marks',
+        '0005_login_limits',
       ]);
       await first.db
         .insertInto('users')
@@ -84,7 +86,7 @@ describe(migrateToLatest.name, () => {
     try {
       const [a, b] = [database.open(), database.open()];
       const results = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)]);
-      expect(results.flat()).toEqual(['0001_initial', '0003_cluster', '0004_line_marks']);
+      expect(results.flat()).toEqual(MIGRATION_NAMES);
     } finally {
       await database.drop();
     }

@@ -69,6 +69,18 @@ describe('bad requests to run a job', () => {
       'BAD_ARGS',
     ],
     [
+      'MFLAGS as a variable',
+      { alias: 'engine', target: 'hello', args: { MFLAGS: '-k' } },
+      400,
+      'BAD_ARGS',
+    ],
+    [
+      '__proto__ as a variable (a JSON body, not an object literal, can carry it)',
+      JSON.parse('{"alias":"engine","target":"hello","args":{"__proto__":"x"}}') as object,
+      400,
+      'BAD_ARGS',
+    ],
+    [
       'GNUMAKEFLAGS as a variable',
       { alias: 'engine', target: 'hello', args: { GNUMAKEFLAGS: 'x' } },
       400,

@@ -5,7 +5,7 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Job, JobEvent } from '@vmo/protocol';
+import type { JobEvent, JobRecord } from '@vmo/protocol';
 import { JobEventsRepository } from '../../src/db/job-events.repository.js';
 import { JobsRepository, type NewJob } from '../../src/db/jobs.repository.js';
 import { useJobApp } from '../fixtures/job-app.js';
@@ -79,7 +79,7 @@ describe('JobService with rows it did not start', () => {
     await events.append(finished.id, [chunk(1, 'stdout', 'ok\n')], 3);
     await jobs.transition(finished.id, ['running'], { status: 'success', finished_at: new Date() });
 
-    const changed: Job[] = [];
+    const changed: JobRecord[] = [];
     const stop = t.services.bus.onChanged((job) => changed.push(job));
     try {
       expect(await t.services.jobs.recoverInterrupted()).toBe(3);
@@ -144,16 +144,42 @@ describe('JobService with rows it did not start', () => {
   });
 
   it.each([
-    ['a group job', jobRow({ type: 'group', target: null, status: 'success' }), 'group'],
-    ['a terminal job', jobRow({ type: 'terminal', status: 'success' }), 'terminal'],
-    ['a stream job without a target', jobRow({ target: null, status: 'failed' }), 'stream'],
-    ['a stream job without a project', jobRow({ project: null, status: 'failed' }), 'stream'],
+    [
+      'a group job whose hosts are not known',
+      jobRow({ type: 'group', target: null, status: 'success' }),
+      400,
+      'VALIDATION',
+      'the hosts of this fan-out are not known: start it again from its environment or hosts',
+    ],
+    [
+      'a terminal job of a target',
+      jobRow({ type: 'terminal', status: 'success' }),
+      403,
+      'FORBIDDEN',
+      'open a terminal again from its target',
+    ],
+    [
+      'a stream job without a target',
+      jobRow({ target: null, status: 'failed' }),
+      403,
+      'FORBIDDEN',
+      'there is nothing to run again',
+    ],
+    [
+      'a stream job without a project',
+      jobRow({ project: null, status: 'failed' }),
+      400,
+      'VALIDATION',
+      'a stream job cannot be re-run from here',
+    ],
     [
       'an ssh job without a host',
       jobRow({ type: 'ssh', project: null, target: null, status: 'success' }),
-      'ssh',
+      403,
+      'FORBIDDEN',
+      'ad-hoc commands are turned off (security.allowAdHoc)',
     ],
-  ])('refuses to re-run %s with 400 VALIDATION', async (_what, row, type) => {
+  ])('refuses to re-run %s, and stores nothing', async (_what, row, status, code, message) => {
     const { t, operator } = app;
     const { id } = await jobs.create(row);
     const count = async () =>
@@ -165,10 +191,8 @@ describe('JobService with rows it did not start', () => {
       ).n;
     const before = await count();
     const res = await operator.post(`/api/jobs/${id}/rerun`);
-    expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({
-      error: { code: 'VALIDATION', message: `a ${type} job cannot be re-run from here yet` },
-    });
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ error: { code, message } });
     expect(await count()).toBe(before);
   });
 
@@ -190,9 +214,9 @@ describe('JobService with rows it did not start', () => {
     [
       'an ssh job whose command is not `ssh <host> -- …`',
       jobRow({ type: 'ssh', project: null, target: null, host: 'web1', command: 'docker ps' }),
-      400,
-      'VALIDATION',
-      'a ssh job cannot be re-run from here yet',
+      403,
+      'FORBIDDEN',
+      'ad-hoc commands are turned off (security.allowAdHoc)',
     ],
   ])('checks a re-run of %s like a new request', async (_what, row, status, code, message) => {
     const { operator } = app;

@@ -200,6 +200,7 @@ describe('GET /api/openapi.json', () => {
       'VALIDATION',
       'BAD_ARGS',
       'INTERACTIVE_TARGET',
+      'CONFIRM_REQUIRED',
     ]);
   });
 

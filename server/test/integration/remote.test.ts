@@ -1,12 +1,12 @@
 // Remote make targets and fan-out against a real sshd: pty output byte for byte, cancel reaching
 // the remote make and its children, groups that aggregate their children.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, JobWithChildren, TargetInfo } from '@vmo/protocol';
+import type { Job, JobWithChildren, ProjectInfo, TargetInfo } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
 import { follow, pidsIn, runDirectly, storedEvents, textOf } from '../fixtures/jobs.js';
 import { freePort, startSshd, type SshdFixture } from '../fixtures/sshd.js';
@@ -20,13 +20,16 @@ mkdirSync(remote);
 writeFileSync(path.join(local, 'Makefile'), 'local: ## Only here\n\t@echo local\n');
 writeFileSync(
   path.join(remote, 'Makefile'),
-  `.PHONY: out tree hello fail
+  `STAMP := $(shell touch parsed-here)
+.PHONY: out tree hello fail deploy
 out: ## Text with colours and UTF-8
 \t@printf '\\033[32mgreen\\033[0m naïve ✓ 😀\\n'; for i in 1 2 3; do echo "line $$i"; done; printf 'no newline at the end'
 tree: ## Background children, then wait (PIDFILE=...)
 \t@sleep 300 & echo $$! >> $(PIDFILE); sleep 300 & echo $$! >> $(PIDFILE); echo $$$$ >> $(PIDFILE); echo started; wait
 hello: ## Greet @param NAME
 \t@echo "hello $(NAME) from $$(hostname)"
+deploy: ## Ship it @confirm
+\t@echo shipped
 `,
 );
 
@@ -99,7 +102,9 @@ describe('remote make targets and fan-out', () => {
     const remoteTargets = (await (
       await operator.get('/api/projects/app/targets?host=vmo-test')
     ).json()) as TargetInfo[];
-    expect(remoteTargets.map((x) => x.name)).toEqual(['hello', 'out', 'tree']);
+    expect(remoteTargets.map((x) => x.name)).toEqual(['out', 'tree', 'hello', 'deploy']);
+    // Listed in the sandbox on the remote host: make's parse-time write never landed.
+    expect(existsSync(path.join(remote, 'parsed-here'))).toBe(false);
     expect(remoteTargets.find((x) => x.name === 'hello')?.params).toEqual([
       { name: 'NAME', required: true },
     ]);
@@ -107,10 +112,12 @@ describe('remote make targets and fan-out', () => {
       await operator.get('/api/projects/app/targets')
     ).json()) as TargetInfo[];
     expect(localTargets.map((x) => x.name)).toEqual(['local']);
-    const projects = (await (await operator.get('/api/projects')).json()) as {
-      remote?: unknown[];
-    }[];
-    expect(projects[0]!.remote).toHaveLength(3);
+    const projects = (await (await operator.get('/api/projects')).json()) as ProjectInfo[];
+    expect(projects[0]!.remote).toEqual([
+      { host: 'vmo-test', dir: remote, listing: { mode: 'isolated' } },
+      { host: 'vmo-test2', dir: remote },
+      { host: 'vmo-down', dir: remote },
+    ]);
   });
 
   it('runs a remote target with -tt and keeps the pty stream byte for byte', async () => {
@@ -277,6 +284,9 @@ describe('remote make targets and fan-out', () => {
     ],
     [{ hostAliases: ['vmo-test'], preset: 'hold', params: { secs: 'x' } }, 400, 'BAD_ARGS'],
     [{ hostAliases: ['vmo-test'], alias: 'app', target: 'nope' }, 404, 'UNKNOWN_TARGET'],
+    // `@confirm` holds on the fan-out path too, by hosts or by environment.
+    [{ hostAliases: ['vmo-test'], alias: 'app', target: 'deploy' }, 400, 'CONFIRM_REQUIRED'],
+    [{ environment: 'lab', alias: 'app', target: 'deploy' }, 400, 'CONFIRM_REQUIRED'],
   ])('refuses the fan-out %j with %i %s, starting nothing', async (req, status, code) => {
     const before = await t.db.db
       .selectFrom('jobs')

@@ -12,7 +12,10 @@ import {
   type CreatedToken,
   type ManagedUser,
 } from '@vmo/protocol';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.js';
 import { HttpClient, startTestApp, type TestApp } from '../fixtures/app.js';
+import { testLog } from '../fixtures/postgres.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 
 const json = async <T>(res: Response | Promise<Response>) => (await (await res).json()) as T;
@@ -111,7 +114,7 @@ describe('users, tokens and the audit log', () => {
       expect((await admin.request('PATCH', `/api/users/${u.id}`, {})).status).toBe(400);
     });
 
-    it('never removes the last admin who can sign in, nor lets an admin delete themself', async () => {
+    it('never removes the last admin who can sign in, nor lets an admin delete or disable themself', async () => {
       // Leave exactly one active admin: disable every other one first.
       const me = (await json<{ user: { id: string } }>(admin.get('/api/auth/me'))).user;
       for (const u of await json<ManagedUser[]>(admin.get('/api/users')))
@@ -124,8 +127,14 @@ describe('users, tokens and the audit log', () => {
       }
       const self = await admin.request('DELETE', `/api/users/${me.id}`);
       expect(self.status).toBe(409);
-      // With a second admin, either may step down, but not both at once (the service holds a lock).
+      // With a second admin, either may step down, but not both at once (the service holds a lock);
+      // neither may disable (nor delete) themself: that is another admin's call.
       const second = await createUser('admin');
+      const disableSelf = await admin.request('PATCH', `/api/users/${me.id}`, { disabled: true });
+      expect(disableSelf.status).toBe(409);
+      expect(await disableSelf.json()).toMatchObject({
+        error: { code: 'CONFLICT', message: 'you cannot disable yourself; another admin can' },
+      });
       const actor = { id: me.id, username: 'test', role: 'admin' as const, createdAt: '' };
       const results = await Promise.allSettled(
         [me.id, second.id].map((id) =>
@@ -530,6 +539,35 @@ describe('users, tokens and the audit log', () => {
       expect((await attempt(u.password)).status).toBe(429);
       const other = await createUser('viewer');
       expect((await attempt(other.password, other.username)).status).toBe(200);
+      // Counted in the database: a restart or another instance on it forgets nothing.
+      const rows = await t.db.db
+        .selectFrom('login_limits')
+        .select(['key', 'hits'])
+        .where('key', 'like', `user:%|${u.username}`)
+        .execute();
+      expect(rows.map((r) => r.hits)).toEqual([5]); // 3 failures and the 2 attempts refused since
+      const another = createApp({
+        config: {
+          security: { allowedOrigins: [], publicUrl: null, trustProxy: false, allowAdHoc: false },
+        },
+        db: t.db,
+        log: testLog,
+        services: t.services,
+        sessionSecret: 'another instance',
+        version: 'test',
+        loginLimits: { perUser: 3, perAddress: 1000, windowMs: 60_000 },
+      });
+      await new Promise<void>((resolve) => another.server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(another.server.address() as AddressInfo).port}`;
+        const res = await new HttpClient(url).post('/api/auth/login', {
+          username: u.username,
+          password: u.password,
+        });
+        expect(res.status).toBe(429);
+      } finally {
+        await another.close();
+      }
     });
 
     it('answers 413 PAYLOAD_TOO_LARGE to an oversized body once signed in', async () => {

@@ -49,6 +49,8 @@ describe('terminal jobs', () => {
         ssh: { config: sshd.configFile },
         terminal: { maxOpen: 2, desktop: true },
         jobs: { graceSeconds: 1 },
+        // A shell on a host is an ad-hoc command (SPEC §4).
+        security: { allowAdHoc: true },
       },
       desktopEnv: { TERM_CMD: `${fakeTerm} --title "vmo job" -- sh -c {command}` },
     });
@@ -209,23 +211,38 @@ describe('terminal jobs', () => {
     await follow(socket, d.body.jobId);
   });
 
-  it('opens a shell on a host over ssh -tt', async () => {
-    const { status, body } = await open(owner, { hostAlias: 'vmo-test' });
-    expect(status).toBe(201);
-    const following = follow(socket, body.jobId);
-    await expect
-      .poll(
-        async () =>
-          (await socket.emitWithAck('terminal:input', { jobId: body.jobId, data: '' })).ok,
-      )
-      .toBe(true);
-    await socket.emitWithAck('terminal:input', {
-      jobId: body.jobId,
-      data: 'echo hi-$((40+2)); exit\r',
+  it('opens a shell on a host over ssh -tt, for an admin only', async () => {
+    expect(await open(owner, { hostAlias: 'vmo-test' })).toMatchObject({
+      status: 403,
+      body: {
+        error: {
+          code: 'FORBIDDEN',
+          message: 'shells on hosts need the admin role (terminal.hostShells)',
+        },
+      },
     });
-    const { done, events } = await following;
-    expect(done.status).toBe('success');
-    expect(textOf(events, 'pty')).toContain('hi-42');
+    const admin = await t.loginAs('admin');
+    const adminSocket = await admin.socket();
+    try {
+      const { status, body } = await open(admin, { hostAlias: 'vmo-test' });
+      expect(status).toBe(201);
+      const following = follow(adminSocket, body.jobId);
+      await expect
+        .poll(
+          async () =>
+            (await adminSocket.emitWithAck('terminal:input', { jobId: body.jobId, data: '' })).ok,
+        )
+        .toBe(true);
+      await adminSocket.emitWithAck('terminal:input', {
+        jobId: body.jobId,
+        data: 'echo hi-$((40+2)); exit\r',
+      });
+      const { done, events } = await following;
+      expect(done.status).toBe('success');
+      expect(textOf(events, 'pty')).toContain('hi-42');
+    } finally {
+      adminSocket.close();
+    }
   });
 
   it('opens the desktop terminal app with TERM_CMD, {command} as one argument, and records it as spawned', async () => {

@@ -1,7 +1,8 @@
 // Who is asking: the session's user, loaded fresh per request so role changes and disabling apply at once.
 import type { RequestHandler } from 'express';
-import { ROLE_RANK, type Role, type User } from '@vmo/protocol';
+import { decide, type GlobalAction, type User } from '@vmo/protocol';
 import type { AuthService } from '../../auth/auth.service.js';
+import type { Access } from '../../auth/permissions.js';
 import type { TokensService } from '../../auth/tokens.service.js';
 import { AppError, forbidden, unauthenticated } from '../../errors.js';
 import { originAllowed } from './host-check.js';
@@ -19,6 +20,8 @@ declare module 'express-serve-static-core' {
 declare module 'express-session' {
   interface SessionData {
     userId?: string;
+    /** When this session was opened by a one-time link (ms since epoch): see LINK_GRACE_MS. */
+    viaLinkAt?: number;
   }
 }
 
@@ -65,14 +68,12 @@ export function loadUser(auth: AuthService, tokens: TokensService): RequestHandl
 export const requireAuth: RequestHandler = (req, _res, next) =>
   next(req.user ? undefined : unauthenticated());
 
-export function requireRole(role: Role): RequestHandler {
+/** 403 with `can()`'s reason unless the caller may do `action` (SPEC §4: one permission function). */
+export function allow(access: Access, action: GlobalAction): RequestHandler {
   return (req, _res, next) => {
     if (!req.user) return next(unauthenticated());
-    next(
-      ROLE_RANK[req.user.role] >= ROLE_RANK[role]
-        ? undefined
-        : forbidden(`this needs the ${role} role`),
-    );
+    const d = decide(access.subject(req.user), action);
+    next(d.allowed ? undefined : forbidden(d.reason));
   };
 }
 

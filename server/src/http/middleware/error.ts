@@ -19,9 +19,16 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   };
 }
 
-/** express.json() errors: too large → 413, unparsable → 400 VALIDATION. */
+/**
+ * express.json() errors (too large → 413, unparsable or badly compressed → 400 VALIDATION), and a
+ * path parameter that is not UTF-8 once decoded (the router's URIError) → 400 VALIDATION.
+ */
 function bodyParserError(err: unknown): AppError | null {
-  const e = err as { type?: string; limit?: number };
+  if (err instanceof URIError)
+    return new AppError('VALIDATION', 'a path parameter is not valid percent-encoded UTF-8');
+  const e = err as { type?: string; limit?: number; code?: string; status?: number };
+  if (e?.status === 400 && typeof e.code === 'string' && e.code.startsWith('Z_'))
+    return new AppError('VALIDATION', 'the request body does not match its Content-Encoding');
   if (e?.type === 'entity.too.large')
     return new AppError(
       'PAYLOAD_TOO_LARGE',

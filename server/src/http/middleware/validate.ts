@@ -15,6 +15,35 @@ export function describeZod(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * Where input (parsed JSON) holds a `__proto__` key of its own. Schemas drop such a key silently,
+ * so it is refused before them: a make variable so named is BAD_ARGS, anything else VALIDATION.
+ */
+export function protoKeyError(value: unknown, at: string[] = [], depth = 0): AppError | null {
+  if (value === null || typeof value !== 'object' || depth > 32) return null;
+  if (Object.hasOwn(value, '__proto__')) {
+    const where = [...at, '__proto__'].join('.');
+    return new AppError(
+      at.at(-1) === 'args' ? 'BAD_ARGS' : 'VALIDATION',
+      `${where}: "__proto__" is not an allowed name`,
+    );
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const found = protoKeyError(v, [...at, k], depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Parses input with a schema, or throws the AppError that says what is wrong with it. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const proto = protoKeyError(input);
+  if (proto) throw proto;
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new AppError('VALIDATION', describeZod(parsed.error));
+  return parsed.data;
+}
+
 export type RequestPart = 'body' | 'query' | 'params';
 
 /**
@@ -27,10 +56,14 @@ export function validate<T extends z.ZodType>(
   part: RequestPart = 'body',
 ): RequestHandler<ParamsDictionary, unknown, z.infer<T>> & { schema: T; part: RequestPart } {
   const handler: RequestHandler<ParamsDictionary, unknown, z.infer<T>> = (req, _res, next) => {
-    const parsed = schema.safeParse(req[part]);
-    if (!parsed.success) return next(new AppError('VALIDATION', describeZod(parsed.error)));
-    if (part === 'body') req.body = parsed.data;
-    else req.validated = parsed.data;
+    let data: z.infer<T>;
+    try {
+      data = parseInput(schema, req[part]);
+    } catch (err) {
+      return next(err);
+    }
+    if (part === 'body') req.body = data;
+    else req.validated = data;
     next();
   };
   return Object.assign(handler, { schema, part });

@@ -1,13 +1,20 @@
 // Sign-in, sign-out and "who am I" (SPEC §4: sessions are httpOnly cookies the page never sees).
-import type { LoginRequest, Me, User } from '@vmo/protocol';
+import type { LoginRequest, Me } from '@vmo/protocol';
+import type { Caller } from '$lib/components/jobs/permissions.js';
 import { clearBackend, loadBackend } from '$lib/settings/backend.js';
 import { request } from './client.js';
 
-/** The signed-in user, or null when there is no session (a 401 here is an answer, not an error). */
-export async function fetchMe(fetchFn?: typeof fetch): Promise<User | null> {
+/**
+ * The signed-in user with what they may do (`can()`'s answers), or null when there is no session
+ * (a 401 here is an answer, not an error).
+ */
+export async function fetchMe(fetchFn?: typeof fetch): Promise<Caller | null> {
   try {
-    const { user } = await request<Me>('/api/auth/me', { fetch: fetchFn, redirectOn401: false });
-    return user;
+    const { user, permissions, password } = await request<Me>('/api/auth/me', {
+      fetch: fetchFn,
+      redirectOn401: false,
+    });
+    return { ...user, permissions, password };
   } catch (error) {
     if ((error as { status?: number }).status === 401) return null;
     throw error;

@@ -29,8 +29,10 @@ export function fetchProjects(): Promise<ProjectInfo[]> {
   return request<ProjectInfo[]>('/api/projects');
 }
 
-export function fetchTargets(alias: string): Promise<TargetInfo[]> {
-  return request<TargetInfo[]>(`/api/projects/${encodeURIComponent(alias)}/targets`);
+/** A project's targets, here or (with `host`) on one of its remote hosts. */
+export function fetchTargets(alias: string, host?: string | null): Promise<TargetInfo[]> {
+  const query = host ? `?host=${encodeURIComponent(host)}` : '';
+  return request<TargetInfo[]>(`/api/projects/${encodeURIComponent(alias)}/targets${query}`);
 }
 
 /** Each target's last finished runs and their median duration (targets never run are absent). */

@@ -1,10 +1,12 @@
 // Jobs over REST (SPEC §2): start, list, read, cancel and re-run. Live output comes over the socket.
 import type {
+  Confirmation,
   JobPage,
   JobStatus,
   JobType,
   JobWithChildren,
   MakeArgs,
+  RerunJob,
   StartedJob,
   TailPage,
 } from '@vmo/protocol';
@@ -54,7 +56,7 @@ export interface RunRequest {
   alias: string;
   target: string;
   args?: MakeArgs;
-  confirm?: boolean;
+  confirm?: Confirmation;
 }
 
 export function startStream(req: RunRequest): Promise<StartedJob> {
@@ -75,15 +77,18 @@ export function cancelJob(jobId: string): Promise<{ jobId: string; status: JobSt
   return request('/api/jobs/cancel', { method: 'POST', body: { jobId } });
 }
 
-export function rerunJob(jobId: string): Promise<StartedJob> {
+/** The job's request again: `args` replace its arguments; `confirm` where it must be confirmed. */
+export function rerunJob(jobId: string, again: RerunJob = {}): Promise<StartedJob> {
   return request<StartedJob>(`/api/jobs/${encodeURIComponent(jobId)}/rerun`, {
     method: 'POST',
+    body: again,
   }).then(noteStartedHere);
 }
 
 export interface PresetRequest {
   preset: string;
   params?: Record<string, string>;
+  confirm?: Confirmation;
 }
 
 /** A preset on one host (`ssh-logs`). */
@@ -103,6 +108,7 @@ export function startFanout(req: PresetRequest & { environment: string }): Promi
 /** A login shell on a host, in the browser's terminal. */
 export function startHostTerminal(req: {
   hostAlias: string;
+  confirm?: Confirmation;
   cols?: number;
   rows?: number;
 }): Promise<StartedJob> {

@@ -21,5 +21,7 @@ export const job = (over: Partial<Job> = {}): Job => ({
   lastSeq: 0,
   outputBytes: 0,
   truncated: false,
+  protection: null,
+  can: { cancel: true, rerun: true, readOutput: true, input: false },
   ...over,
 });

@@ -1,6 +1,12 @@
 import type { PresetInfo, TargetInfo, VmInfo } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
-import { entryLabel, filterEntries, paletteAction, paletteEntries } from './palette.js';
+import {
+  entryDetail,
+  entryLabel,
+  filterEntries,
+  paletteAction,
+  paletteEntries,
+} from './palette.js';
 
 const target = (name: string, over: Partial<TargetInfo> = {}): TargetInfo => ({
   name,
@@ -90,6 +96,39 @@ describe('the command palette', () => {
       do: 'open',
       path: '/vms/prod/web1?preset=docker-logs',
     });
+  });
+
+  it('opens the page that says why, rather than running on a host ssh rejects', () => {
+    const loop = 'Too many recursive configuration includes';
+    const broken = paletteEntries({
+      targets: [],
+      presets: [uptime],
+      vms: [{ ...vm('prod', 'web1', 'web1'), sshError: loop }],
+      hosts: [
+        { alias: 'web1', hostname: 'web1', user: null, port: 22, error: loop },
+        { alias: 'bastion', hostname: 'bastion', user: null, port: 22, error: loop },
+      ],
+      isFavourite: () => false,
+    });
+    expect(broken.map((e) => [e.id, paletteAction(e, true), entryDetail(e)])).toEqual([
+      ['p:uptime@web1', { do: 'open', path: '/vms/prod/web1' }, 'ssh rejects this host'],
+      ['p:uptime@bastion', { do: 'open', path: '/vms' }, 'ssh rejects this host'],
+    ]);
+  });
+
+  it('opens the form, which asks for the name, for anything in a protected project or environment', () => {
+    const guarded = paletteEntries({
+      targets: [{ alias: 'billing', targets: [target('build')], protected: true }],
+      presets: [uptime],
+      vms: [{ ...vm('prod', 'web1', 'web1'), protected: true }, vm('lab', 'box', null)],
+      hosts: [],
+      isFavourite: () => false,
+    });
+    expect(guarded.map((e) => [e.id, paletteAction(e, true)])).toEqual([
+      ['t:billing/build', { do: 'open', path: '/projects/billing?run=build' }],
+      ['p:uptime@web1', { do: 'open', path: '/vms/prod/web1?preset=uptime' }],
+      ['p:uptime@vm:lab/box', { do: 'preset', hostAlias: 'vm:lab/box', preset: 'uptime' }],
+    ]);
   });
 
   it('only opens pages for a viewer', () => {

@@ -1,10 +1,19 @@
 // The command palette's contents: every project target and every preset on every host, found
 // by words typed in any order, and what Enter does with each (the same rules as the pages: a
-// target with parameters or a confirmation opens its form instead of running blind).
+// target with parameters or a confirmation opens its form instead of running blind, and so does
+// anything in a protected project or environment, where the form asks for its name).
 import type { HostInfo, PresetInfo, TargetInfo, VmInfo } from '@vmo/protocol';
 
 export type PaletteEntry =
-  | { kind: 'target'; id: string; alias: string; target: TargetInfo; favourite: boolean }
+  | {
+      kind: 'target';
+      id: string;
+      alias: string;
+      target: TargetInfo;
+      favourite: boolean;
+      /** The project is protected: its form asks for its name. */
+      protected?: boolean;
+    }
   | {
       kind: 'preset';
       id: string;
@@ -13,10 +22,12 @@ export type PaletteEntry =
       hostAlias: string;
       /** The VM whose page has the preset's form, when the host is one. */
       vm: VmInfo | null;
+      /** ssh's message when it rejects the host: Enter then opens the page that says so. */
+      unusable?: string;
     };
 
 export interface PaletteSources {
-  targets: { alias: string; targets: TargetInfo[] }[];
+  targets: { alias: string; targets: TargetInfo[]; protected?: boolean }[];
   presets: PresetInfo[];
   vms: VmInfo[];
   hosts: HostInfo[];
@@ -27,17 +38,31 @@ export const vmHostAlias = (vm: VmInfo) => vm.sshAlias ?? `vm:${vm.id}`;
 
 export function paletteEntries(src: PaletteSources): PaletteEntry[] {
   const entries: PaletteEntry[] = [];
-  for (const { alias, targets } of src.targets) {
+  for (const { alias, targets, protected: guarded } of src.targets) {
     for (const target of targets) {
       const favourite = src.isFavourite(alias, target.name);
-      entries.push({ kind: 'target', id: `t:${alias}/${target.name}`, alias, target, favourite });
+      entries.push({
+        kind: 'target',
+        id: `t:${alias}/${target.name}`,
+        alias,
+        target,
+        favourite,
+        ...(guarded ? { protected: true } : {}),
+      });
     }
   }
   const viaVm = new Set(src.vms.map((vm) => vm.sshAlias).filter((a) => a !== null));
   for (const preset of src.presets) {
     for (const vm of src.vms) {
       const hostAlias = vmHostAlias(vm);
-      entries.push({ kind: 'preset', id: `p:${preset.name}@${hostAlias}`, preset, hostAlias, vm });
+      entries.push({
+        kind: 'preset',
+        id: `p:${preset.name}@${hostAlias}`,
+        preset,
+        hostAlias,
+        vm,
+        ...(vm.sshError ? { unusable: vm.sshError } : {}),
+      });
     }
     // A plain ssh host has no page for a preset's form: only presets without parameters.
     if (Object.keys(preset.params).length > 0) continue;
@@ -50,6 +75,7 @@ export function paletteEntries(src: PaletteSources): PaletteEntry[] {
         preset,
         hostAlias,
         vm: null,
+        ...(host.error ? { unusable: host.error } : {}),
       });
     }
   }
@@ -65,6 +91,7 @@ export function entryDetail(entry: PaletteEntry): string {
   if (entry.kind === 'target') {
     return entry.target.description ? `${entry.alias} · ${entry.target.description}` : entry.alias;
   }
+  if (entry.unusable) return 'ssh rejects this host';
   const params = Object.keys(entry.preset.params);
   return params.length ? `asks for ${params.join(', ')}` : entry.preset.follow ? 'follows' : '';
 }
@@ -106,7 +133,7 @@ export function paletteAction(entry: PaletteEntry, canRun: boolean): PaletteActi
     const { alias, target } = entry;
     const page = `/projects/${encodeURIComponent(alias)}`;
     if (!canRun) return { do: 'open', path: page };
-    if ((target.params?.length ?? 0) > 0 || target.confirm) {
+    if ((target.params?.length ?? 0) > 0 || target.confirm || entry.protected) {
       return { do: 'open', path: `${page}?run=${encodeURIComponent(target.name)}` };
     }
     return { do: target.interactive ? 'terminal' : 'stream', alias, target: target.name };
@@ -114,8 +141,8 @@ export function paletteAction(entry: PaletteEntry, canRun: boolean): PaletteActi
   const vmPage = entry.vm
     ? `/vms/${encodeURIComponent(entry.vm.environment)}/${encodeURIComponent(entry.vm.name)}`
     : '/vms';
-  if (!canRun) return { do: 'open', path: vmPage };
-  if (Object.keys(entry.preset.params).length > 0) {
+  if (!canRun || entry.unusable) return { do: 'open', path: vmPage };
+  if (Object.keys(entry.preset.params).length > 0 || entry.vm?.protected) {
     return { do: 'open', path: `${vmPage}?preset=${encodeURIComponent(entry.preset.name)}` };
   }
   return { do: 'preset', hostAlias: entry.hostAlias, preset: entry.preset.name };

@@ -4,7 +4,7 @@ import type { MakeArgs } from '@vmo/protocol';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const VALUE = /^[A-Za-z0-9_./:@%+,=-]{0,256}$/;
-const RESERVED = /^(SHELL|MAKE.*|GNUMAKEFLAGS|VPATH)$/;
+const RESERVED = /^(SHELL|MAKE.*|MFLAGS|GNUMAKEFLAGS|VPATH)$/;
 
 /** Why NAME=value would be refused, or null when it is fine. */
 export function argProblem(name: string, value: string): string | null {

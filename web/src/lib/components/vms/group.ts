@@ -1,5 +1,5 @@
 // VMs grouped by their vm-config environment, environments and VMs in name order.
-import type { VmInfo } from '@vmo/protocol';
+import type { Protection, VmInfo } from '@vmo/protocol';
 
 export function groupByEnvironment(
   vms: readonly VmInfo[],
@@ -13,3 +13,7 @@ export function groupByEnvironment(
       vms: list.toSorted((a, b) => a.name.localeCompare(b.name)),
     }));
 }
+
+/** A VM's environment as a protection, when it is protected (production). */
+export const protectionOf = (vm: Pick<VmInfo, 'environment' | 'protected'>): Protection | null =>
+  vm.protected ? { kind: 'environment', name: vm.environment } : null;

@@ -1,7 +1,8 @@
-import type { VmInfo } from '@vmo/protocol';
+import type { HostInfo, VmInfo } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
 import { groupByEnvironment } from './group.js';
 import { isContainerParam, presetProblem } from './preset-params.js';
+import { sharedSshError, unusableTitle } from './ssh-problems.js';
 
 const vm = (environment: string, name: string): VmInfo => ({
   id: `${environment}/${name}`,
@@ -32,5 +33,25 @@ describe('VM helpers', () => {
     expect(presetProblem({ x: '(?<' }, { x: 'v' })).toBeNull();
     expect(isContainerParam('container')).toBe(true);
     expect(isContainerParam('unit')).toBe(false);
+  });
+
+  it('says a config-wide ssh error once, and a single host’s error only on that host', () => {
+    const host = (alias: string, error?: string): HostInfo => ({
+      alias,
+      hostname: alias,
+      user: null,
+      port: 22,
+      ...(error ? { error } : {}),
+    });
+    const loop = 'Too many recursive configuration includes';
+    expect(sharedSshError([host('a', loop), host('b', loop)])).toBe(loop);
+    expect(sharedSshError([host('a', loop), host('b')])).toBeNull();
+    expect(sharedSshError([host('a', loop), host('b', 'other')])).toBeNull();
+    // One host alone: its own row says it.
+    expect(sharedSshError([host('a', loop)])).toBeNull();
+    expect(sharedSshError([])).toBeNull();
+    expect(unusableTitle('printer', 'unknown key %l')).toBe(
+      'Unavailable: ssh rejects “printer”: unknown key %l',
+    );
   });
 });
