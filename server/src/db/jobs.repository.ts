@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { JobRecord, JobsQuery, JobStatus, Protection, Waiting } from '@vmo/protocol';
 import type { Database, JobsTable } from './schema.js';
+import type { ProcessMark } from '../runners/leftovers.js';
 
 export type JobRow = Selectable<JobsTable> & { requested_by_username: string | null };
 export type NewJob = Pick<
@@ -107,6 +108,15 @@ export class JobsRepository {
       .returning('id')
       .executeTakeFirst();
     return res ? this.get(id) : undefined;
+  }
+
+  /** Records who the job's process group leader is (runners/leftovers.ts). */
+  async setProcess(id: string, mark: ProcessMark): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ process: JSON.stringify(mark) })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** `matchAdHoc`: whether `q` may match the text of ad-hoc commands (what the caller may read). */

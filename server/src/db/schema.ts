@@ -1,5 +1,6 @@
 // Kysely's view of the tables created by the migrations in ./migrations.
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ProcessMark } from '../runners/leftovers.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<
@@ -94,6 +95,8 @@ export interface JobsTable {
   output_bytes: ColumnType<string, number | bigint | undefined, number | bigint>;
   truncated: Generated<boolean>;
   instance_id: string | null;
+  /** Its process group leader (runners/leftovers.ts); null for groups and jobs from before 0006. */
+  process: Json<ProcessMark> | null;
 }
 
 export interface JobEventsTable {

@@ -1,6 +1,9 @@
 // Jobs left unfinished by an instance that is gone (this one before a restart, or another one that
 // stopped answering) become `interrupted`, with a line saying why; their output up to then is kept.
+// What their processes left running is ended first (runners/leftovers.ts), so a re-run never
+// overlaps a deploy that is still going.
 import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
+import { stopLeftovers, type StopOptions } from '../runners/leftovers.js';
 import type { JobBus } from './job.bus.js';
 import type { JobRecords } from './job.records.js';
 
@@ -9,6 +12,8 @@ export interface JobRecoveryDeps {
   records: JobRecords;
   bus: JobBus;
   instanceId: string;
+  /** SIGTERM, then SIGKILL after `graceMs` (jobs.graceSeconds). */
+  leftovers: StopOptions;
 }
 
 export class JobRecovery {
@@ -47,9 +52,16 @@ export class JobRecovery {
     rows: JobRow[],
     why: string | ((row: JobRow) => string),
   ): Promise<void> {
-    for (const row of rows) {
+    // Every job's leftovers at once: the grace period is waited for once, not once per job.
+    const stopped = await Promise.all(
+      rows.map((row) =>
+        row.process ? stopLeftovers(row.process, this.deps.leftovers) : Promise.resolve(null),
+      ),
+    );
+    for (const [i, row] of rows.entries()) {
       const pipeline = this.deps.records.systemPipeline(row);
       pipeline.system(typeof why === 'string' ? why : why(row));
+      if (stopped[i]) pipeline.system(stopped[i]);
       await pipeline.flush();
       const done = await this.deps.jobs.transition(row.id, ['queued', 'running'], {
         status: 'interrupted',

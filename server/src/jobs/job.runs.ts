@@ -6,6 +6,7 @@ import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
 import { isPermanentDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PtyHandle, PtySpec } from '../runners/pty.runner.js';
+import { markOf } from '../runners/leftovers.js';
 import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { JobBus } from './job.bus.js';
@@ -105,6 +106,18 @@ export class JobRuns {
             handle.cancel(limits.graceSeconds * 1000);
           }, limits.timeoutSeconds * 1000)
         : null;
+    // Who leads its process group, so that a start after a crash of the server can end what it
+    // left running (jobs/job.recovery.ts).
+    const mark = markOf(handle.pid);
+    if (mark)
+      await records
+        .durably(() => this.deps.jobs.setProcess(started.id, mark))
+        .catch((err: unknown) =>
+          this.deps.log.warn(
+            { jobId: started.id, err: (err as Error).message },
+            "could not record the job's process: a crash of the server now would leave it running",
+          ),
+        );
     const result = await handle.done;
     active.exited = true;
     if (timer) clearTimeout(timer);

@@ -134,7 +134,13 @@ export class JobService {
       instanceId: deps.instanceId,
       submit: (req, user, source) => this.submit(req, user, source),
     });
-    this.recovery = new JobRecovery({ jobs, records, bus, instanceId: deps.instanceId });
+    this.recovery = new JobRecovery({
+      jobs,
+      records,
+      bus,
+      instanceId: deps.instanceId,
+      leftovers: { graceMs: deps.limits.graceSeconds * 1000 },
+    });
   }
 
   async startStream(req: StartStream, user: User, source: string | null): Promise<StartedJob> {

@@ -1,6 +1,6 @@
 // The real command: start, kill -9, restart on the same data dir; graceful stop; config errors.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,15 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
     });
   });
 }
+
+/** Running, not a zombie waiting for its parent to reap it. */
+const alive = (pid: number) => {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+};
 
 const exited = (proc: ChildProcess) =>
   new Promise<number | null>((resolve) =>
@@ -101,7 +110,7 @@ describe('vm-orchestrator (the command)', () => {
     expect(existsSync(path.join(dir, 'vmo.pid'))).toBe(false);
   });
 
-  it('marks a job interrupted after the server is SIGKILLed mid-job, keeping its output', async () => {
+  it('marks a job interrupted after the server is SIGKILLed mid-job, keeping its output and ending its processes', async () => {
     const dir = await dataDir();
     const config = path.join(dir, 'vmo.yaml');
     await writeFile(config, `projects:\n  - alias: engine\n    dir: ${ENGINE_PROJECT}\n`);
@@ -130,9 +139,38 @@ describe('vm-orchestrator (the command)', () => {
     await expect
       .poll(async () => (await job(first.url, cookie)).lastSeq, { timeout: 10_000 })
       .toBeGreaterThanOrEqual(3);
+    // A quiet job (no output to fail on once the server is gone): make, sh and two sleeps.
+    const pidFile = path.join(dir, 'background.pids');
+    const quiet = await fetch(first.url + '/api/jobs/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: first.url },
+      body: JSON.stringify({ alias: 'engine', target: 'background', args: { PIDFILE: pidFile } }),
+    });
+    expect(quiet.status).toBe(201);
+    const { jobId: quietId } = (await quiet.json()) as { jobId: string };
+    const childPids = async () =>
+      existsSync(pidFile)
+        ? (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number)
+        : [];
+    await expect.poll(async () => (await childPids()).length, { timeout: 10_000 }).toBe(3);
+    // Its row says who leads its process group before the crash.
+    await expect
+      .poll(
+        async () =>
+          (
+            await fetch(`${first.url}/api/jobs/${quietId}/events?limit=100`, {
+              headers: { cookie },
+            }).then((r) => r.json() as Promise<EventPage>)
+          ).events.some((e) => /\(pid \d+\)/.test(e.chunk)),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
 
     first.proc.kill('SIGKILL');
     await exited(first.proc);
+    // The server is gone; the job's processes are not (nothing in the kernel ties them to it).
+    const orphans = await childPids();
+    expect(orphans.filter(alive)).toEqual(orphans);
 
     const second = await start(['--data-dir', dir, '--config', config]);
     procs.push(second.proc);
@@ -154,6 +192,21 @@ describe('vm-orchestrator (the command)', () => {
       stream: 'system',
       chunk: expect.stringContaining('interrupted') as unknown,
     });
+    // The restart ended the quiet job's processes, and says so in its events.
+    expect(orphans.filter(alive)).toEqual([]);
+    const quietPage = (await (
+      await fetch(`${second.url}/api/jobs/${quietId}/events?limit=1000`, {
+        headers: { cookie: cookie2 },
+      })
+    ).json()) as EventPage;
+    expect(
+      quietPage.events
+        .filter((e) => e.stream === 'system')
+        .map((e) => e.chunk)
+        .join('\n'),
+    ).toMatch(
+      /interrupted: the server stopped[\s\S]*4 of its processes \(make, sh, sleep\) were still running; ended them with SIGTERM/,
+    );
 
     // A SIGTERM mid-job is a graceful stop (the embedded Postgres's own signal handling does
     // not cut it short): the job is stopped, its output flushed and it ends interrupted.
@@ -196,15 +249,6 @@ describe('vm-orchestrator (the command)', () => {
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     return { code: await exited(proc), stdout, stderr };
   }
-
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it('answers --help and --version, and exits 0', async () => {
     const help = await run(['--help']);
