@@ -59,7 +59,9 @@ export const FileConfig = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-  db: z.strictObject({ outageSeconds: posInt.default(60) }).prefault({}),
+  db: z
+    .strictObject({ outageSeconds: posInt.default(60), queryTimeoutSeconds: posInt.default(30) })
+    .prefault({}),
   fanout: z.strictObject({ maxParallel: posInt.default(16) }).prefault({}),
   terminal: z
     .strictObject({

@@ -107,7 +107,9 @@ async function serve(
     cluster = await embedded.startEmbeddedPostgres(config.dataDir, log);
     undo.push(() => cluster!.stop());
   }
-  const database = openDb(config.databaseUrl ?? cluster!.url, log);
+  const database = openDb(config.databaseUrl ?? cluster!.url, log, {
+    queryMs: config.db.queryTimeoutSeconds * 1000,
+  });
   undo.push(() => database.close());
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied }, 'database migrated');

@@ -21,14 +21,75 @@ export interface PoolOptions {
   connectMs?: number;
   /** How long a query may wait for a busy pool's next free connection (default 30 s). */
   queueMs?: number;
+  /**
+   * A query with no answer after this long is given up and its connection closed (default 30 s,
+   * db.queryTimeoutSeconds): a database that stopped answering (packets dropped, no reset) is
+   * then an outage like any other, instead of a wait for ever. The server stops the statement
+   * after the same time (statement_timeout).
+   */
+  queryMs?: number;
+}
+
+/** The error a query gets when its connection gave no answer in time. */
+export class QueryTimeout extends Error {
+  readonly code = 'ETIMEDOUT'; // errors.ts: the database is unavailable
+  constructor(ms: number) {
+    super(`the database gave no answer within ${ms / 1000} s; its connection was closed`);
+  }
+}
+
+type Callback = (err: Error | null, res?: unknown) => void;
+/** A query may ask for a shorter bound than the pool's (the health ping). */
+export interface BoundedQuery extends pg.QueryConfig {
+  timeoutMs?: number;
 }
 
 export function openDb(url: string, log: Logger, opts: PoolOptions = {}): Db {
   const connectMs = opts.connectMs ?? 5_000;
-  /** A connection that gives up connecting after connectMs. */
-  class ConnectingClient extends pg.Client {
+  const queryMs = opts.queryMs ?? 30_000;
+  /**
+   * A connection that gives up connecting after connectMs, and closes itself when a query waits
+   * longer than queryMs. (pg's own query_timeout fails the query but keeps the connection, whose
+   * next query then waits behind the unanswered one.) TCP keepalive finds a peer that is gone
+   * while the connection is idle.
+   */
+  class BoundedClient extends pg.Client {
     constructor(config?: pg.ClientConfig) {
-      super({ ...config, connectionTimeoutMillis: connectMs });
+      super({
+        ...config,
+        connectionTimeoutMillis: connectMs,
+        statement_timeout: queryMs,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+      });
+    }
+
+    // pg's overloads: (text | config, values?, callback?) with a promise when there is no
+    // callback; a Submittable (a cursor) manages its own reads and is passed through.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    override query(...given: any[]): any {
+      const args = given as unknown[];
+      const [config] = args as [string | BoundedQuery | pg.Submittable];
+      if (typeof config === 'object' && 'submit' in config) return super.query(config);
+      const ms = (typeof config === 'object' && config.timeoutMs) || queryMs;
+      const timer = setTimeout(() => {
+        // Destroying the socket fails every query on it with this error; the pool drops the client.
+        (
+          this as unknown as { connection: { stream: { destroy(e: Error): void } } }
+        ).connection.stream.destroy(new QueryTimeout(ms));
+      }, ms);
+      const last = args.length - 1;
+      if (typeof args[last] === 'function') {
+        const callback = args[last] as Callback;
+        args[last] = (err: Error | null, res?: unknown) => {
+          clearTimeout(timer);
+          callback(err, res);
+        };
+        return (super.query as (...a: unknown[]) => unknown)(...args);
+      }
+      return (super.query as (...a: unknown[]) => Promise<unknown>)(...args).finally(() =>
+        clearTimeout(timer),
+      );
     }
   }
   const pool = new pg.Pool({
@@ -38,7 +99,7 @@ export function openDb(url: string, log: Logger, opts: PoolOptions = {}): Db {
     // a query queued behind busy connections (200 jobs starting at once) is only a burst: it waits
     // up to 30 s for its turn before the caller hears DB_UNAVAILABLE. pg-pool has one option for
     // both; the connection's own limit comes from the Client it makes.
-    Client: ConnectingClient,
+    Client: BoundedClient,
     connectionTimeoutMillis: opts.queueMs ?? 30_000,
     idleTimeoutMillis: 30_000,
     application_name: 'vm-orchestrator',
@@ -54,23 +115,30 @@ export function openDb(url: string, log: Logger, opts: PoolOptions = {}): Db {
   );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
+  // Health checks from a load balancer at any rate share one ping at a time.
+  let pinging: Promise<boolean> | null = null;
   return {
     db,
     pool,
-    async ping(ms = 2_000) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>(
-        (resolve) => (timer = setTimeout(() => resolve(false), ms)),
-      );
-      const query = pool.query('select 1').then(
-        () => true,
-        () => false,
-      );
-      try {
-        return await Promise.race([query, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+    ping(ms = 2_000) {
+      pinging ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<boolean>(
+          (resolve) => (timer = setTimeout(() => resolve(false), ms)),
+        );
+        // Bounded too, so a ping on a connection that hangs frees it rather than holding it.
+        const query = pool.query({ text: 'select 1', timeoutMs: ms } as BoundedQuery).then(
+          () => true,
+          () => false,
+        );
+        try {
+          return await Promise.race([query, timeout]);
+        } finally {
+          clearTimeout(timer);
+          pinging = null;
+        }
+      })();
+      return pinging;
     },
     async close() {
       if (closed) return;

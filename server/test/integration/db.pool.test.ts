@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/db/client.js';
 import { isDbUnavailable } from '../../src/errors.js';
 import { createTestDatabase, testLog, type TestDatabase } from '../fixtures/postgres.js';
+import { startTcpProxy } from '../fixtures/tcp-proxy.js';
 
 describe('database pool', () => {
   let database: TestDatabase;
@@ -56,5 +57,56 @@ describe('database pool', () => {
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
     }
+  });
+
+  it('gives up a query on a connection that stopped answering, and carries on with new ones', async () => {
+    const target = new URL(database.url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    try {
+      target.hostname = '127.0.0.1';
+      target.port = String(proxy.port);
+      const db = open(target.toString(), { connectMs: 500, queryMs: 700 });
+      expect((await db.pool.query<{ n: number }>('select 1 as n')).rows).toEqual([{ n: 1 }]);
+      const idle = db.pool.totalCount;
+
+      proxy.hang(); // packets dropped: no reset, no answer
+      const err = await db.pool.query('select 2').then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toBe(
+        'the database gave no answer within 0.7 s; its connection was closed',
+      );
+      expect(isDbUnavailable(err)).toBe(true);
+      // The connection that hung is gone from the pool, not handed to the next query.
+      expect(db.pool.totalCount).toBe(idle - 1);
+      // Health: a bounded ping says no, and frees its connection (no pile-up of pings).
+      expect(await Promise.all([db.ping(300), db.ping(300), db.ping(300)])).toEqual([
+        false,
+        false,
+        false,
+      ]);
+      // A statement through Kysely fails the same way.
+      await expect(db.db.selectFrom('settings').selectAll().execute()).rejects.toSatisfy(
+        isDbUnavailable,
+      );
+
+      proxy.restore();
+      await expect.poll(() => db.ping(1_000), { timeout: 5_000 }).toBe(true);
+      expect((await db.pool.query<{ n: number }>('select 3 as n')).rows).toEqual([{ n: 3 }]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('lets a long statement run within queryMs; the server stops one that runs past it', async () => {
+    const db = open(database.url, { queryMs: 1_500 });
+    await expect(db.pool.query('select pg_sleep(0.3)')).resolves.toBeDefined();
+    const err = await db.pool.query('select pg_sleep(5)').then(
+      () => null,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    // statement_timeout (57014) or our own bound, whichever comes first: never a wait for ever.
+    expect(err?.code === '57014' || isDbUnavailable(err)).toBe(true);
   });
 });

@@ -87,6 +87,32 @@ describe('the engine under limits and faults', () => {
     expect((await t.anonymous().get('/api/health')).status).toBe(200);
   }, 60_000);
 
+  it('loses nothing when the database hangs (packets dropped, no reset) mid-job; health says 503 meanwhile', async () => {
+    const { t, operator, socket } = await setup(
+      { db: { outageSeconds: 60, queryTimeoutSeconds: 2 } },
+      { viaProxy: true },
+    );
+    const jobId = await start(operator, 'lines', { N: '400' });
+    const following = follow(socket, jobId, 0, 90_000);
+    await expect.poll(async () => (await getJob(operator, jobId)).lastSeq > 5).toBe(true);
+    t.proxy!.hang();
+    // Answered (the ping is bounded at 2 s), not left hanging with the database.
+    const health = await t.anonymous().get('/api/health');
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ ok: false, db: 'down' });
+    await sleep(6_000);
+    t.proxy!.restore();
+    const { done, events } = await following;
+    socket.close();
+    expect(done.status).toBe('success');
+    expectContiguous(events);
+    expect(textOf(events, 'stdout')).toBe(
+      Array.from({ length: 400 }, (_, i) => `line ${i + 1}\n`).join(''),
+    );
+    expect(await storedEvents(operator, jobId)).toEqual(events);
+    await expect.poll(async () => (await t.anonymous().get('/api/health')).status).toBe(200);
+  }, 60_000);
+
   it('pauses the process once bufferBytes are held during an outage, then stores every byte', async () => {
     const { t, operator, socket } = await setup(
       { jobs: { bufferBytes: 65_536 }, db: { outageSeconds: 60 } },
