@@ -387,12 +387,16 @@ describe('jobs in Chromium', () => {
       const wanted = (n: number) =>
         want.get(`numbered ${String(n).padStart(6, '0')} ${'.'.repeat(24)}`);
 
+      const end = viewer().locator('[data-stream=system]', { hasText: 'exited with code 0' });
       await page.goto(`${t.baseUrl}/jobs/${jobId}`);
-      // The last stdout line may sit just above the view when stderr's last lines came after it:
-      // rendered (the viewer's overscan), not necessarily on screen.
-      await row(60_000).waitFor({ state: 'attached' });
+      // It opens at its end: the job's last line is on screen, earlier ones wait.
+      await end.waitFor();
       const earlier = page.getByRole('note').filter({ hasText: 'earlier lines load as you' });
       await earlier.waitFor();
+      // The last stdout line is near the end, but stderr's last lines may have come after it (the
+      // pipes are read in an order of their own), so it may be off screen: a link brings it.
+      await page.evaluate((n) => (window.location.hash = `#L${n}`), wanted(60_000)!);
+      await row(60_000).waitFor();
       expect(await numberOf(60_000)).toBe(wanted(60_000));
       // A link to a line not loaded yet: fetched, shown and marked.
       await page.evaluate((n) => (window.location.hash = `#L${n}`), wanted(5)!);
@@ -408,7 +412,7 @@ describe('jobs in Chromium', () => {
 
       // Scrolling up from the end loads the pages before, the reader staying in place.
       await page.goto(`${t.baseUrl}/jobs/${jobId}`);
-      await row(60_000).waitFor({ state: 'attached' });
+      await end.waitFor();
       await earlier.waitFor();
       for (let i = 0; i < 40 && (await earlier.count()) > 0; i++) {
         await viewer().evaluate((el) => (el.scrollTop = 0));
@@ -421,7 +425,7 @@ describe('jobs in Chromium', () => {
 
       // A search reads the whole output first.
       await page.reload();
-      await row(60_000).waitFor();
+      await end.waitFor();
       await page.getByLabel('Search the output').fill('numbered 000002 ');
       await page.getByText('1 matching lines').waitFor();
       await page.getByRole('button', { name: 'Next match' }).click();
