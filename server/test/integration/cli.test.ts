@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventPage, Job } from '@vmo/protocol';
+import { reportFault } from '../fixtures/fault-report.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 import {
   alive,
@@ -137,7 +138,18 @@ describe('vm-orchestrator (the command)', () => {
       chunk: expect.stringContaining('interrupted') as unknown,
     });
     // The restart ended the quiet job's processes, and says so in its events.
-    expect(orphans.filter(alive)).toEqual([]);
+    const left = orphans.filter(alive);
+    const quietJob = (await (
+      await fetch(`${second.url}/api/jobs/${quietId}`, { headers: { cookie: cookie2 } })
+    ).json()) as Job;
+    expect(quietJob.status).toBe('interrupted');
+    reportFault({
+      fault: 'SIGKILL of the server mid-job, then a start',
+      tries: 1,
+      crashes: 0,
+      held: `${left.length} of ${orphans.length} of a job's processes (sh, sleep) left running after the start; both jobs ${[...new Set([after.status, quietJob.status])].join(' and ')}, output up to the kill kept`,
+    });
+    expect(left).toEqual([]);
     const quietPage = (await (
       await fetch(`${second.url}/api/jobs/${quietId}/events?limit=1000`, {
         headers: { cookie: cookie2 },

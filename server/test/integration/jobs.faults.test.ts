@@ -14,6 +14,7 @@ import {
   textOf,
 } from '../fixtures/jobs.js';
 import { testLog } from '../fixtures/postgres.js';
+import { reportFault } from '../fixtures/fault-report.js';
 
 const project = { alias: 'engine', dir: ENGINE_PROJECT };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,10 +81,18 @@ describe('the engine under limits and faults', () => {
     socket.close();
     expect(done.status).toBe('success');
     expectContiguous(events);
-    expect(textOf(events, 'stdout')).toBe(
-      Array.from({ length: 400 }, (_, i) => `line ${i + 1}\n`).join(''),
-    );
-    expect(await storedEvents(operator, jobId)).toEqual(events);
+    const want = Array.from({ length: 400 }, (_, i) => `line ${i + 1}\n`).join('');
+    expect(textOf(events, 'stdout')).toBe(want);
+    const stored = await storedEvents(operator, jobId);
+    expect(stored).toEqual(events);
+    reportFault({
+      fault: 'database connections reset for 10 s mid-job (TCP proxy cut)',
+      tries: 1,
+      bytesWritten: want.length,
+      bytesStored: textOf(stored, 'stdout').length,
+      crashes: 0,
+      held: `job ended ${done.status}; health 503 during the outage`,
+    });
     expect((await t.anonymous().get('/api/health')).status).toBe(200);
   }, 60_000);
 
@@ -106,11 +115,19 @@ describe('the engine under limits and faults', () => {
     socket.close();
     expect(done.status).toBe('success');
     expectContiguous(events);
-    expect(textOf(events, 'stdout')).toBe(
-      Array.from({ length: 400 }, (_, i) => `line ${i + 1}\n`).join(''),
-    );
-    expect(await storedEvents(operator, jobId)).toEqual(events);
+    const want = Array.from({ length: 400 }, (_, i) => `line ${i + 1}\n`).join('');
+    expect(textOf(events, 'stdout')).toBe(want);
+    const stored = await storedEvents(operator, jobId);
+    expect(stored).toEqual(events);
     await expect.poll(async () => (await t.anonymous().get('/api/health')).status).toBe(200);
+    reportFault({
+      fault: 'database hung for 6 s mid-job (packets dropped, no reset)',
+      tries: 1,
+      bytesWritten: want.length,
+      bytesStored: textOf(stored, 'stdout').length,
+      crashes: 0,
+      held: `job ended ${done.status}; health answered 503 (bounded at 2 s) during the hang`,
+    });
   }, 60_000);
 
   it('pauses the process once bufferBytes are held during an outage, then stores every byte', async () => {

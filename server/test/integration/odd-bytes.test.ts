@@ -4,6 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
+import { reportFault } from '../fixtures/fault-report.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 
 describe('odd bytes at the boundary', () => {
@@ -14,11 +15,20 @@ describe('odd bytes at the boundary', () => {
     t = await startTestApp({ config: { projects: [{ alias: 'engine', dir: ENGINE_PROJECT }] } });
     admin = await t.loginAs('admin');
   });
+  // Every odd request and how the server answered it, for the fault table.
+  const answers: number[] = [];
   afterAll(async () => {
+    reportFault({
+      fault: 'odd bytes: NUL in filters and bodies, invalid UTF-8 in paths, false gzip',
+      tries: answers.length,
+      crashes: answers.filter((s) => s >= 500).length,
+      held: `${answers.filter((s) => s >= 400 && s < 500).length} of ${answers.length} answered 4xx with the error shape; health 200 after`,
+    });
     await t?.close();
   });
 
   const shape = async (res: Response, status: number, code: string) => {
+    answers.push(res.status);
     expect(res.status).toBe(status);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
@@ -48,6 +58,7 @@ describe('odd bytes at the boundary', () => {
       target: 'hello',
       args: { NAME: 'a\u0000b' },
     });
+    answers.push(res.status);
     expect(res.status).toBe(400);
     const res2 = await admin.post('/api/users', { username: 'x\u0000y', role: 'viewer' });
     await shape(res2, 400, 'VALIDATION');
