@@ -61,11 +61,11 @@ stop: ## Stop what `make start` or `make dev` started in the background
 clean: ## Remove build output, coverage and test results (keeps ./data and node_modules)
 	rm -rf packages/protocol/dist server/dist web/build web/.svelte-kit server/coverage server/test-results .make
 
-system-deps: ## Install the system packages tests need (openssh-server, chromium, docker-compose) when root
+system-deps: ## Install the system packages tests need (openssh-server, chromium, podman…) when root
 	@scripts/ensure-system-deps.sh
 
-image: ## Build the container image vm-orchestrator:latest (needs Docker; see docs/DEPLOY.md)
-	docker build --build-arg VMO_UID=$$(id -u) -t vm-orchestrator:latest .
+image: ## Build the container image vm-orchestrator:latest (Docker, or podman when there is no docker; docs/DEPLOY.md)
+	$$(command -v docker || command -v podman) build --build-arg VMO_UID=$$(id -u) -t vm-orchestrator:latest .
 
 lint: $(NODE_DEPS) ## Prettier check and ESLint
 	npx prettier --check .

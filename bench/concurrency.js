@@ -13,6 +13,7 @@ import {
   JobsClient,
   withServer,
 } from './lib.js';
+import { heapSnapshot, perJob, summarize } from './heap.js';
 import { checkSteady, fmtSteady, startSteadyJobs } from './steady.js';
 
 export async function benchConcurrency({ smoke = false } = {}) {
@@ -28,6 +29,8 @@ export async function benchConcurrency({ smoke = false } = {}) {
     await warm.follow(await startJob(server, 'tick', { N: '5', MS: '10' })).promise;
     warm.close();
     await sleep(1000);
+    const heapDir = process.env.BENCH_HEAP;
+    const baseHeap = heapDir ? await heapSnapshot(server, heapDir) : null;
     const baseKb = rssKb(server.pid);
     const samples = [];
     let peakKb = baseKb;
@@ -54,6 +57,13 @@ export async function benchConcurrency({ smoke = false } = {}) {
         onEvent,
       });
       const startedS = (performance.now() - t0) / 1000;
+      // All running: where their memory is (the snapshot pauses the server for a few seconds,
+      // which the delivery lag below then shows).
+      let peakHeap = null;
+      if (heapDir) {
+        await sleep(Math.min(10, seconds / 2) * 1000);
+        peakHeap = await heapSnapshot(server, heapDir);
+      }
       summary = await checkSteady(server, load);
       const wallS = (performance.now() - t0) / 1000;
       const cpu = cpuSince(server, cpu0);
@@ -95,12 +105,21 @@ export async function benchConcurrency({ smoke = false } = {}) {
           `p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, max ${fmtMs(all.at(-1))} ms`,
       );
       say(`concurrency: lag p50/max ms per ${windowS} s window: ${timeline.join(', ')}`);
+      if (baseHeap && peakHeap) {
+        const heap = perJob(await summarize(baseHeap), await summarize(peakHeap), jobs);
+        say(
+          `concurrency: V8 heap with all ${jobs} jobs running vs before: +${heap.totalPerJobKb.toFixed(1)} kB per job; most of it:`,
+        );
+        for (const line of heap.lines) say(`concurrency:   ${line}`);
+        result.figures.heapPerJobKb = heap.totalPerJobKb;
+      }
       for (const p of summary.problems.slice(0, 10)) say(`concurrency: problem: ${p}`);
       if (server.problems.length)
         say(
           `concurrency: the server logged ${server.problems.length} warnings/errors, first: ${server.problems[0].msg}`,
         );
       result.figures = {
+        ...result.figures,
         summary,
         baseKb,
         peakKb,

@@ -62,6 +62,10 @@ export async function startServer({ maxConcurrent = 512, project = projectDir } 
       ...(process.env.BENCH_CPU_PROF
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
         : []),
+      // BENCH_HEAP=<dir>: SIGUSR2 makes the server write a heap snapshot there (bench/heap.js).
+      ...(process.env.BENCH_HEAP
+        ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_HEAP}`]
+        : []),
       bin,
       '--port',
       '0',

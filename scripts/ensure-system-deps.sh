@@ -10,9 +10,15 @@ declare -A need=(
   [/usr/bin/make]=make
 )
 # Installed without their recommendations: docker-compose (1.x, only to validate compose.yaml in
-# the tests) would otherwise bring a whole Docker engine along.
+# the tests) would otherwise bring a whole Docker engine along. podman, podman-compose, runc, the
+# dnsname plugin and debootstrap run the image and compose.yaml for real (test/containers).
 declare -A lean=(
   [/usr/bin/docker-compose]=docker-compose
+  [/usr/bin/podman]=podman
+  [/usr/bin/podman-compose]=podman-compose
+  [/usr/sbin/runc]=runc
+  [/usr/lib/cni/dnsname]=golang-github-containernetworking-plugin-dnsname
+  [/usr/sbin/debootstrap]=debootstrap
 )
 missing=()
 missing_lean=()

@@ -60,7 +60,11 @@ export const FileConfig = z.strictObject({
     })
     .prefault({}),
   db: z
-    .strictObject({ outageSeconds: posInt.default(60), queryTimeoutSeconds: posInt.default(30) })
+    .strictObject({
+      outageSeconds: posInt.default(60),
+      queryTimeoutSeconds: posInt.default(30),
+      startupWaitSeconds: posInt.default(60),
+    })
     .prefault({}),
   fanout: z.strictObject({ maxParallel: posInt.default(16) }).prefault({}),
   terminal: z

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { openDb } from './db/client.js';
+import { openDb, type Db } from './db/client.js';
 import type { EmbeddedCluster } from './db/embedded.js';
 import { migrateToLatest } from './db/migrate.js';
 import { SettingsRepository } from './db/settings.repository.js';
@@ -57,6 +57,23 @@ function listenError(err: NodeJS.ErrnoException, { host, port }: Config): Error 
   };
   const message = err.code ? said[err.code] : undefined;
   return message ? new StartError(message) : err;
+}
+
+/** Pings until the database answers; a StartError after `seconds`. */
+async function waitForDatabase(database: Db, log: Logger, seconds: number): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  let said = 0;
+  while (!(await database.ping(2_000))) {
+    if (Date.now() >= until)
+      throw new StartError(
+        `the database did not answer within ${seconds} s (db.startupWaitSeconds); check DATABASE_URL`,
+      );
+    if (Date.now() - said > 5_000) {
+      log.info('waiting for the database to accept connections');
+      said = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
@@ -111,6 +128,9 @@ async function serve(
     queryMs: config.db.queryTimeoutSeconds * 1000,
   });
   undo.push(() => database.close());
+  // A database of its own (compose, a managed one) may still be starting: wait for it rather than
+  // exit and count on a restart policy (podman-compose ignores `service_healthy`).
+  if (config.databaseUrl) await waitForDatabase(database, log, config.db.startupWaitSeconds);
   const applied = await migrateToLatest(database.db);
   if (applied.length) log.info({ applied }, 'database migrated');
 

@@ -38,7 +38,7 @@ async function composeConfig(env: NodeJS.ProcessEnv = {}): Promise<{
   return parseYaml(stdout) as never;
 }
 
-describe('compose.yaml (validated with docker-compose config, not run)', () => {
+describe('compose.yaml (validated with docker-compose config; run by test/containers)', () => {
   it('runs the app on PostgreSQL 16, after the database is healthy, on loopback only', async () => {
     const { services, volumes } = await composeConfig();
     expect(Object.keys(services).sort()).toEqual(['app', 'db']);
@@ -77,6 +77,17 @@ describe('compose.yaml (validated with docker-compose config, not run)', () => {
     expect(app.build!.args).toEqual({ VMO_UID: '1234' });
   });
 
+  it('uses only substitutions podman-compose reads as docker compose does', async () => {
+    const text = readFileSync(path.join(root, 'compose.yaml'), 'utf8');
+    // podman-compose 1.0 passes `${X:-}` (an empty default) through literally.
+    expect(text).not.toMatch(/\$\{[A-Za-z_][A-Za-z0-9_]*:?-\}/);
+    // The admin password passes from the shell when set, and is absent otherwise.
+    const unset = await composeConfig();
+    expect(unset.services.app!.environment!.VMO_ADMIN_PASSWORD ?? null).toBeNull();
+    const set = await composeConfig({ VMO_ADMIN_PASSWORD: 'from-the-shell' });
+    expect(set.services.app!.environment!.VMO_ADMIN_PASSWORD).toBe('from-the-shell');
+  });
+
   it('mounts a config file the server accepts, with paths inside the container', () => {
     const config = loadConfig(
       ['--config', path.join(root, 'deploy/vmo.compose.yaml')],
@@ -101,9 +112,14 @@ describe('Dockerfile', () => {
   const all = (keyword: string) =>
     instructions.filter((l) => l.startsWith(keyword + ' ')).map((l) => l.slice(keyword.length + 1));
 
-  it('builds in one stage and runs in another, from node:20-bookworm-slim, as the user vmo', () => {
-    expect(all('ARG')).toContain('NODE_IMAGE=node:20-bookworm-slim');
-    expect(all('FROM')).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE}']);
+  it('builds and installs in stages of their own and runs in another, from node:24-bookworm-slim, as the user vmo', () => {
+    expect(all('ARG')).toContain('NODE_IMAGE=node:24-bookworm-slim');
+    expect(all('FROM')).toEqual([
+      '${NODE_IMAGE} AS toolchain',
+      'toolchain AS build',
+      'toolchain AS deps',
+      '${NODE_IMAGE}',
+    ]);
     const runtime = instructions.slice(instructions.findIndex((l) => l === 'FROM ${NODE_IMAGE}'));
     const runs = runtime.filter((l) => l.startsWith('RUN ')).join('\n');
     for (const pkg of ['openssh-client', 'make', 'tini']) expect(runs).toContain(` ${pkg}`);
@@ -111,13 +127,11 @@ describe('Dockerfile', () => {
     expect(runtime.join('\n')).toMatch(/HEALTHCHECK .*\/api\/health/);
     expect(runtime.join('\n')).toMatch(/HOST=0\.0\.0\.0/);
     expect(all('ENTRYPOINT')).toEqual(['["/usr/bin/tini", "--"]']);
-    // The build stage has what node-gyp needs for node-pty.
-    const build = instructions.slice(
-      0,
-      instructions.findIndex((l) => l === 'FROM ${NODE_IMAGE}'),
-    );
-    expect(build.join('\n')).toMatch(/python3 g\+\+ make/);
-    expect(build.join('\n')).toMatch(/npm prune --omit=dev/);
+    // The toolchain has what node-gyp needs for node-pty; the deps stage installs production
+    // dependencies only, and the CA for npm is a build secret, not a layer.
+    expect(instructions.join('\n')).toMatch(/python3 g\+\+ make/);
+    expect(instructions.join('\n')).toMatch(/--mount=type=secret,id=npm_ca .*npm-ci --omit=dev/);
+    expect(runtime.join('\n')).not.toMatch(/npm_ca|cafile/);
   });
 
   it('copies only what exists in the build context and is not excluded by .dockerignore', () => {
@@ -130,18 +144,17 @@ describe('Dockerfile', () => {
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(5);
     for (const src of sources) expect(existsSync(path.join(root, src)), src).toBe(true);
-    // What the runtime stage takes from the build stage is what the server reads at run time.
-    const fromBuild = all('COPY')
-      .filter((c) => c.startsWith('--from=build'))
-      .map((c) => c.split(/\s+/)[1]);
-    expect(fromBuild).toEqual(
-      expect.arrayContaining([
-        '/app/node_modules',
-        '/app/server/dist',
-        '/app/web/build',
-        '/app/packages/protocol/dist',
-        '/app/bin',
-      ]),
-    );
+    // The runtime stage takes every workspace's production dependencies (the whole /app of the
+    // deps stage: manifests and node_modules trees) and what the build stage made.
+    const from = (stage: string) =>
+      all('COPY')
+        .filter((c) => c.startsWith(`--from=${stage}`))
+        .map((c) => c.split(/\s+/)[1]);
+    expect(from('deps')).toEqual(['/app']);
+    expect(from('build')).toEqual([
+      '/app/packages/protocol/dist',
+      '/app/server/dist',
+      '/app/web/build',
+    ]);
   });
 });

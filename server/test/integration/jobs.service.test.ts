@@ -1,6 +1,7 @@
 // JobService paths the other job tests do not reach: rows it did not start (recovery after a crash,
 // refusals for jobs this server does not run, re-runs checked like new requests) and mkcli aliases.
 // Shutdown, start and cancel races, and the database going away have files of their own.
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent, JobRecord } from '@vmo/protocol';
 import { JobEventsRepository } from '../../src/db/job-events.repository.js';
 import { JobsRepository, type NewJob } from '../../src/db/jobs.repository.js';
+import { markOf } from '../../src/runners/leftovers.js';
+import { groupAlive, killGroup } from '../../src/runners/local.runner.js';
 import { useJobApp } from '../fixtures/job-app.js';
 import {
   ENGINE_PROJECT,
@@ -117,6 +120,34 @@ describe('JobService with rows it did not start', () => {
     expect(late.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
 
     expect(await t.services.jobs.recoverInterrupted()).toBe(0);
+  });
+
+  it('recoverInterrupted ends what a job left running, checked by its recorded process mark', async () => {
+    const { t, operator } = app;
+    // What a crashed server leaves: a job row whose process group still runs.
+    const child = spawn('sh', ['-c', 'sleep 60 & sleep 60; wait'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+    const left = await jobs.create(jobRow({ status: 'running' }));
+    await expect.poll(() => markOf(child.pid)).not.toBeNull();
+    await jobs.setProcess(left.id, markOf(child.pid)!);
+    // One whose pid now names another process: never signalled.
+    const reused = await jobs.create(jobRow({ status: 'running' }));
+    await jobs.setProcess(reused.id, { ...markOf(process.pid)!, start: 1 });
+    try {
+      expect(await t.services.jobs.recoverInterrupted()).toBe(2);
+      expect(groupAlive(child.pid!)).toBe(false);
+      expect(textOf(await storedEvents(operator, left.id), 'system')).toMatch(
+        /interrupted: the server stopped[^\n]*\n3 of its processes \(sh, sleep\) were still running; ended them with SIGTERM\n$/,
+      );
+      expect(textOf(await storedEvents(operator, reused.id), 'system')).toContain(
+        `pid ${process.pid} is now another process`,
+      );
+    } finally {
+      killGroup(child.pid!, 'SIGKILL');
+    }
   });
 
   it('recoverInterrupted leaves alone a job that ended while it was being recovered', async () => {
