@@ -13,7 +13,7 @@ import {
   JobsClient,
   withServer,
 } from './lib.js';
-import { heapSnapshot, perJob, summarize } from './heap.js';
+import { heapSnapshot, memoryOf, perJob, summarize } from './heap.js';
 import { checkSteady, fmtSteady, startSteadyJobs } from './steady.js';
 
 export async function benchConcurrency({ smoke = false } = {}) {
@@ -30,6 +30,7 @@ export async function benchConcurrency({ smoke = false } = {}) {
     warm.close();
     await sleep(1000);
     const heapDir = process.env.BENCH_HEAP;
+    const baseMem = await memoryOf(server);
     const baseHeap = heapDir ? await heapSnapshot(server, heapDir) : null;
     const baseKb = rssKb(server.pid);
     const samples = [];
@@ -60,10 +61,9 @@ export async function benchConcurrency({ smoke = false } = {}) {
       // All running: where their memory is (the snapshot pauses the server for a few seconds,
       // which the delivery lag below then shows).
       let peakHeap = null;
-      if (heapDir) {
-        await sleep(Math.min(10, seconds / 2) * 1000);
-        peakHeap = await heapSnapshot(server, heapDir);
-      }
+      await sleep(Math.min(10, seconds / 2) * 1000);
+      const peakMem = await memoryOf(server);
+      if (heapDir) peakHeap = await heapSnapshot(server, heapDir);
       summary = await checkSteady(server, load);
       const wallS = (performance.now() - t0) / 1000;
       const cpu = cpuSince(server, cpu0);
@@ -105,6 +105,15 @@ export async function benchConcurrency({ smoke = false } = {}) {
           `p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, max ${fmtMs(all.at(-1))} ms`,
       );
       say(`concurrency: lag p50/max ms per ${windowS} s window: ${timeline.join(', ')}`);
+      const per = (k) => ((peakMem[k] - baseMem[k]) / 1024 / 1024 / jobs).toFixed(2);
+      say(
+        `concurrency: memory per running job (all ${jobs} running vs after the warm-up, from /metrics): RSS ${per('rss')} MB = ` +
+          `V8 heap used ${per('heapUsed')} MB + V8 heap reserved but free ${(per('heapTotal') - per('heapUsed')).toFixed(2)} MB + ` +
+          `Buffers and other external memory ${per('external')} MB + the rest (libuv, sockets, malloc, code) ${(per('rss') - per('heapTotal') - per('external')).toFixed(2)} MB`,
+      );
+      result.figures.memoryPerJobMb = Object.fromEntries(
+        ['rss', 'heapUsed', 'heapTotal', 'external'].map((k) => [k, Number(per(k))]),
+      );
       if (baseHeap && peakHeap) {
         const heap = perJob(await summarize(baseHeap), await summarize(peakHeap), jobs);
         say(

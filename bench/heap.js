@@ -4,7 +4,20 @@
 // (the server is started with --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { sleep } from './lib.js';
+import { api, sleep } from './lib.js';
+
+/** The server's own memory figures, from /metrics (prom-client's process and Node gauges). */
+export async function memoryOf(server) {
+  const text = await (await api(server, 'GET', '/metrics')).text();
+  const gauge = (name) =>
+    Number(new RegExp(`^vmo_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+  return {
+    rss: gauge('process_resident_memory_bytes'),
+    heapUsed: gauge('nodejs_heap_size_used_bytes'),
+    heapTotal: gauge('nodejs_heap_size_total_bytes'),
+    external: gauge('nodejs_external_memory_bytes'),
+  };
+}
 
 /** Signals the server and waits for the snapshot file to be complete; its path. */
 export async function heapSnapshot(server, dir) {
