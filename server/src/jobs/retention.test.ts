@@ -83,8 +83,10 @@ describe(Retention.name, () => {
   it('by default sweeps 10 s after start, then every hour', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     // A pool of its own, opened under the fake clock: its idle and connect timers are fake too,
-    // so advancing an hour cannot confuse a pool that started with real ones.
-    const handle = database.open();
+    // so advancing an hour cannot confuse a pool that started with real ones. Its per-query bound
+    // is fake as well: beyond any hour advanced here, or a query still on the wire (the machine
+    // is busy) would "time out" in fake time and lose its connection.
+    const handle = database.open({ pool: { queryMs: 2 ** 31 - 1 } });
     const repo = new JobsRepository(handle.db);
     const deleted: number[] = [];
     let announce = () => {};
