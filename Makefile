@@ -67,9 +67,10 @@ system-deps: ## Install the system packages tests need (openssh-server, chromium
 image: ## Build the container image vm-orchestrator:latest (Docker, or podman when there is no docker; docs/DEPLOY.md)
 	$$(command -v docker || command -v podman) build --build-arg VMO_UID=$$(id -u) -t vm-orchestrator:latest .
 
-lint: $(NODE_DEPS) ## Prettier check and ESLint
+lint: $(NODE_DEPS) ## Prettier check, ESLint, and the server's layers (no import circles; .dependency-cruiser.cjs)
 	npx prettier --check .
 	npx eslint .
+	npx depcruise server/src packages/protocol/src --config .dependency-cruiser.cjs --output-type err
 
 format: $(NODE_DEPS) ## Format everything with Prettier
 	npx prettier --write .

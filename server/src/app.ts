@@ -28,7 +28,9 @@ import { clusterAdapter } from './realtime/cluster-adapter.js';
 import { tokensRoutes } from './http/tokens.routes.js';
 import { usersRoutes } from './http/users.routes.js';
 import type { Logger } from './logger.js';
-import { allowHandshake, attachJobsNamespace, type JobsServer } from './realtime/jobs.namespace.js';
+import { allowHandshake } from './realtime/handshake.js';
+import { attachJobsNamespace } from './realtime/jobs.namespace.js';
+import type { JobsServer } from './realtime/socket.types.js';
 import type { Services } from './services.js';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/build', import.meta.url));

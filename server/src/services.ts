@@ -5,7 +5,7 @@ import { AuthService } from './auth/auth.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { UsersService } from './auth/users.service.js';
 import { CatalogService } from './catalog/catalog.service.js';
-import { envRules, jobEnvironment } from './jobs/make-command.js';
+import { envRules, jobEnvironment } from './process/environment.js';
 import { BUILTIN_PRESETS } from './catalog/presets.js';
 import type { Waiting } from '@vmo/protocol';
 import type { Config } from './config.js';

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { CatalogRepository } from '../db/catalog.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { findOnPath } from '../jobs/make-command.js';
+import { findOnPath } from '../process/programs.js';
 import { discoverTargets, MakeError, type Discovery } from './makefile.js';
 import { loadProjects, type Project } from './projects.js';
 import type { Preset } from './presets.js';

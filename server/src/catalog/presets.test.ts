@@ -5,10 +5,10 @@ import {
   BUILTIN_PRESETS,
   DEFAULT_PARAM_REGEX,
   renderPreset,
-  shellQuote,
   validatePresets,
   type Preset,
 } from './presets.js';
+import { shellQuote } from '../process/shell.js';
 
 const run = promisify(execFile);
 

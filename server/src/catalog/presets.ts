@@ -1,5 +1,6 @@
 // Remote command presets: the built-in ones, their safety check at boot, and a preset rendered with its params into one shell command.
 import { AppError } from '../errors.js';
+import { shellQuote } from '../process/shell.js';
 
 export interface Preset {
   name: string;
@@ -169,8 +170,4 @@ function checkValues(preset: Preset, names: Set<string>, values: Record<string, 
       new RegExp(`^(?:${source})$`).test(value);
     if (!ok) throw badArgs(`param "${name}" of preset "${preset.name}" must match ${source}`);
   }
-}
-
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,7 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import type { JobEvent, LineState } from '@vmo/protocol';
-import type { StoredEvent } from '../jobs/output.pipeline.js';
 import type { Database } from './schema.js';
+
+/** An event as stored: with where it leaves the job's lines (jobs/line-marks.ts), when known. */
+export interface StoredEvent extends JobEvent {
+  lineEnd?: number | null;
+  openStreams?: number | null;
+}
 
 const hasNul = (s: string) => s.includes('\0');
 

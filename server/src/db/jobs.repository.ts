@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { JobRecord, JobsQuery, JobStatus, Protection, Waiting } from '@vmo/protocol';
 import type { Database, JobsTable } from './schema.js';
-import type { ProcessMark } from '../runners/leftovers.js';
+import type { ProcessMark } from '../process/leftovers.js';
 
 export type JobRow = Selectable<JobsTable> & { requested_by_username: string | null };
 export type NewJob = Pick<

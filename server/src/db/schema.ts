@@ -1,6 +1,6 @@
 // Kysely's view of the tables created by the migrations in ./migrations.
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { ProcessMark } from '../runners/leftovers.js';
+import type { ProcessMark } from '../process/leftovers.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<

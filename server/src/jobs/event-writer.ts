@@ -2,7 +2,8 @@
 // jobs have ready in one statement. Per job, one batch is in flight at a time (the pipeline waits
 // for its commit), so seq order holds; across jobs, 200 jobs cost a few statements, not 200.
 import { isDbUnavailable } from '../errors.js';
-import type { EventStore, StoredEvent } from './output.pipeline.js';
+import type { StoredEvent } from '../db/job-events.repository.js';
+import type { EventStore } from './output.pipeline.js';
 
 export interface EventBatch {
   jobId: string;

@@ -3,7 +3,7 @@
 // What their processes left running is ended first (runners/leftovers.ts), so a re-run never
 // overlaps a deploy that is still going.
 import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
-import { stopLeftovers, type StopOptions } from '../runners/leftovers.js';
+import { stopLeftovers, type StopOptions } from '../process/leftovers.js';
 import type { JobBus } from './job.bus.js';
 import type { JobRecords } from './job.records.js';
 

@@ -14,7 +14,8 @@ import type {
 } from '@vmo/protocol';
 import type { Access } from '../auth/permissions.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
-import { renderPreset, shellQuote } from '../catalog/presets.js';
+import { renderPreset } from '../catalog/presets.js';
+import { shellQuote } from '../process/shell.js';
 import type { NewJob } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
 import type { RemoteService } from '../remote/remote.service.js';
@@ -22,14 +23,8 @@ import type { PtySpec } from '../runners/pty.runner.js';
 import type { RunSpec } from '../runners/runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { SshRunner } from '../runners/ssh.runner.js';
-import {
-  checkMakeArgs,
-  checkTargetParams,
-  displayCommand,
-  jobEnvironment,
-  type EnvFilter,
-  makeArgv,
-} from './make-command.js';
+import { checkMakeArgs, checkTargetParams, displayCommand, makeArgv } from './make-command.js';
+import { jobEnvironment, type EnvFilter } from '../process/environment.js';
 
 export type Launch =
   | { runner: 'local'; spec: RunSpec }

@@ -6,7 +6,7 @@ import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
 import { isPermanentDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PtyHandle, PtySpec } from '../runners/pty.runner.js';
-import { markOf } from '../runners/leftovers.js';
+import { markOf } from '../process/leftovers.js';
 import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { JobBus } from './job.bus.js';

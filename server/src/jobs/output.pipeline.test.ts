@@ -7,8 +7,8 @@ import {
   splitChunk,
   type EventStore,
   type PipelineOptions,
-  type StoredEvent,
 } from './output.pipeline.js';
+import type { StoredEvent } from '../db/job-events.repository.js';
 
 /** Records what was committed; can fail the next calls or hold them until released. */
 class MemoryStore implements EventStore {

@@ -1,13 +1,9 @@
 // One job's output on its way to Postgres and the browsers: decode per stream (WHATWG UTF-8,
 // streaming), coalesce, assign seq, commit a batch, and only then publish it.
 import { advanceLines, type JobEvent, type LineState, type Stream } from '@vmo/protocol';
+import type { StoredEvent } from '../db/job-events.repository.js';
 
 /** An event with where it leaves the job's lines (null or absent: unknown, see LineState). */
-export interface StoredEvent extends JobEvent {
-  lineEnd?: number | null;
-  openStreams?: number | null;
-}
-
 export interface EventStore {
   /** Commits the events and the job's new last_seq/output_bytes in one transaction. */
   append(jobId: string, events: StoredEvent[], addBytes: number): Promise<void>;

@@ -6,7 +6,7 @@ import { EVENTS_PAGE_BYTES } from '../db/job-events.repository.js';
 import { AppError } from '../errors.js';
 import type { JobBus } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
-import type { JobsSocket } from './jobs.namespace.js';
+import type { JobsSocket } from './socket.types.js';
 import type { SendBudget } from './send-budget.js';
 
 const REPLAY_PAGE = 1000;

@@ -11,13 +11,13 @@ import {
 } from '@vmo/protocol';
 import type { Access } from '../auth/permissions.js';
 import { AppError, toAppError } from '../errors.js';
-import { parseInput } from '../http/middleware/validate.js';
+import { parseInput } from '../boundary/input.js';
 import type { JobBus } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobService } from '../jobs/job.service.js';
 import type { Logger } from '../logger.js';
 import { JobFollower } from './job.follower.js';
-import type { JobsSocket } from './jobs.namespace.js';
+import type { JobsSocket } from './socket.types.js';
 import { SendBudget } from './send-budget.js';
 
 export interface JobHandlerDeps {

@@ -1,80 +1,18 @@
 // The `/jobs` Socket.io namespace: who may connect (session cookie or Bearer token, Host and Origin
 // checks), what they get, and how they follow changes to their rights while connected.
-import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { Server, Socket } from 'socket.io';
-import {
-  JOBS_NAMESPACE,
-  Role,
-  type ClientToServerEvents,
-  type JobRecord,
-  type ServerToClientEvents,
-  type User,
-} from '@vmo/protocol';
+import { JOBS_NAMESPACE, Role, type JobRecord } from '@vmo/protocol';
 import type { AuthEvents, AuthChange } from '../auth/auth.events.js';
 import type { AuthService } from '../auth/auth.service.js';
-import type { TokensService } from '../auth/tokens.service.js';
-import { bearerToken } from '../http/middleware/authenticate.js';
-import { engineHostCheck, hostAllowed, originAllowed } from '../http/middleware/host-check.js';
+import { engineHostCheck } from '../boundary/host.js';
+import { authenticate, type HandshakeDeps } from './handshake.js';
 import { registerJobHandlers, type JobHandlerDeps } from './job.handlers.js';
+import type { JobsServer, JobsSocket } from './socket.types.js';
 
-export interface SocketData {
-  user: User;
-  /** The client's address, as the audit log records it (trust proxy applied). */
-  source: string | null;
-  /** Set when a personal token authenticated this socket, so revoking it disconnects the socket. */
-  tokenId?: string;
-  /** The session id, when the cookie authenticated it, so signing out disconnects the socket. */
-  sid?: string;
-}
-
-export type JobsServer = Server<
-  ClientToServerEvents,
-  ServerToClientEvents,
-  Record<string, never>,
-  SocketData
->;
-export type JobsSocket = Socket<
-  ClientToServerEvents,
-  ServerToClientEvents,
-  Record<string, never>,
-  SocketData
->;
-
-export interface HandshakeOptions {
-  publicUrl: string | null;
-  allowedOrigins: string[];
-}
-
-/**
- * engine.io `allowRequest`: refuses a foreign Host, and a foreign Origin unless an
- * `Authorization: Bearer` header comes along (tokens are not ambient, so no cross-site risk).
- * A request with no Origin at all is no browser's; it passes here, and the namespace then accepts
- * it only with a token (a session cookie needs an allowed Origin).
- */
-export function allowHandshake(opts: HandshakeOptions) {
-  return (
-    req: IncomingMessage,
-    callback: (err: string | null | undefined, success: boolean) => void,
-  ) => {
-    if (!hostAllowed(req.headers.host, opts.publicUrl)) return callback('MISDIRECTED', false);
-    const foreign = req.headers.origin !== undefined && !originAllowed(req, opts);
-    if (foreign && !bearerToken(req.headers.authorization)) return callback('FORBIDDEN', false);
-    callback(null, true);
-  };
-}
-
-type HandshakeRequest = IncomingMessage & { session?: { userId?: string }; sessionID?: string };
-
-export interface NamespaceDeps extends JobHandlerDeps {
-  security: HandshakeOptions;
-  auth: AuthService;
-  tokens: TokensService;
+export interface NamespaceDeps extends JobHandlerDeps, HandshakeDeps {
   authEvents: AuthEvents;
   session: RequestHandler;
   version: string;
-  /** The client address of a handshake request (Express's trust proxy setting applied). */
-  sourceOf: (req: IncomingMessage) => string | null;
 }
 
 export function attachJobsNamespace(io: JobsServer, deps: NamespaceDeps): () => void {
@@ -109,35 +47,6 @@ export function attachJobsNamespace(io: JobsServer, deps: NamespaceDeps): () => 
     offChanged();
     offAuth();
   };
-}
-
-/** A token (`auth: {token}` or the Authorization header) decides alone; else the session cookie. */
-async function authenticate(socket: JobsSocket, deps: NamespaceDeps): Promise<Error | null> {
-  const req = socket.request as HandshakeRequest;
-  const given: unknown = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-  const token =
-    typeof given === 'string'
-      ? given
-      : given === undefined
-        ? bearerToken(req.headers.authorization)
-        : null;
-  socket.data.source = deps.sourceOf(req);
-  if (token !== null || given !== undefined) {
-    const found = token ? await deps.tokens.authenticate(token) : null;
-    if (!found) return new Error('UNAUTHENTICATED');
-    socket.data.user = found.user;
-    socket.data.tokenId = found.tokenId;
-    return null;
-  }
-  const userId = req.session?.userId;
-  if (!userId) return new Error('UNAUTHENTICATED');
-  // The cookie is ambient: only our own pages (or allowed ones) may use it (cross-site WebSocket hijacking).
-  if (!originAllowed(req, deps.security)) return new Error('FORBIDDEN');
-  const user = await deps.auth.userById(userId);
-  if (!user) return new Error('UNAUTHENTICATED');
-  socket.data.user = user;
-  socket.data.sid = req.sessionID;
-  return null;
 }
 
 /** Applies a change of rights to the open sockets: disconnect, or take the user's new role. */

@@ -1,6 +1,6 @@
 // How much job output one socket has queued and not yet handed to its transport. A client that stops
 // reading makes this grow; past the limit its followers resync instead of buffering without bound.
-import type { JobsSocket } from './jobs.namespace.js';
+import type { JobsSocket } from './socket.types.js';
 
 export class SendBudget {
   private queued = 0;

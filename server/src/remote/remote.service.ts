@@ -12,9 +12,9 @@ import {
 import { commandLine } from '../catalog/make-sandbox.js';
 import { listTargets, MakeError, type Discovery, type ListingHost } from '../catalog/makefile.js';
 import type { Project } from '../catalog/projects.js';
-import { shellQuote } from '../catalog/presets.js';
+import { shellQuote } from '../process/shell.js';
 import { AppError } from '../errors.js';
-import { jobEnvironment, type EnvFilter } from '../jobs/make-command.js';
+import { jobEnvironment, type EnvFilter } from '../process/environment.js';
 import { diagnoseSsh, type SshRunner } from '../runners/ssh.runner.js';
 
 const VM_ALIAS = /^vm:([A-Za-z0-9][A-Za-z0-9_.-]*)\/([A-Za-z0-9][A-Za-z0-9_.-]*)$/;

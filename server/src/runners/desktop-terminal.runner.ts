@@ -2,8 +2,8 @@
 // on the machine the server runs on with the job's command in it; the job is then `spawned`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { shellQuote } from '../catalog/presets.js';
-import { findOnPath } from '../jobs/make-command.js';
+import { shellQuote } from '../process/shell.js';
+import { findOnPath } from '../process/programs.js';
 
 export interface TerminalCommandOptions {
   /** `$TERM_CMD`: the emulator's command line, `{command}` marking where the command goes. */

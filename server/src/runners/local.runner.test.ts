@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunHandle } from './runner.js';
-import { groupAlive, killGroup, LocalRunner } from './local.runner.js';
+import { LocalRunner } from './local.runner.js';
+import { groupAlive, killGroup } from '../process/groups.js';
 
 /** Collects what the runner reads, per stream. */
 class Sink {

@@ -1,7 +1,7 @@
 // Local processes: argv without a shell, stdin from /dev/null, in their own process group so that
 // a cancel reaches everything the command started.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { groupAlive, killGroup } from '../process/groups.js';
 import type { OutputSink, RunHandle, RunResult, RunSpec, Runner } from './runner.js';
 
 export interface LocalRunnerOptions {
@@ -9,42 +9,6 @@ export interface LocalRunnerOptions {
   lingerMs: number;
   /** Grace between SIGTERM and SIGKILL for those leftovers. */
   graceMs: number;
-}
-
-/** Signals a whole process group; a group that is already gone is not an error. */
-export function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether the group still has a process that is not a zombie. A member that exited but whose
- * parent (often PID 1, after make is gone) has not reaped it yet still answers kill(-pgid, 0),
- * yet there is nothing left running. Linux reads /proc; elsewhere any member counts.
- */
-export function groupAlive(pgid: number, procDir = '/proc'): boolean {
-  let pids: string[];
-  try {
-    pids = readdirSync(procDir).filter((d) => /^\d+$/.test(d));
-  } catch {
-    return killGroup(pgid, 0);
-  }
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`${procDir}/${pid}/stat`, 'latin1');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so cut at the last ")".
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-  }
-  return false;
 }
 
 export class LocalRunner implements Runner {

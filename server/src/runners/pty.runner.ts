@@ -4,7 +4,7 @@ import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { spawn, type IPty } from 'node-pty';
-import { killGroup } from './local.runner.js';
+import { killGroup } from '../process/groups.js';
 import type { OutputSink, RunHandle, RunResult, Runner } from './runner.js';
 
 export interface PtySpec {

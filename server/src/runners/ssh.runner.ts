@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { shellQuote } from '../catalog/presets.js';
+import { shellQuote } from '../process/shell.js';
 import type { LocalRunner } from './local.runner.js';
 import type { OutputSink, RunHandle, Runner } from './runner.js';
 

@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent, JobRecord } from '@vmo/protocol';
 import { JobEventsRepository } from '../../src/db/job-events.repository.js';
 import { JobsRepository, type NewJob } from '../../src/db/jobs.repository.js';
-import { markOf } from '../../src/runners/leftovers.js';
-import { groupAlive, killGroup } from '../../src/runners/local.runner.js';
+import { markOf } from '../../src/process/leftovers.js';
+import { groupAlive, killGroup } from '../../src/process/groups.js';
 import { useJobApp } from '../fixtures/job-app.js';
 import {
   ENGINE_PROJECT,

@@ -5,7 +5,8 @@ import type { AuthService } from '../../auth/auth.service.js';
 import type { Access } from '../../auth/permissions.js';
 import type { TokensService } from '../../auth/tokens.service.js';
 import { AppError, forbidden, unauthenticated } from '../../errors.js';
-import { originAllowed } from './host-check.js';
+import { bearerToken } from '../../boundary/bearer.js';
+import { originAllowed } from '../../boundary/host.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -26,12 +27,6 @@ declare module 'express-session' {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** The value of an `Authorization: Bearer …` header, or null when there is none. */
-export function bearerToken(header: string | undefined): string | null {
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
-  return m ? m[1]! : null;
-}
 
 /**
  * A Bearer token, when given, decides alone (a bad one is 401 even with a session cookie beside it);

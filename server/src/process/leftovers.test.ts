@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupAlive, killGroup } from './local.runner.js';
+import { groupAlive, killGroup } from './groups.js';
 import { markOf, stopLeftovers, type ProcessMark } from './leftovers.js';
 
 /** A process group of its own, as a job's: `sh -c script`, detached. */

@@ -5,7 +5,7 @@
 // the same process: a pid number is reused, a (pid, start time, boot) triple is not.
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { killGroup } from './local.runner.js';
+import { killGroup } from './groups.js';
 
 /** Who a job's process group leader is. */
 export interface ProcessMark {
