@@ -145,16 +145,23 @@ describe('every page and control for each role', { timeout: 240_000 }, () => {
     // Not signing out, and not deleting or disabling the other people of this suite.
     const kept = (n: string) => n && !/^(sign out|delete |disable|enable)/i.test(n);
     for (const name of [...new Set(names)].filter(kept)) {
-      if (page.url() !== url) {
-        await page.goto(url);
-        await page.waitForLoadState('networkidle');
-      }
       const button = page
         .locator('main button:visible, header button:visible')
         .filter({ hasText: name })
         .or(page.locator(`main button[aria-label="${name}"]:visible`))
         .first();
-      if (!(await button.count()) || (await button.isDisabled())) continue;
+      // A press before may navigate late (a run opens its job once the server answered): back to
+      // the page, and once more if the button went away under us.
+      let disabled: boolean | null = null;
+      for (let attempt = 0; attempt < 3 && disabled === null; attempt++) {
+        if (page.url() !== url) {
+          await page.goto(url);
+          await page.waitForLoadState('networkidle');
+        }
+        if (!(await button.count())) break;
+        disabled = await button.isDisabled({ timeout: 2_000 }).catch(() => null);
+      }
+      if (disabled !== false) continue;
       await button.click();
       pressed.push(name);
       await page.waitForTimeout(250);
