@@ -298,6 +298,21 @@ describe('users, account and audit pages with a team behind them', { timeout: 90
         'token.revoke',
       ])
         await page.locator(`tr[data-action="${action}"]`).first().waitFor();
+      // Newest first: the rows' times never go up, and they are the API's entries in its order.
+      const shown = await page
+        .locator('tr[data-action]')
+        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id!));
+      const times = await page
+        .locator('tr[data-action]')
+        .evaluateAll((rows) => rows.map((r) => Date.parse((r as HTMLElement).dataset.ts!)));
+      expect(times.length).toBeGreaterThanOrEqual(8);
+      expect(times).toEqual([...times].sort((x, y) => y - x));
+      // (Signing the API client in adds entries on top: compare the page's rows only.)
+      const client = await t.loginAs('admin');
+      const api = (await (await client.get(`/api/audit?limit=${shown.length + 20}`)).json()) as {
+        items: { id: string }[];
+      };
+      expect(api.items.map((e) => e.id).filter((id) => shown.includes(id))).toEqual(shown);
       await shoot('audit');
     });
   });

@@ -127,13 +127,17 @@ describe('several instances on one database', { timeout: 60_000 }, () => {
   let onB: HttpClient;
   let socketB: TestSocket;
 
+  // Started before the tests, so that any one of them can run alone (`-t`).
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startInstance(), startInstance()]);
+    [onA, onB] = await Promise.all([signIn(a.url), signIn(b.url)]);
+    socketB = await onB.socket();
+  }, 90_000);
+
   it(
     'starts two instances with ids of their own, registered with a heartbeat',
     { timeout: 90_000 },
     async () => {
-      [a, b] = await Promise.all([startInstance(), startInstance()]);
-      [onA, onB] = await Promise.all([signIn(a.url), signIn(b.url)]);
-      socketB = await onB.socket();
       const idA = (await readFile(path.join(a.dir, INSTANCE_ID_FILE), 'utf8')).trim();
       const idB = (await readFile(path.join(b.dir, INSTANCE_ID_FILE), 'utf8')).trim();
       expect(idA).not.toBe(idB);

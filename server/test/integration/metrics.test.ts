@@ -105,8 +105,11 @@ describe('GET /metrics', () => {
       // be the one waiting for a connection.
       const busy = value(m, 'vmo_db_pool_connections', { state: 'busy' });
       const idle = value(m, 'vmo_db_pool_connections', { state: 'idle' });
-      expect(busy).toBeGreaterThanOrEqual(0);
+      // Counts of the pool's connections: whole numbers, at least the one just used, at most
+      // the pool's size (20).
+      expect([busy, idle].every(Number.isInteger)).toBe(true);
       expect(busy + idle).toBeGreaterThanOrEqual(1);
+      expect(busy + idle).toBeLessThanOrEqual(20);
       expect(value(m, 'vmo_db_pool_waiting')).toBeLessThanOrEqual(1);
       // prom-client's default process metrics come along, under our prefix.
       expect(value(m, 'vmo_process_resident_memory_bytes')).toBeGreaterThan(0);
