@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import { startTestApp, type TestApp } from '../fixtures/app.js';
 import { seriousA11yViolations } from '../fixtures/axe.js';
 import {
+  builtWebDir,
   launchBrowser,
   SCREENSHOTS_DIR,
   signIn,
@@ -64,12 +64,8 @@ describe('the catalog in Chromium', { timeout: 90_000 }, () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html')))
-      throw new Error(
-        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
-      );
     t = await startTestApp({
-      webDir: DEFAULT_WEB_DIR,
+      webDir: builtWebDir(),
       config: {
         projects: [
           { alias: 'shop', dir: shop },

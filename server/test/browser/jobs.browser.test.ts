@@ -1,15 +1,15 @@
 // Running and watching jobs as a person does, in Debian's Chromium against the real server: a
 // target run from its project page, a terminal job typed into and replayed, and the log viewer
 // showing colours as spans while never running what a job prints.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CreatedToken, Job, JobEvent } from '@vmo/protocol';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import { startTestApp, type TestApp } from '../fixtures/app.js';
 import {
+  builtWebDir,
   launchBrowser,
   SCREENSHOTS_DIR,
   signIn,
@@ -73,13 +73,8 @@ describe('jobs in Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html'))) {
-      throw new Error(
-        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
-      );
-    }
     t = await startTestApp({
-      webDir: DEFAULT_WEB_DIR,
+      webDir: builtWebDir(),
       config: {
         projects: [
           { alias: 'engine', dir: ENGINE_PROJECT },

@@ -2,15 +2,15 @@
 // server, make and sshd: dashboard, projects (run, form, confirmation, running state, stars),
 // VMs and their presets, settings (the backend-URL override), the Ctrl-K palette; axe on every
 // page, light and dark, and the README's screenshots when UPDATE_SCREENSHOTS=1.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
 import { seriousA11yViolations } from '../fixtures/axe.js';
 import {
+  builtWebDir,
   launchBrowser,
   SCREENSHOTS_DIR,
   signIn,
@@ -54,11 +54,6 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html'))) {
-      throw new Error(
-        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
-      );
-    }
     sshd = await startSshd();
     const envs = path.join(root, 'environments');
     mkdirSync(path.join(envs, 'lab'), { recursive: true });
@@ -71,7 +66,7 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
     mkdirSync(path.join(envs, 'office'));
     writeFileSync(path.join(envs, 'office', 'config.yml'), 'vms:\n  printer: { host: 10.0.9.9 }\n');
     t = await startTestApp({
-      webDir: DEFAULT_WEB_DIR,
+      webDir: builtWebDir(),
       config: {
         ssh: { config: sshd.configFile },
         vmConfig: { dir: envs },

@@ -10,9 +10,9 @@ import path from 'node:path';
 import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '@vmo/protocol';
-import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
 import {
+  builtWebDir,
   launchBrowser,
   SCREENSHOTS_DIR,
   signIn,
@@ -64,7 +64,7 @@ describe('every page and control for each role', { timeout: 240_000 }, () => {
       'protected: true\nvms:\n  vmo-test2: { host: 127.0.0.1 }\n',
     );
     t = await startTestApp({
-      webDir: DEFAULT_WEB_DIR,
+      webDir: builtWebDir(),
       config: {
         ssh: { config: sshd.configFile },
         vmConfig: { dir: envs },

@@ -1,15 +1,14 @@
 // The foundation as a person sees it, in Debian's Chromium: sign in, the shell, the demo project, the socket.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import {
+  builtWebDir,
   launchBrowser,
   TEST_RESULTS_DIR,
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
 import { startTestApp, type TestApp } from '../fixtures/app.js';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const demoDir = fileURLToPath(new URL('../../../examples/demo', import.meta.url));
@@ -19,13 +18,8 @@ describe('signing in with Chromium', () => {
   let browser: BrowserFixture;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html'))) {
-      throw new Error(
-        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web (make test does)`,
-      );
-    }
     t = await startTestApp({
-      webDir: DEFAULT_WEB_DIR,
+      webDir: builtWebDir(),
       config: { projects: [{ alias: 'demo', dir: demoDir }] },
     });
     browser = await launchBrowser();

@@ -3,15 +3,15 @@
 // admin then finds it all in the audit log. No Content-Security-Policy violation along the way.
 // Then the three pages with a realistic team behind them, checked by axe, light and dark, for
 // the README's screenshots.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CreatedToken, Job, ManagedUser } from '@vmo/protocol';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_WEB_DIR } from '../../src/app.js';
 import { HttpClient, startTestApp, type TestApp } from '../fixtures/app.js';
 import { seriousA11yViolations } from '../fixtures/axe.js';
 import {
+  builtWebDir,
   launchBrowser,
   SCREENSHOTS_DIR,
   signIn,
@@ -32,11 +32,7 @@ describe('users, account and audit pages in Chromium', () => {
   let browser: BrowserFixture;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html')))
-      throw new Error(
-        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
-      );
-    t = await startTestApp({ webDir: DEFAULT_WEB_DIR });
+    t = await startTestApp({ webDir: builtWebDir() });
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -160,12 +156,8 @@ describe('users, account and audit pages with a team behind them', { timeout: 90
   }
 
   beforeAll(async () => {
-    if (!existsSync(path.join(DEFAULT_WEB_DIR, 'index.html')))
-      throw new Error(
-        `the web app is not built (${DEFAULT_WEB_DIR}): run npm run build -w @vmo/web`,
-      );
     t = await startTestApp({
-      webDir: DEFAULT_WEB_DIR,
+      webDir: builtWebDir(),
       config: { projects: [{ alias: 'engine', dir: ENGINE_PROJECT }] },
     });
 
