@@ -28,7 +28,13 @@ import { resolveInstanceId } from './cluster/instance-id.js';
 import { ClusterChannel } from './db/cluster.channel.js';
 import { InstancesRepository } from './db/instances.repository.js';
 import { Metrics } from './metrics/metrics.js';
+import { JobGroups } from './jobs/job.groups.js';
+import { JobQueue } from './jobs/job.queue.js';
+import { JobRecords } from './jobs/job.records.js';
+import { JobRecovery } from './jobs/job.recovery.js';
+import { JobRuns } from './jobs/job.runs.js';
 import { JobService } from './jobs/job.service.js';
+import { TerminalJobs } from './jobs/terminal.jobs.js';
 import { Retention } from './jobs/retention.js';
 import type { Logger } from './logger.js';
 import { JobRequests } from './jobs/job.requests.js';
@@ -160,35 +166,93 @@ export function createServices(opts: ServiceOptions): Services {
     envRules: jobEnv,
     access,
   });
-  const jobs: JobService = new JobService({
+  const limits = {
+    maxConcurrent: config.jobs.maxConcurrent,
+    graceSeconds: config.jobs.graceSeconds,
+    timeoutSeconds: config.jobs.timeoutSeconds,
+    maxOutputBytes: config.jobs.maxOutputBytes,
+    bufferBytes: config.jobs.bufferBytes,
+    outageSeconds: config.db.outageSeconds,
+    fanoutParallel: config.fanout.maxParallel,
+  };
+  const writer = new EventWriter(metrics.instrument(events));
+  const terminals = new Terminals({
+    ...config.terminal,
+    graceSeconds: config.jobs.graceSeconds,
+    access,
+  });
+  const queue: JobQueue = new JobQueue({
+    limits,
+    waiting,
+    changed: (row) => records.changed(row),
+    log,
+  });
+  const records = new JobRecords({
+    events,
+    writer,
+    bus,
+    record: (row) => queries.record(row),
+    limits,
+    stopping: () => queue.isClosed,
+  });
+  const runs = new JobRuns({
     jobs: jobsRepo,
     events,
-    writer: new EventWriter(metrics.instrument(events)),
+    writer,
+    runners: { local, ssh, pty: new PtyRunner() },
+    terminals,
+    bus,
+    log,
+    limits,
+    records,
+    audit,
+    queue,
+    instanceId,
+  });
+  queue.serve((active) => runs.run(active));
+  const jobs = new JobService({
+    jobs: jobsRepo,
     queries,
     audit,
     requests,
     access,
-    waiting,
-    bus,
+    queue,
+    runs,
+    groups: new JobGroups({
+      jobs: jobsRepo,
+      audit,
+      requests,
+      records,
+      bus,
+      log,
+      limits,
+      instanceId,
+      queue,
+      runs,
+    }),
+    terminalJobs: new TerminalJobs({
+      jobs: jobsRepo,
+      queries,
+      audit,
+      requests,
+      terminals,
+      desktopEnv: opts.desktopEnv,
+      records,
+      bus,
+      instanceId,
+      runs,
+    }),
+    recovery: new JobRecovery({
+      jobs: jobsRepo,
+      records,
+      bus,
+      instanceId,
+      leftovers: { graceMs: config.jobs.graceSeconds * 1000 },
+    }),
     log,
+    graceSeconds: config.jobs.graceSeconds,
     instanceId,
     peers: cluster ?? undefined,
-    runners: { local, ssh, pty: new PtyRunner() },
-    terminals: new Terminals({
-      ...config.terminal,
-      graceSeconds: config.jobs.graceSeconds,
-      access,
-    }),
-    desktopEnv: opts.desktopEnv,
-    limits: {
-      maxConcurrent: config.jobs.maxConcurrent,
-      graceSeconds: config.jobs.graceSeconds,
-      timeoutSeconds: config.jobs.timeoutSeconds,
-      maxOutputBytes: config.jobs.maxOutputBytes,
-      bufferBytes: config.jobs.bufferBytes,
-      outageSeconds: config.db.outageSeconds,
-      fanoutParallel: config.fanout.maxParallel,
-    },
   });
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();

@@ -338,6 +338,19 @@ export const StartTerminal = z.union([
 ]);
 export type StartTerminal = z.infer<typeof StartTerminal>;
 
+/**
+ * What a job was started with, as data: the request as it came (its confirmation left out: a re-run,
+ * like a first start, asks again), kept on the job row. Re-runs start jobs from it, never from the
+ * command line shown.
+ */
+export const StoredRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('stream'), request: StartStream }),
+  z.object({ kind: z.literal('ssh'), request: StartSsh }),
+  z.object({ kind: z.literal('terminal'), request: StartTerminal }),
+  z.object({ kind: z.literal('fanout'), request: StartFanout }),
+]);
+export type StoredRequest = z.infer<typeof StoredRequest>;
+
 export const TerminalInput = z.strictObject({
   jobId: z.string().max(64),
   data: z.string().max(65_536),

@@ -1,5 +1,12 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { JobRecord, JobsQuery, JobStatus, Protection, Waiting } from '@vmo/protocol';
+import type {
+  JobRecord,
+  JobsQuery,
+  JobStatus,
+  Protection,
+  StoredRequest,
+  Waiting,
+} from '@vmo/protocol';
 import type { Database, JobsTable } from './schema.js';
 import type { ProcessMark } from '../process/leftovers.js';
 
@@ -13,6 +20,8 @@ export type NewJob = Pick<
   argv: string[];
   requested_by: string | null;
   parent_id?: string | null;
+  /** What it was started with; re-runs start from it. */
+  request?: StoredRequest | null;
 };
 
 /** The stored job; `protection` and `waiting` come from the catalog and the queue, not the row. */
@@ -78,6 +87,7 @@ export class JobsRepository {
         ...job,
         args: JSON.stringify(job.args),
         argv: JSON.stringify(job.argv),
+        request: job.request ? JSON.stringify(job.request) : null,
         started_at: job.status === 'running' ? new Date() : null,
       })
       .returning('id')

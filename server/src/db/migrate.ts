@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003_cluster.js';
 import * as m0004 from './migrations/0004_line_marks.js';
 import * as m0005 from './migrations/0005_login_limits.js';
 import * as m0006 from './migrations/0006_job_process.js';
+import * as m0007 from './migrations/0007_job_request.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_line_marks': m0004,
   '0005_login_limits': m0005,
   '0006_job_process': m0006,
+  '0007_job_request': m0007,
 };
 
 /** Every migration, in the order they run on a new database. */

@@ -1,5 +1,6 @@
 // Kysely's view of the tables created by the migrations in ./migrations.
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { StoredRequest } from '@vmo/protocol';
 import type { ProcessMark } from '../process/leftovers.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -97,6 +98,8 @@ export interface JobsTable {
   instance_id: string | null;
   /** Its process group leader (runners/leftovers.ts); null for groups and jobs from before 0006. */
   process: Json<ProcessMark> | null;
+  /** What it was started with (protocol StoredRequest); null for jobs from before 0007. */
+  request: Json<StoredRequest> | null;
 }
 
 export interface JobEventsTable {

@@ -6,15 +6,14 @@ import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
 import type { Logger } from '../logger.js';
 import type { JobBus } from './job.bus.js';
 import type { JobRecords } from './job.records.js';
-import type { JobRequests, Launch } from './job.requests.js';
-import type { Active } from './job.runs.js';
+import type { JobQueue } from './job.queue.js';
+import type { JobRequests } from './job.requests.js';
+import type { JobRuns } from './job.runs.js';
 import type { OutputPipeline } from './output.pipeline.js';
 
 export interface Group {
   row: JobRow;
   pipeline: OutputPipeline;
-  limit: number;
-  running: number;
   remaining: number;
   statuses: JobStatus[];
   canceledBy?: string;
@@ -40,15 +39,6 @@ export function childLine(row: Pick<JobRow, 'host' | 'status' | 'exit_code' | 's
   return `${row.host ?? '?'}: ${row.status}${how}`;
 }
 
-/** What the groups need from the job queue their children wait in. */
-export interface GroupQueue {
-  enqueue(row: JobRow, launch: Launch, exclusiveKey: string | undefined, groupId: string): void;
-  /** The group's children this server still holds: queued, starting or running. */
-  children(groupId: string): Active[];
-  /** A queued child never starts (it ends with `whyQueued`); a starting or running one is stopped. */
-  stop(child: Active, username: string, whyQueued: string): Promise<unknown>;
-}
-
 export interface JobGroupsDeps {
   jobs: JobsRepository;
   audit: AuditRepository;
@@ -58,13 +48,20 @@ export interface JobGroupsDeps {
   log: Logger;
   limits: { fanoutParallel: number };
   instanceId: string;
-  queue: GroupQueue;
+  /** The children wait in it like any job. */
+  queue: JobQueue;
+  /** Stops a child when its group is canceled. */
+  runs: Pick<JobRuns, 'stop'>;
 }
 
 export class JobGroups {
   private readonly groups = new Map<string, Group>();
 
-  constructor(private readonly deps: JobGroupsDeps) {}
+  constructor(private readonly deps: JobGroupsDeps) {
+    deps.queue.onSettled((child, row) => {
+      if (child.groupId) void this.childDone(child.groupId, row);
+    });
+  }
 
   /** A group job with one child per host; children queue like any job, at most fanout.maxParallel at once. */
   async start(req: StartFanout, user: User, source: string | null): Promise<StartedJob> {
@@ -91,16 +88,15 @@ export class JobGroups {
     const group: Group = {
       row,
       pipeline: records.systemPipeline(row),
-      limit: this.deps.limits.fanoutParallel,
-      running: 0,
       remaining: plan.children.length,
       statuses: [],
       finished,
       release,
     };
     this.groups.set(row.id, group);
+    this.deps.queue.openGroup(row.id);
     group.pipeline.system(
-      `fan-out to ${plan.hosts.length} hosts (${plan.hosts.join(', ')}), at most ${group.limit} at once`,
+      `fan-out to ${plan.hosts.length} hosts (${plan.hosts.join(', ')}), at most ${this.deps.limits.fanoutParallel} at once`,
     );
     for (const child of plan.children) {
       const childRow = await this.deps.jobs.create({
@@ -112,7 +108,10 @@ export class JobGroups {
         instance_id: this.deps.instanceId,
       });
       records.changed(childRow);
-      this.deps.queue.enqueue(childRow, child.launch, child.exclusiveKey, row.id);
+      this.deps.queue.admit(childRow, child.launch, {
+        exclusiveKey: child.exclusiveKey,
+        groupId: row.id,
+      });
     }
     return { jobId: row.id, type: 'group' };
   }
@@ -120,23 +119,6 @@ export class JobGroups {
   /** The group with that id while it runs here. */
   get(id: string): Group | undefined {
     return this.groups.get(id);
-  }
-
-  /** A child of a group at its limit waits in the queue. */
-  full(groupId: string | undefined): boolean {
-    const group = groupId ? this.groups.get(groupId) : undefined;
-    return !!group && group.running >= group.limit;
-  }
-
-  /** A child of that group starts (or ends): one slot of its limit more (or less) in use. */
-  claimSlot(groupId: string | undefined): void {
-    const group = groupId ? this.groups.get(groupId) : undefined;
-    if (group) group.running++;
-  }
-
-  freeSlot(groupId: string | undefined): void {
-    const group = groupId ? this.groups.get(groupId) : undefined;
-    if (group) group.running--;
   }
 
   /** Shutdown: every group ends `interrupted` once its children have. */
@@ -162,6 +144,7 @@ export class JobGroups {
     group.pipeline.system(childLine(child));
     if (--group.remaining > 0) return;
     this.groups.delete(groupId);
+    this.deps.queue.closeGroup(groupId);
     const status = groupStatus(group);
     const ok = group.statuses.filter((s) => s === 'success').length;
     group.pipeline.system(
@@ -192,7 +175,7 @@ export class JobGroups {
   async cancel(group: Group, user: User): Promise<{ jobId: string; status: JobStatus }> {
     group.canceledBy ??= user.username;
     for (const child of this.deps.queue.children(group.row.id)) {
-      await this.deps.queue.stop(
+      await this.deps.runs.stop(
         child,
         user.username,
         `canceled with its group by ${user.username} before it started`,

@@ -1,6 +1,8 @@
-// One job's run: from queued to running, through its runner and the output pipeline, to the status
-// it ended with and the line saying why; and the end of a job that never started.
-import type { JobStatus } from '@vmo/protocol';
+// One job's run: from its request to the queue (submit), from queued to running through its runner
+// and the output pipeline, to the status it ended with and the line saying why; a cancel (stop) and
+// the end of a job that never started.
+import type { JobStatus, StartedJob, User } from '@vmo/protocol';
+import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
 import { isPermanentDbError } from '../errors.js';
@@ -11,7 +13,8 @@ import type { RunHandle, Runner, RunResult } from '../runners/runner.js';
 import type { RemoteSpec } from '../runners/ssh.runner.js';
 import type { JobBus } from './job.bus.js';
 import type { JobRecords } from './job.records.js';
-import type { Launch } from './job.requests.js';
+import type { Active, JobQueue } from './job.queue.js';
+import type { JobRequest } from './job.requests.js';
 import { OutputPipeline, type EventStore } from './output.pipeline.js';
 import type { Terminals } from './terminals.js';
 
@@ -24,24 +27,6 @@ export interface RunLimits {
   outageSeconds: number;
 }
 
-/** A job this server holds, from the queue to its end. */
-export interface Active {
-  row: JobRow;
-  launch: Launch;
-  handle?: RunHandle;
-  canceledBy?: string;
-  interrupted?: string;
-  timedOut?: boolean;
-  /** Its process has exited; the end is being stored. A cancel now would be a false record. */
-  exited?: boolean;
-  exclusiveKey?: string;
-  /** The fan-out group this job is a child of. */
-  groupId?: string;
-  pipeline?: OutputPipeline;
-  finished: Promise<void>;
-  release: () => void;
-}
-
 export interface JobRunsDeps {
   jobs: JobsRepository;
   events: JobEventsRepository;
@@ -52,14 +37,51 @@ export interface JobRunsDeps {
   log: Logger;
   limits: RunLimits;
   records: JobRecords;
-  /** The job has its final status (stored, or given up on): the service lets go of it. */
-  finish(active: Active, row: JobRow, lastSeq: number): void;
+  audit: AuditRepository;
+  queue: JobQueue;
+  instanceId: string;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export class JobRuns {
   constructor(private readonly deps: JobRunsDeps) {}
+
+  /** Stores the job as queued, audits it, and lines it up. */
+  async submit(req: JobRequest, user: User, source: string | null): Promise<StartedJob> {
+    const row = await this.deps.jobs.create({
+      type: req.type,
+      status: 'queued',
+      ...req.row,
+      requested_by: user.id,
+      instance_id: this.deps.instanceId,
+    });
+    await this.deps.audit.add({
+      userId: user.id,
+      username: user.username,
+      action: req.audit.action,
+      target: row.id,
+      source,
+      details: req.audit.details,
+    });
+    this.deps.records.changed(row);
+    this.deps.queue.admit(row, req.launch, { exclusiveKey: req.exclusiveKey });
+    return { jobId: row.id, type: req.type };
+  }
+
+  /** A queued job never starts (it ends with `whyQueued`); a starting or running one is stopped. */
+  async stop(active: Active, username: string, whyQueued: string): Promise<'canceled' | 'running'> {
+    if (this.deps.queue.withdraw(active.row.id)) {
+      await this.endQueued(active, 'canceled', whyQueued);
+      return 'canceled';
+    }
+    if (!active.canceledBy) {
+      active.canceledBy = username;
+      // Between the queue and its spawn, run() sees canceledBy and does not start it.
+      active.handle?.cancel(this.deps.limits.graceSeconds * 1000);
+    }
+    return 'running';
+  }
 
   async run(active: Active): Promise<void> {
     const { limits, records } = this.deps;
@@ -90,7 +112,7 @@ export class JobRuns {
           finished_at: new Date(),
         }),
       );
-      this.deps.finish(active, row ?? { ...started, status: 'canceled' }, pipeline.committedSeq);
+      this.finish(active, row ?? { ...started, status: 'canceled' }, pipeline.committedSeq);
       return;
     }
     const t0 = Date.now();
@@ -146,7 +168,7 @@ export class JobRuns {
     // stored; a row deleted under the job leaves only what we decided.
     const final = row ??
       (await records.durably(() => this.deps.jobs.get(started.id))) ?? { ...started, ...end };
-    this.deps.finish(active, final, pipeline.committedSeq);
+    this.finish(active, final, pipeline.committedSeq);
   }
 
   /** A job that never started: its system line is stored before its final status, so followers see both. */
@@ -164,7 +186,21 @@ export class JobRuns {
     // Something else may have ended it meanwhile: announce what is stored.
     const final = row ??
       (await records.durably(() => this.deps.jobs.get(active.row.id))) ?? { ...active.row, status };
-    this.deps.finish(active, final, pipeline.committedSeq);
+    this.finish(active, final, pipeline.committedSeq);
+  }
+
+  /** The job has its final status (stored, or given up on): announced, and let go of. */
+  private finish(active: Active, row: JobRow, lastSeq: number): void {
+    this.deps.records.changed(row);
+    this.deps.bus.publishDone({
+      jobId: row.id,
+      status: row.status,
+      exitCode: row.exit_code,
+      signal: row.signal,
+      lastSeq,
+    });
+    if (active.launch.runner === 'pty') this.deps.terminals.closed(row.id);
+    this.deps.queue.settle(active, row);
   }
 
   private pipelineFor(active: Active): OutputPipeline {

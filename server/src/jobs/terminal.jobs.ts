@@ -8,6 +8,7 @@ import type { JobBus } from './job.bus.js';
 import type { JobQueries } from './job.queries.js';
 import type { JobRecords } from './job.records.js';
 import type { JobRequest, JobRequests } from './job.requests.js';
+import type { JobRuns } from './job.runs.js';
 import type { Terminals } from './terminals.js';
 
 export interface TerminalJobsDeps {
@@ -21,8 +22,8 @@ export interface TerminalJobsDeps {
   records: JobRecords;
   bus: JobBus;
   instanceId: string;
-  /** Stores a job as queued, audits it, and lines it up (the job service's own path). */
-  submit(req: JobRequest, user: User, source: string | null): Promise<StartedJob>;
+  /** A terminal in the browser is queued like any job (it never waits: see JobQueue). */
+  runs: Pick<JobRuns, 'submit'>;
 }
 
 export class TerminalJobs {
@@ -34,7 +35,7 @@ export class TerminalJobs {
     if (req.mode === 'desktop') return this.spawnDesktop(request, user, source);
     this.deps.terminals.reserve();
     try {
-      return await this.deps.submit(request, user, source);
+      return await this.deps.runs.submit(request, user, source);
     } catch (err) {
       this.deps.terminals.unreserve();
       throw err;

@@ -153,6 +153,15 @@ describe('@confirm on every path that starts the target', () => {
     const rerun = await until(again.jobId, ended);
     expect(rerun).toMatchObject({ status: 'success', args: { ENV: 'uat' } });
     expect(await auditOf(again.jobId)).toMatchObject({ details: { confirmed: 'asked' } });
+    // The request is kept as data, never with its confirmation: each re-run asks again.
+    const stored = await t.db.pool.query<{ request: unknown }>(
+      'select request from jobs where id = $1',
+      [again.jobId],
+    );
+    expect(stored.rows[0]!.request).toEqual({
+      kind: 'stream',
+      request: { alias: 'shop', target: 'deploy', args: { ENV: 'uat' } },
+    });
   });
 
   it('asks on a fan-out of the target to the hosts of the project', async () => {
@@ -290,8 +299,17 @@ describe('protected projects and environments', () => {
     expect(
       (await operator.post(`/api/jobs/${group.jobId}/rerun`, { args: { who: 'B0B' } })).status,
     ).toBe(400);
-    // Its children gone (say, removed by hand), the hosts are not known: it says so.
+    // Its children gone (say, removed by hand), its stored request still names the hosts.
     await t.db.pool.query('delete from jobs where parent_id = $1', [group.jobId]);
+    const third = await json<{ jobId: string }>(
+      await operator.post(`/api/jobs/${group.jobId}/rerun`),
+      201,
+    );
+    await until(third.jobId, ended);
+    const children = (await jobOf(operator, third.jobId)).children ?? [];
+    expect(children.map((c) => c.host).sort()).toEqual(hosts);
+    // A fan-out stored before requests were kept (0007) with its children gone: it says so.
+    await t.db.pool.query('update jobs set request = null where id = $1', [group.jobId]);
     expect(await json(await operator.post(`/api/jobs/${group.jobId}/rerun`), 400)).toEqual({
       error: {
         code: 'VALIDATION',

@@ -1,0 +1,73 @@
+// A terminal: an interactive target (locally, in a pty), or a login shell on a host (`ssh -tt`).
+import type { StartTerminal, User } from '@vmo/protocol';
+import { checkMakeArgs, displayCommand, makeArgv } from '../make-command.js';
+import { checkConfirmation, checkTargetUse } from './rails.js';
+import { withoutConfirm, type JobRequest, type RequestContext } from './request.js';
+
+export async function terminal(
+  ctx: RequestContext,
+  req: StartTerminal,
+  user: User,
+): Promise<JobRequest> {
+  const size = { cols: req.cols ?? 120, rows: req.rows ?? 32 };
+  const request = { kind: 'terminal' as const, request: withoutConfirm(req) as StartTerminal };
+  if ('hostAlias' in req) {
+    // A shell on a host is an ad-hoc command (SPEC §4).
+    ctx.access.assert(user, 'hostShell.open');
+    const destination = ctx.remote.destination(req.hostAlias);
+    const rails = checkConfirmation(req.confirm, {
+      protection: ctx.catalog.protectionOf({ host: req.hostAlias }),
+    });
+    const argv = ctx.ssh.shellArgv(destination);
+    const command = `ssh ${req.hostAlias}`;
+    return {
+      type: 'terminal',
+      row: {
+        project: null,
+        host: req.hostAlias,
+        target: null,
+        args: {},
+        preset: null,
+        command,
+        argv,
+        request,
+      },
+      launch: { runner: 'pty', spec: { argv, env: ctx.env(), ...size } },
+      audit: { action: 'terminal.open', details: { command, host: req.hostAlias, ...rails } },
+    };
+  }
+  const args = req.args ?? {};
+  checkMakeArgs(args);
+  const { project, target } = await ctx.catalog.target(req.alias, req.target);
+  checkTargetUse(target, args, { force: true });
+  const rails = checkConfirmation(req.confirm, {
+    target,
+    protection: ctx.catalog.protectionOf({ project: project.alias }),
+  });
+  const argv = makeArgv({
+    dir: project.dir,
+    target: target.name,
+    args,
+    viaAlias: ctx.catalog.aliasExecutable(project),
+  });
+  const command = displayCommand(target.name, args);
+  return {
+    type: 'terminal',
+    row: {
+      project: project.alias,
+      host: null,
+      target: target.name,
+      args,
+      preset: null,
+      command,
+      argv,
+      request,
+    },
+    launch: { runner: 'pty', spec: { argv, cwd: project.dir, env: ctx.env(), ...size } },
+    exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
+    audit: {
+      action: 'terminal.open',
+      details: { command, project: project.alias, ...rails },
+    },
+  };
+}
