@@ -91,7 +91,8 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   // Public: health, and the API's description (it holds no data).
-  api.use(healthRoutes(deps), openApiRoutes(deps));
+  const access = deps.services.access;
+  api.use(healthRoutes({ ...deps, access }), openApiRoutes({ ...deps, access }));
   api.use(session, loadUser(auth, tokens), originCheck(security));
   api.use(
     authRoutes({
@@ -106,13 +107,13 @@ export function createApp(deps: AppDeps): App {
   api.use(requireAuth, rejectNulInUrl, express.json({ limit: '64kb' }), rejectNulInBody);
   api.use(catalogRoutes(deps.services));
   api.use(jobsRoutes(deps.services));
-  api.use(usersRoutes({ users: deps.services.accounts, access: deps.services.access }));
+  api.use(usersRoutes({ users: deps.services.accounts, access }));
   api.use(tokensRoutes(deps.services));
   api.use(auditRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);
-  app.use(metricsRoutes({ metrics: deps.services.metrics, auth, tokens, session }));
-  app.use(session, loadUser(auth, tokens), loginLinkRoute({ auth }));
+  app.use(metricsRoutes({ metrics: deps.services.metrics, auth, tokens, session, access }));
+  app.use(session, loadUser(auth, tokens), loginLinkRoute({ auth, access }));
 
   if (webDir && spaIndex) serveSpa(app, webDir, spaIndex.path);
   app.use(notFound);

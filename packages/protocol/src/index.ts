@@ -9,3 +9,4 @@ export * from './audit-actions.js';
 export * from './catalog.js';
 export * from './lines.js';
 export * from './permissions.js';
+export * from './routes.js';

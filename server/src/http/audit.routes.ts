@@ -1,18 +1,14 @@
-// The audit log for admins (SPEC §2: GET /api/audit?action&user&before&limit), newest first.
-import { Router } from 'express';
-import { AuditQuery, type AuditQuery as AuditQueryT } from '@vmo/protocol';
+// The audit log for admins (SPEC §2: GET /api/audit?action&user&before&limit), newest first;
+// ROUTE_TABLE.audit.
+import { ROUTE_TABLE } from '@vmo/protocol';
 import type { AuditQueries } from '../auth/audit.queries.js';
 import type { Access } from '../auth/permissions.js';
-import { allow } from './middleware/authenticate.js';
-import { validate } from './middleware/validate.js';
+import { mount } from './mount.js';
 
-export function auditRoutes(deps: { auditLog: AuditQueries; access: Access }): Router {
-  const router = Router();
-  router.get(
-    '/audit',
-    allow(deps.access, 'audit.read'),
-    validate(AuditQuery, 'query'),
-    async (req, res) => res.json(await deps.auditLog.list(req.validated as AuditQueryT)),
+export function auditRoutes(deps: { auditLog: AuditQueries; access: Access }) {
+  return mount(
+    ROUTE_TABLE.audit,
+    { listAudit: ({ query }) => deps.auditLog.list(query) },
+    { access: deps.access, prefix: '/api' },
   );
-  return router;
 }

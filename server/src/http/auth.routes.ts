@@ -1,14 +1,14 @@
 // Sign-in routes: login, logout, me, and the one-time link the console prints.
-import express, { Router, type Request } from 'express';
-import { ChangePassword, LoginRequest, type Me, type User } from '@vmo/protocol';
+import express, { type Request, type Router } from 'express';
+import { ROUTE_TABLE, type Me, type User } from '@vmo/protocol';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Access } from '../auth/permissions.js';
 import { AppError } from '../errors.js';
-import { loginOriginCheck, requireAuth } from './middleware/authenticate.js';
+import { loginOriginCheck } from './middleware/authenticate.js';
 import type { LoginLimitsRepository } from '../db/login-limits.repository.js';
 import { loginRateLimit, type LoginLimits } from './middleware/rate-limit.js';
 import { rejectNulInBody } from './middleware/odd-input.js';
-import { validate } from './middleware/validate.js';
+import { mount } from './mount.js';
 
 /** The client's address for the audit log: req.ip, so behind security.trustProxy the forwarded one. */
 export const sourceOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? null;
@@ -42,7 +42,6 @@ export function authRoutes(deps: {
   /** Where failed sign-ins are counted (shared by all instances); in memory without. */
   limitCounts?: LoginLimitsRepository;
 }): Router {
-  const router = Router();
   const me = async (req: Request, user: User): Promise<Me> => {
     const set = await deps.auth.hasPassword(user.id);
     return {
@@ -52,65 +51,70 @@ export function authRoutes(deps: {
     };
   };
   const limit = loginRateLimit(deps.loginLimits, deps.limitCounts);
-  router.post(
-    '/auth/login',
-    loginOriginCheck(deps.security),
-    express.json({ limit: '8kb' }),
-    rejectNulInBody,
-    ...limit,
-    validate(LoginRequest),
-    async (req, res) => {
-      const user = await deps.auth.login(req.body.username, req.body.password, sourceOf(req));
-      await signIn(req, user);
-      res.json(await me(req, user));
+  const { login, logout, me: whoAmI, changePassword } = ROUTE_TABLE.auth;
+  return mount(
+    { login, logout, me: whoAmI, changePassword },
+    {
+      login: {
+        before: [
+          loginOriginCheck(deps.security),
+          express.json({ limit: '8kb' }),
+          rejectNulInBody,
+          ...limit,
+        ],
+        handle: async ({ body }, req) => {
+          const user = await deps.auth.login(body.username, body.password, sourceOf(req));
+          await signIn(req, user);
+          return me(req, user);
+        },
+      },
+      logout: async ({ user }, req) => {
+        if (req.authVia === 'token')
+          throw new AppError(
+            'VALIDATION',
+            'a token has no session to end; revoke it at /api/tokens',
+          );
+        await deps.auth.logout(user, req.sessionID, sourceOf(req));
+        await new Promise<void>((resolve, reject) =>
+          req.session.destroy((err) => (err ? reject(err as Error) : resolve())),
+        );
+      },
+      me: ({ user }, req) => me(req, user),
+      // Your own password: proven with the current one, guessed no faster than a sign-in.
+      changePassword: {
+        before: [express.json({ limit: '8kb' }), rejectNulInBody, ...limit],
+        handle: async ({ body, user }, req) => {
+          const keep = req.authVia === 'session' ? req.sessionID : null;
+          const { currentPassword, newPassword } = body;
+          await deps.auth.changePassword(user, currentPassword ?? null, newPassword, keep, {
+            source: sourceOf(req),
+            viaLink: linkSession(req),
+          });
+          // The link's grace is spent: from now on the password proves it is you.
+          if (req.authVia === 'session') delete req.session.viaLinkAt;
+        },
+      },
     },
+    { access: deps.access, prefix: '/api' },
   );
-  router.post('/auth/logout', requireAuth, async (req, res) => {
-    if (req.authVia === 'token')
-      throw new AppError('VALIDATION', 'a token has no session to end; revoke it at /api/tokens');
-    await deps.auth.logout(req.user!, req.sessionID, sourceOf(req));
-    await new Promise<void>((resolve, reject) =>
-      req.session.destroy((err) => (err ? reject(err as Error) : resolve())),
-    );
-    res.status(204).end();
-  });
-  router.get('/auth/me', requireAuth, async (req, res) => {
-    res.json(await me(req, req.user!));
-  });
-  // Your own password: proven with the current one, guessed no faster than a sign-in.
-  router.post(
-    '/auth/password',
-    requireAuth,
-    express.json({ limit: '8kb' }),
-    rejectNulInBody,
-    ...limit,
-    validate(ChangePassword),
-    async (req, res) => {
-      const keep = req.authVia === 'session' ? req.sessionID : null;
-      const { currentPassword, newPassword } = req.body;
-      await deps.auth.changePassword(req.user!, currentPassword ?? null, newPassword, keep, {
-        source: sourceOf(req),
-        viaLink: linkSession(req),
-      });
-      // The link's grace is spent: from now on the password proves it is you.
-      if (req.authVia === 'session') delete req.session.viaLinkAt;
-      res.status(204).end();
-    },
-  );
-  return router;
 }
 
 /** GET /auth/link/:token — a browser navigation, so it answers with redirects rather than JSON. */
-export function loginLinkRoute(deps: { auth: AuthService }): Router {
-  const router = Router();
-  router.get('/auth/link/:token', async (req, res) => {
-    try {
-      const user = await deps.auth.consumeLoginLink(req.params.token, sourceOf(req));
-      await signIn(req, user, true);
-      res.redirect(303, '/');
-    } catch {
-      res.redirect(303, '/login?link=invalid');
-    }
-  });
-  return router;
+export function loginLinkRoute(deps: { auth: AuthService; access: Access }): Router {
+  const { loginLink } = ROUTE_TABLE.auth;
+  return mount(
+    { loginLink },
+    {
+      loginLink: async ({ params }, req, res) => {
+        try {
+          const user = await deps.auth.consumeLoginLink(params.token!, sourceOf(req));
+          await signIn(req, user, true);
+          res.redirect(303, '/');
+        } catch {
+          res.redirect(303, '/login?link=invalid');
+        }
+      },
+    },
+    { access: deps.access },
+  );
 }

@@ -20,6 +20,7 @@ describe(openApiDocument.name, () => {
       method: 'POST',
       path: '/api/echo',
       summary: 'echo',
+      allow: 'signedIn',
       access: 'viewer',
       body: EventsQuery,
       ok: { status: 200, json: EventsQuery, description: 'the same' },

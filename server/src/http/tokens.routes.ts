@@ -1,20 +1,19 @@
-// Your own personal API tokens (SPEC §2: GET/POST/DELETE /api/tokens); any role.
-import { Router } from 'express';
-import { CreateToken } from '@vmo/protocol';
+// Your own personal API tokens (SPEC §2: GET/POST/DELETE /api/tokens); ROUTE_TABLE.tokens.
+import { ROUTE_TABLE } from '@vmo/protocol';
+import type { Access } from '../auth/permissions.js';
 import type { TokensService } from '../auth/tokens.service.js';
 import { sourceOf } from './auth.routes.js';
-import { validate } from './middleware/validate.js';
+import { mount } from './mount.js';
 
-export function tokensRoutes(deps: { tokens: TokensService }): Router {
+export function tokensRoutes(deps: { tokens: TokensService; access: Access }) {
   const { tokens } = deps;
-  const router = Router();
-  router.get('/tokens', async (req, res) => res.json(await tokens.list(req.user!)));
-  router.post('/tokens', validate(CreateToken), async (req, res) =>
-    res.status(201).json(await tokens.create(req.user!, req.body, sourceOf(req))),
+  return mount(
+    ROUTE_TABLE.tokens,
+    {
+      listTokens: ({ user }) => tokens.list(user),
+      createToken: ({ body, user }, req) => tokens.create(user, body, sourceOf(req)),
+      revokeToken: ({ params, user }, req) => tokens.revoke(user, params.id!, sourceOf(req)),
+    },
+    { access: deps.access, prefix: '/api' },
   );
-  router.delete('/tokens/:id', async (req, res) => {
-    await tokens.revoke(req.user!, String(req.params.id), sourceOf(req));
-    res.status(204).end();
-  });
-  return router;
 }

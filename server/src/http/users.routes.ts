@@ -1,26 +1,21 @@
-// Admin-only user management (SPEC §2: GET/POST/PATCH/DELETE /api/users).
-import { Router } from 'express';
-import { CreateUser, UpdateUser } from '@vmo/protocol';
+// Admin-only user management (SPEC §2: GET/POST/PATCH/DELETE /api/users); ROUTE_TABLE.users.
+import { ROUTE_TABLE } from '@vmo/protocol';
+import type { Access } from '../auth/permissions.js';
 import type { UsersService } from '../auth/users.service.js';
 import { sourceOf } from './auth.routes.js';
-import type { Access } from '../auth/permissions.js';
-import { allow } from './middleware/authenticate.js';
-import { validate } from './middleware/validate.js';
+import { mount } from './mount.js';
 
-export function usersRoutes(deps: { users: UsersService; access: Access }): Router {
+export function usersRoutes(deps: { users: UsersService; access: Access }) {
   const { users } = deps;
-  const router = Router();
-  router.use('/users', allow(deps.access, 'users.manage'));
-  router.get('/users', async (_req, res) => res.json(await users.list()));
-  router.post('/users', validate(CreateUser), async (req, res) =>
-    res.status(201).json(await users.create(req.body, req.user!, sourceOf(req))),
+  return mount(
+    ROUTE_TABLE.users,
+    {
+      listUsers: () => users.list(),
+      createUser: ({ body, user }, req) => users.create(body, user, sourceOf(req)),
+      updateUser: ({ params, body, user }, req) =>
+        users.update(params.id!, body, user, sourceOf(req)),
+      deleteUser: ({ params, user }, req) => users.delete(params.id!, user, sourceOf(req)),
+    },
+    { access: deps.access, prefix: '/api' },
   );
-  router.patch('/users/:id', validate(UpdateUser), async (req, res) =>
-    res.json(await users.update(String(req.params.id), req.body, req.user!, sourceOf(req))),
-  );
-  router.delete('/users/:id', async (req, res) => {
-    await users.delete(String(req.params.id), req.user!, sourceOf(req));
-    res.status(204).end();
-  });
-  return router;
 }

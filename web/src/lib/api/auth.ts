@@ -1,8 +1,9 @@
 // Sign-in, sign-out and "who am I" (SPEC §4: sessions are httpOnly cookies the page never sees).
-import type { LoginRequest, Me } from '@vmo/protocol';
+import type { LoginRequest } from '@vmo/protocol';
 import type { Caller } from '$lib/components/jobs/permissions.js';
 import { clearBackend, loadBackend } from '$lib/settings/backend.js';
-import { request } from './client.js';
+import { ROUTE_TABLE } from '@vmo/protocol';
+import { call } from './client.js';
 
 /**
  * The signed-in user with what they may do (`can()`'s answers), or null when there is no session
@@ -10,10 +11,11 @@ import { request } from './client.js';
  */
 export async function fetchMe(fetchFn?: typeof fetch): Promise<Caller | null> {
   try {
-    const { user, permissions, password } = await request<Me>('/api/auth/me', {
-      fetch: fetchFn,
-      redirectOn401: false,
-    });
+    const { user, permissions, password } = await call(
+      ROUTE_TABLE.auth.me,
+      {},
+      { fetch: fetchFn, redirectOn401: false },
+    );
     return { ...user, permissions, password };
   } catch (error) {
     if ((error as { status?: number }).status === 401) return null;
@@ -22,15 +24,11 @@ export async function fetchMe(fetchFn?: typeof fetch): Promise<Caller | null> {
 }
 
 export async function login(credentials: LoginRequest): Promise<void> {
-  await request<unknown>('/api/auth/login', {
-    method: 'POST',
-    body: credentials,
-    redirectOn401: false,
-  });
+  await call(ROUTE_TABLE.auth.login, { body: credentials }, { redirectOn401: false });
 }
 
 export async function logout(): Promise<void> {
   // Under the backend-URL override the token is the credential: forgetting it signs out.
   if (loadBackend()) return clearBackend();
-  await request<void>('/api/auth/logout', { method: 'POST', redirectOn401: false });
+  await call(ROUTE_TABLE.auth.logout, {}, { redirectOn401: false });
 }

@@ -9,7 +9,8 @@ import type {
   TargetInfo,
   VmInfo,
 } from '@vmo/protocol';
-import { ApiError, request } from './client.js';
+import { ROUTE_TABLE } from '@vmo/protocol';
+import { ApiError, call } from './client.js';
 
 /**
  * Health is public and answers 503 while the database is away. That 503 is a state to show, not
@@ -17,7 +18,7 @@ import { ApiError, request } from './client.js';
  */
 export async function fetchHealth(): Promise<Health> {
   try {
-    return await request<Health>('/api/health');
+    return await call(ROUTE_TABLE.meta.health, {});
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 503) throw error;
     const version = (error.body as Partial<Health> | null)?.version;
@@ -26,33 +27,32 @@ export async function fetchHealth(): Promise<Health> {
 }
 
 export function fetchProjects(): Promise<ProjectInfo[]> {
-  return request<ProjectInfo[]>('/api/projects');
+  return call(ROUTE_TABLE.catalog.listProjects, {});
 }
 
 /** A project's targets, here or (with `host`) on one of its remote hosts. */
 export function fetchTargets(alias: string, host?: string | null): Promise<TargetInfo[]> {
-  const query = host ? `?host=${encodeURIComponent(host)}` : '';
-  return request<TargetInfo[]>(`/api/projects/${encodeURIComponent(alias)}/targets${query}`);
+  return call(ROUTE_TABLE.catalog.listTargets, { params: { alias }, query: { host } });
 }
 
 /** Each target's last finished runs and their median duration (targets never run are absent). */
 export function fetchStats(alias: string): Promise<ProjectStats> {
-  return request<ProjectStats>(`/api/projects/${encodeURIComponent(alias)}/stats`);
+  return call(ROUTE_TABLE.catalog.projectStats, { params: { alias } });
 }
 
 export function fetchVms(): Promise<VmInfo[]> {
-  return request<VmInfo[]>('/api/vms');
+  return call(ROUTE_TABLE.catalog.listVms, {});
 }
 
 export function fetchHosts(): Promise<HostInfo[]> {
-  return request<HostInfo[]>('/api/hosts');
+  return call(ROUTE_TABLE.catalog.listHosts, {});
 }
 
 export function fetchPresets(): Promise<PresetInfo[]> {
-  return request<PresetInfo[]>('/api/presets');
+  return call(ROUTE_TABLE.catalog.listPresets, {});
 }
 
 /** Names of the containers running on a host, asked over ssh. */
 export function fetchContainers(hostAlias: string): Promise<string[]> {
-  return request<string[]>(`/api/hosts/${encodeURIComponent(hostAlias)}/containers`);
+  return call(ROUTE_TABLE.catalog.listContainers, { params: { alias: hostAlias } });
 }

@@ -3,7 +3,8 @@
 // turned into an ApiError carrying the server's {error: {code, message}} (SPEC §2).
 import { goto } from '$app/navigation';
 import { resolve } from '$app/paths';
-import type { ErrorCode } from '@vmo/protocol';
+import type { ApiRoute, ErrorCode } from '@vmo/protocol';
+import type { z } from 'zod';
 import { backendUrl, loadBackend } from '$lib/settings/backend.js';
 import { loginPath } from './login-redirect.js';
 
@@ -40,6 +41,53 @@ export interface RequestOptions {
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const response = await answered(path, options, 'application/json');
   return (response.status === 204 ? undefined : await readJson(response)) as T;
+}
+
+type Fields<S> = S extends z.ZodType ? z.input<S> : never;
+
+/** What a call of the route sends: its path parameters, its query, its body, as declared. */
+export type CallInput<R extends ApiRoute> = (R['params'] extends z.ZodObject
+  ? { params: Record<keyof Fields<R['params']>, string> }
+  : { params?: never }) &
+  (R['query'] extends z.ZodObject
+    ? { query?: { [K in keyof Fields<R['query']>]?: string | number | null } }
+    : { query?: never }) &
+  (R['body'] extends z.ZodType ? { body: Fields<R['body']> } : { body?: never });
+
+/** The answer the route declares (its `ok.json`), nothing for an empty one. */
+export type Answer<R extends ApiRoute> = R['ok'] extends { json: infer S extends z.ZodType }
+  ? z.output<S>
+  : void;
+
+/** Development and tests hold every answer to the route's schema, so a drift fails loudly there. */
+const checkAnswers = import.meta.env.DEV || import.meta.env.MODE === 'test';
+
+/**
+ * Calls one route of the protocol's ROUTE_TABLE: the method, the path and the types of what goes
+ * and comes back are the declaration's, so no call site names a URL or casts an answer.
+ */
+export async function call<R extends ApiRoute>(
+  route: R,
+  input: CallInput<R>,
+  options: Omit<RequestOptions, 'method' | 'body'> = {},
+): Promise<Answer<R>> {
+  const { params, query, body } = input as {
+    params?: Record<string, string>;
+    query?: Record<string, string | number | null | undefined>;
+    body?: unknown;
+  };
+  const path = route.path.replace(/:(\w+)/g, (_, name: string) => {
+    const value = params?.[name];
+    if (value === undefined) throw new TypeError(`${route.path} needs its :${name}`);
+    return encodeURIComponent(value);
+  });
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {}))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  const url = search.toString() ? `${path}?${search.toString()}` : path;
+  const answer = await request<unknown>(url, { ...options, method: route.method, body });
+  if (checkAnswers && route.ok.json) return route.ok.json.parse(answer) as Answer<R>;
+  return answer as Answer<R>;
 }
 
 /** A GET whose answer is a file (e.g. a job's log), read whole into a Blob. */

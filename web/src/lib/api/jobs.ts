@@ -1,5 +1,6 @@
 // Jobs over REST (SPEC §2): start, list, read, cancel and re-run. Live output comes over the socket.
 import type {
+  CanceledJob,
   Confirmation,
   JobPage,
   JobStatus,
@@ -11,7 +12,8 @@ import type {
   TailPage,
 } from '@vmo/protocol';
 import { noteStartedHere } from '../state/job-ends.js';
-import { request, requestBlob } from './client.js';
+import { ROUTE_TABLE } from '@vmo/protocol';
+import { call, requestBlob } from './client.js';
 import { jobLogPath } from './job-log.js';
 
 /** The history filters the UI offers; empty strings mean "any". */
@@ -29,22 +31,17 @@ export function fetchJobs(
   filter: JobFilter,
   page: { before?: string | null; limit?: number } = {},
 ): Promise<JobPage> {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(filter)) if (value) query.set(key, String(value));
-  if (page.before) query.set('before', page.before);
-  query.set('limit', String(page.limit ?? 50));
-  return request<JobPage>(`/api/jobs?${query.toString()}`);
+  const query = { ...filter, before: page.before, limit: page.limit ?? 50 };
+  return call(ROUTE_TABLE.jobs.listJobs, { query });
 }
 
 export function fetchJob(id: string): Promise<JobWithChildren> {
-  return request<JobWithChildren>(`/api/jobs/${encodeURIComponent(id)}`);
+  return call(ROUTE_TABLE.jobs.getJob, { params: { id } });
 }
 
 /** A page of output from its end backwards: the events before `before` (the last ones without). */
 export function fetchTail(id: string, before: number | null, bytes: number): Promise<TailPage> {
-  const query = new URLSearchParams({ bytes: String(bytes) });
-  if (before !== null) query.set('before', String(before));
-  return request<TailPage>(`/api/jobs/${encodeURIComponent(id)}/tail?${query.toString()}`);
+  return call(ROUTE_TABLE.jobs.jobTail, { params: { id }, query: { bytes, before } });
 }
 
 /** The whole output as a file, for the download under the backend-URL override (see job-log.ts). */
@@ -60,29 +57,24 @@ export interface RunRequest {
 }
 
 export function startStream(req: RunRequest): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/stream', { method: 'POST', body: req }).then(
-    noteStartedHere,
-  );
+  return call(ROUTE_TABLE.jobs.startStream, { body: req }).then(noteStartedHere);
 }
 
 export function startTerminal(
   req: RunRequest & { cols?: number; rows?: number },
 ): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/terminal', { method: 'POST', body: req }).then(
-    noteStartedHere,
-  );
+  return call(ROUTE_TABLE.jobs.startTerminal, { body: req }).then(noteStartedHere);
 }
 
-export function cancelJob(jobId: string): Promise<{ jobId: string; status: JobStatus }> {
-  return request('/api/jobs/cancel', { method: 'POST', body: { jobId } });
+export function cancelJob(jobId: string): Promise<CanceledJob> {
+  return call(ROUTE_TABLE.jobs.cancelJob, { body: { jobId } });
 }
 
 /** The job's request again: `args` replace its arguments; `confirm` where it must be confirmed. */
 export function rerunJob(jobId: string, again: RerunJob = {}): Promise<StartedJob> {
-  return request<StartedJob>(`/api/jobs/${encodeURIComponent(jobId)}/rerun`, {
-    method: 'POST',
-    body: again,
-  }).then(noteStartedHere);
+  return call(ROUTE_TABLE.jobs.rerunJob, { params: { id: jobId }, body: again }).then(
+    noteStartedHere,
+  );
 }
 
 export interface PresetRequest {
@@ -93,16 +85,12 @@ export interface PresetRequest {
 
 /** A preset on one host (`ssh-logs`). */
 export function startPreset(req: PresetRequest & { hostAlias: string }): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/ssh-logs', { method: 'POST', body: req }).then(
-    noteStartedHere,
-  );
+  return call(ROUTE_TABLE.jobs.startSsh, { body: req }).then(noteStartedHere);
 }
 
 /** A preset on every VM of an environment: one group job with a child per host. */
 export function startFanout(req: PresetRequest & { environment: string }): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/fanout', { method: 'POST', body: req }).then(
-    noteStartedHere,
-  );
+  return call(ROUTE_TABLE.jobs.startFanout, { body: req }).then(noteStartedHere);
 }
 
 /** A login shell on a host, in the browser's terminal. */
@@ -112,7 +100,5 @@ export function startHostTerminal(req: {
   cols?: number;
   rows?: number;
 }): Promise<StartedJob> {
-  return request<StartedJob>('/api/jobs/terminal', { method: 'POST', body: req }).then(
-    noteStartedHere,
-  );
+  return call(ROUTE_TABLE.jobs.startTerminal, { body: req }).then(noteStartedHere);
 }

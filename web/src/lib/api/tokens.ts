@@ -1,11 +1,11 @@
 // Your personal API tokens (SPEC §2: /api/tokens); a new token's value is in the create answer only.
-import type { ApiToken, CreatedToken, CreateToken } from '@vmo/protocol';
-import { request } from './client.js';
+import type { CreateToken } from '@vmo/protocol';
+import { ROUTE_TABLE } from '@vmo/protocol';
+import { call } from './client.js';
 
-export const fetchTokens = () => request<ApiToken[]>('/api/tokens');
+export const fetchTokens = () => call(ROUTE_TABLE.tokens.listTokens, {});
 
 export const createToken = (req: CreateToken) =>
-  request<CreatedToken>('/api/tokens', { method: 'POST', body: req });
+  call(ROUTE_TABLE.tokens.createToken, { body: req });
 
-export const revokeToken = (id: string) =>
-  request<void>(`/api/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' });
+export const revokeToken = (id: string) => call(ROUTE_TABLE.tokens.revokeToken, { params: { id } });

@@ -1,17 +1,16 @@
 // User management for admins (SPEC §2: /api/users) and your own password.
-import type { ChangePassword, CreateUser, ManagedUser, UpdateUser } from '@vmo/protocol';
-import { request } from './client.js';
+import type { ChangePassword, CreateUser, UpdateUser } from '@vmo/protocol';
+import { ROUTE_TABLE } from '@vmo/protocol';
+import { call } from './client.js';
 
-export const fetchUsers = () => request<ManagedUser[]>('/api/users');
+export const fetchUsers = () => call(ROUTE_TABLE.users.listUsers, {});
 
-export const createUser = (req: CreateUser) =>
-  request<ManagedUser>('/api/users', { method: 'POST', body: req });
+export const createUser = (req: CreateUser) => call(ROUTE_TABLE.users.createUser, { body: req });
 
 export const updateUser = (id: string, change: UpdateUser) =>
-  request<ManagedUser>(`/api/users/${encodeURIComponent(id)}`, { method: 'PATCH', body: change });
+  call(ROUTE_TABLE.users.updateUser, { params: { id }, body: change });
 
-export const deleteUser = (id: string) =>
-  request<void>(`/api/users/${encodeURIComponent(id)}`, { method: 'DELETE' });
+export const deleteUser = (id: string) => call(ROUTE_TABLE.users.deleteUser, { params: { id } });
 
 export const changePassword = (req: ChangePassword) =>
-  request<void>('/api/auth/password', { method: 'POST', body: req });
+  call(ROUTE_TABLE.auth.changePassword, { body: req });

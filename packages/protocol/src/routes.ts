@@ -1,0 +1,496 @@
+// Every HTTP route the server answers, declared once: method, path, who may call it (a can()
+// action), and the schemas of its input and answer. The server's routers are mounted from it
+// (server/src/http/mount.ts: routing, authorization, validation), GET /api/openapi.json is built
+// from it, and the web's API client is typed by it.
+import { z } from 'zod';
+import { ROLE_RANK, type Role } from './auth.js';
+import { decide, type GlobalAction } from './permissions.js';
+import {
+  ApiToken,
+  AuditPage,
+  AuditQuery,
+  ChangePassword,
+  CreateToken,
+  CreateUser,
+  CreatedToken,
+  ManagedUser,
+  TokenId,
+  UpdateUser,
+  UserId,
+} from './admin.js';
+import { LoginRequest } from './auth.js';
+import {
+  CatalogRefreshed,
+  ContainerNames,
+  HostInfo,
+  PresetInfo,
+  ProjectStats,
+  TargetsQuery,
+  VmInfo,
+} from './catalog.js';
+import { Health } from './health.js';
+import {
+  Alias,
+  CancelJob,
+  CanceledJob,
+  EventPage,
+  EventsQuery,
+  HostAlias,
+  JobId,
+  JobPage,
+  JobWithChildren,
+  JobsQuery,
+  ProjectInfo,
+  RerunJob,
+  StartFanout,
+  StartSsh,
+  StartStream,
+  StartTerminal,
+  StartedJob,
+  TailPage,
+  TailQuery,
+  TargetInfo,
+} from './jobs.js';
+import { Me } from './permissions.js';
+import type { ErrorCode } from './errors.js';
+
+/** `public`: no sign-in; `viewer`: any signed-in user; `operator`, `admin`: that role or above. */
+export type Access = 'public' | Role;
+
+/**
+ * Who may call a route: anyone (`public`), anyone signed in (`signedIn`), or whoever can() do that
+ * action; the service asks can() again about the object itself (a job, a user).
+ */
+export type Rule = 'public' | 'signedIn' | GlobalAction;
+
+export interface Success {
+  status: 200 | 201 | 202 | 204 | 303;
+  description: string;
+  /** The JSON body. */
+  json?: z.ZodType;
+  /** A body of another media type (no schema). */
+  media?: string;
+}
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** As Express has it, from the root: `/api/jobs/:id`. */
+  path: string;
+  summary: string;
+  allow: Rule;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** A request without a body is read as `{}` (a re-run: none re-runs the stored request as it was). */
+  optionalBody?: true;
+  ok: Success;
+  /** Codes the route answers besides those its access, method, body and query imply (impliedErrors). */
+  errors?: ErrorCode[];
+  /** Fields an error body carries besides `error`, by code: health's 503 is a Health as well. */
+  errorFields?: Partial<Record<ErrorCode, z.ZodObject>>;
+}
+
+export interface TableRoute extends ApiRoute {
+  /** The operationId. */
+  id: string;
+  tag: string;
+  /** The lowest role its rule lets in (for the API description). */
+  access: Access;
+}
+
+/** The lowest role a rule lets in, asked of can() itself, with every optional feature on. */
+export function roleOf(rule: Rule): Access {
+  if (rule === 'public') return 'public';
+  if (rule === 'signedIn') return 'viewer';
+  const policy = { allowAdHoc: true, hostShells: 'operator' as const };
+  const roles = (Object.keys(ROLE_RANK) as Role[]).sort((a, b) => ROLE_RANK[a] - ROLE_RANK[b]);
+  const role = roles.find((r) => decide({ id: '', role: r, policy }, rule).allowed);
+  if (!role) throw new TypeError(`no role may ${rule}`);
+  return role;
+}
+
+const json = <S extends z.ZodType>(
+  schema: S,
+  description: string,
+  status: 200 | 201 | 202 = 200,
+) => ({ status, json: schema, description });
+const noContent = (description: string): Success => ({ status: 204, description });
+
+const jobParams = z.object({ id: JobId });
+/** What each way of starting a job can answer; a re-run, any of them. */
+const STREAM_ERRORS: ErrorCode[] = [
+  'BAD_ARGS',
+  'INTERACTIVE_TARGET',
+  'UNKNOWN_PROJECT',
+  'MAKEFILE_ERROR',
+  'UNKNOWN_TARGET',
+  'UNKNOWN_HOST',
+  'REMOTE_FAILED',
+  'CONFIRM_REQUIRED',
+];
+const SSH_ERRORS: ErrorCode[] = ['BAD_ARGS', 'UNKNOWN_HOST', 'UNKNOWN_PRESET', 'CONFIRM_REQUIRED'];
+const TERMINAL_ERRORS: ErrorCode[] = [
+  'BAD_ARGS',
+  'UNKNOWN_PROJECT',
+  'MAKEFILE_ERROR',
+  'UNKNOWN_TARGET',
+  'UNKNOWN_HOST',
+  'RATE_LIMITED',
+  'CONFIRM_REQUIRED',
+];
+const FANOUT_ERRORS: ErrorCode[] = [...STREAM_ERRORS, 'UNKNOWN_PRESET'];
+
+/** Grouped by the tag each group has in the document. */
+export const ROUTE_TABLE = {
+  meta: {
+    health: {
+      method: 'GET',
+      path: '/api/health',
+      summary: 'Whether the server and its database are up',
+      allow: 'public',
+      ok: json(Health, 'up'),
+      errors: ['DB_UNAVAILABLE'],
+      errorFields: { DB_UNAVAILABLE: Health },
+    },
+    openApi: {
+      method: 'GET',
+      path: '/api/openapi.json',
+      summary: 'This description of the API (OpenAPI 3.1)',
+      allow: 'public',
+      ok: { status: 200, media: 'application/json', description: 'the OpenAPI document' },
+    },
+    metrics: {
+      method: 'GET',
+      path: '/metrics',
+      summary: "Prometheus metrics (any signed-in user or a scraper's token)",
+      allow: 'signedIn',
+      ok: { status: 200, media: 'text/plain', description: "Prometheus' text format" },
+    },
+  },
+  auth: {
+    login: {
+      method: 'POST',
+      path: '/api/auth/login',
+      summary: 'Sign in with a password; sets the session cookie',
+      allow: 'public',
+      body: LoginRequest,
+      ok: json(Me, 'signed in'),
+      errors: ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'DB_UNAVAILABLE'],
+    },
+    logout: {
+      method: 'POST',
+      path: '/api/auth/logout',
+      summary: 'End this session (a token has none: 400, revoke it instead)',
+      allow: 'signedIn',
+      ok: noContent('signed out'),
+    },
+    me: {
+      method: 'GET',
+      path: '/api/auth/me',
+      summary: 'Who is signed in',
+      allow: 'signedIn',
+      ok: json(Me, 'the caller'),
+    },
+    changePassword: {
+      method: 'POST',
+      path: '/api/auth/password',
+      summary: 'Change your own password (proven with the current one); ends your other sessions',
+      allow: 'signedIn',
+      body: ChangePassword,
+      ok: noContent('changed'),
+      errors: ['RATE_LIMITED'],
+    },
+    loginLink: {
+      method: 'GET',
+      path: '/auth/link/:token',
+      summary: 'The one-time sign-in link printed at start-up (a browser navigation)',
+      allow: 'public',
+      params: z.object({ token: z.string() }),
+      ok: {
+        status: 303,
+        description: 'to `/` signed in, or to `/login?link=invalid` for a used or unknown link',
+      },
+      errors: ['DB_UNAVAILABLE'],
+    },
+  },
+  catalog: {
+    listProjects: {
+      method: 'GET',
+      path: '/api/projects',
+      summary: 'Projects from the config file and the mkcli registry',
+      allow: 'catalog.read',
+      ok: json(z.array(ProjectInfo), 'the projects'),
+    },
+    listTargets: {
+      method: 'GET',
+      path: '/api/projects/:alias/targets',
+      summary: "A project's make targets, locally or (`host`) on one of its remote hosts",
+      allow: 'catalog.read',
+      params: z.object({ alias: Alias }),
+      query: TargetsQuery,
+      ok: json(z.array(TargetInfo), 'the targets'),
+      errors: ['UNKNOWN_PROJECT', 'MAKEFILE_ERROR', 'UNKNOWN_HOST', 'REMOTE_FAILED'],
+    },
+    projectStats: {
+      method: 'GET',
+      path: '/api/projects/:alias/stats',
+      summary: "Each target's last finished runs and their median duration",
+      allow: 'catalog.read',
+      params: z.object({ alias: Alias }),
+      ok: json(ProjectStats, 'per target'),
+      errors: ['UNKNOWN_PROJECT'],
+    },
+    listHosts: {
+      method: 'GET',
+      path: '/api/hosts',
+      summary: 'Hosts of the ssh config',
+      allow: 'catalog.read',
+      ok: json(z.array(HostInfo), 'the hosts'),
+    },
+    listContainers: {
+      method: 'GET',
+      path: '/api/hosts/:alias/containers',
+      summary: 'Names of the containers running on a host (asked over ssh)',
+      allow: 'catalog.read',
+      params: z.object({ alias: HostAlias }),
+      ok: json(ContainerNames, 'container names'),
+      errors: ['UNKNOWN_HOST', 'REMOTE_FAILED'],
+    },
+    listVms: {
+      method: 'GET',
+      path: '/api/vms',
+      summary: 'VMs of the vm-config environments',
+      allow: 'catalog.read',
+      ok: json(z.array(VmInfo), 'the VMs'),
+    },
+    listPresets: {
+      method: 'GET',
+      path: '/api/presets',
+      summary: 'Remote command presets and their parameters',
+      allow: 'catalog.read',
+      ok: json(z.array(PresetInfo), 'the presets'),
+    },
+    refreshCatalog: {
+      method: 'POST',
+      path: '/api/catalog/refresh',
+      summary: 'Read the registry, Makefiles, ssh config and vm-config again',
+      allow: 'catalog.refresh',
+      ok: json(CatalogRefreshed, 'what was found'),
+    },
+  },
+  jobs: {
+    listJobs: {
+      method: 'GET',
+      path: '/api/jobs',
+      summary: 'Job history, newest first (`user`: `me` or a username)',
+      allow: 'jobs.list',
+      query: JobsQuery,
+      ok: json(JobPage, 'a page of jobs'),
+    },
+    startStream: {
+      method: 'POST',
+      path: '/api/jobs/stream',
+      summary: "Run a make target, locally or on one of the project's remote hosts",
+      allow: 'job.run',
+      body: StartStream,
+      ok: json(StartedJob, 'started (or queued)', 201),
+      errors: STREAM_ERRORS,
+    },
+    startSsh: {
+      method: 'POST',
+      path: '/api/jobs/ssh-logs',
+      summary: 'Run a preset on a host, or (admins, security.allowAdHoc) an ad-hoc command',
+      allow: 'job.run',
+      body: StartSsh,
+      ok: json(StartedJob, 'started (or queued)', 201),
+      errors: SSH_ERRORS,
+    },
+    startTerminal: {
+      method: 'POST',
+      path: '/api/jobs/terminal',
+      summary: 'Open an interactive target or a host shell in a terminal',
+      allow: 'terminal.open',
+      body: StartTerminal,
+      ok: json(StartedJob, 'opened', 201),
+      errors: TERMINAL_ERRORS,
+    },
+    startFanout: {
+      method: 'POST',
+      path: '/api/jobs/fanout',
+      summary: 'Run a preset or a target on every VM of an environment, or on listed hosts',
+      allow: 'job.run',
+      body: StartFanout,
+      ok: json(StartedJob, 'the group job', 201),
+      errors: FANOUT_ERRORS,
+    },
+    cancelJob: {
+      method: 'POST',
+      path: '/api/jobs/cancel',
+      summary: 'Cancel a job (its whole process tree); a queued one never starts',
+      allow: 'job.run',
+      body: CancelJob,
+      ok: json(CanceledJob, 'the cancel is taken in', 202),
+      errors: ['JOB_NOT_FOUND', 'JOB_FINISHED'],
+    },
+    getJob: {
+      method: 'GET',
+      path: '/api/jobs/:id',
+      summary: 'A job, with its children for a group',
+      allow: 'jobs.list',
+      params: jobParams,
+      ok: json(JobWithChildren, 'the job'),
+      errors: ['JOB_NOT_FOUND'],
+    },
+    jobEvents: {
+      method: 'GET',
+      path: '/api/jobs/:id/events',
+      summary: "A job's stored output events after a seq",
+      allow: 'jobs.list',
+      params: jobParams,
+      query: EventsQuery,
+      ok: json(EventPage, 'a page of events'),
+      errors: ['JOB_NOT_FOUND', 'FORBIDDEN'],
+    },
+    jobTail: {
+      method: 'GET',
+      path: '/api/jobs/:id/tail',
+      summary: "A job's output read from its end: the events before a seq",
+      allow: 'jobs.list',
+      params: jobParams,
+      query: TailQuery,
+      ok: json(TailPage, 'a page of events'),
+      errors: ['JOB_NOT_FOUND', 'FORBIDDEN'],
+    },
+    rerunJob: {
+      method: 'POST',
+      path: '/api/jobs/:id/rerun',
+      summary:
+        'Start a new job with the same request: `args` replace its arguments; a `@confirm` target or a protected place wants `confirm` again',
+      allow: 'job.run',
+      optionalBody: true,
+      params: jobParams,
+      body: RerunJob,
+      ok: json(StartedJob, 'the new job', 201),
+      errors: ['JOB_NOT_FOUND', ...FANOUT_ERRORS, ...TERMINAL_ERRORS],
+    },
+    jobLog: {
+      method: 'GET',
+      path: '/api/jobs/:id/log',
+      summary: "A job's whole output as a text download",
+      allow: 'jobs.list',
+      params: jobParams,
+      ok: { status: 200, media: 'text/plain', description: 'the output' },
+      errors: ['JOB_NOT_FOUND', 'FORBIDDEN'],
+    },
+  },
+  users: {
+    listUsers: {
+      method: 'GET',
+      path: '/api/users',
+      summary: 'All users',
+      allow: 'users.manage',
+      ok: json(z.array(ManagedUser), 'the users'),
+    },
+    createUser: {
+      method: 'POST',
+      path: '/api/users',
+      summary: 'Create a user',
+      allow: 'users.manage',
+      body: CreateUser,
+      ok: json(ManagedUser, 'created', 201),
+      errors: ['CONFLICT'],
+    },
+    updateUser: {
+      method: 'PATCH',
+      path: '/api/users/:id',
+      summary: "Change a user's role, disable them or set their password",
+      allow: 'users.manage',
+      params: z.object({ id: UserId }),
+      body: UpdateUser,
+      ok: json(ManagedUser, 'changed'),
+      errors: ['USER_NOT_FOUND', 'CONFLICT'],
+    },
+    deleteUser: {
+      method: 'DELETE',
+      path: '/api/users/:id',
+      summary: 'Delete a user (not yourself, not the last admin)',
+      allow: 'users.manage',
+      params: z.object({ id: UserId }),
+      ok: noContent('deleted'),
+      errors: ['USER_NOT_FOUND', 'CONFLICT'],
+    },
+  },
+  tokens: {
+    listTokens: {
+      method: 'GET',
+      path: '/api/tokens',
+      summary: 'Your personal API tokens',
+      allow: 'tokens.manage',
+      ok: json(z.array(ApiToken), 'the tokens'),
+    },
+    createToken: {
+      method: 'POST',
+      path: '/api/tokens',
+      summary: 'Create a personal API token; its value is shown this once',
+      allow: 'tokens.manage',
+      body: CreateToken,
+      ok: json(CreatedToken, 'created', 201),
+    },
+    revokeToken: {
+      method: 'DELETE',
+      path: '/api/tokens/:id',
+      summary: 'Revoke one of your tokens',
+      allow: 'tokens.manage',
+      params: z.object({ id: TokenId }),
+      ok: noContent('revoked'),
+      errors: ['TOKEN_NOT_FOUND'],
+    },
+  },
+  audit: {
+    listAudit: {
+      method: 'GET',
+      path: '/api/audit',
+      summary: 'The audit log, newest first',
+      allow: 'audit.read',
+      query: AuditQuery,
+      ok: json(AuditPage, 'a page of entries'),
+    },
+  },
+} satisfies Record<string, Record<string, ApiRoute>>;
+
+/** The table as one list, in its order. */
+export function tableRoutes(): TableRoute[] {
+  return Object.entries(ROUTE_TABLE).flatMap(([tag, routes]) =>
+    Object.entries(routes).map(([id, route]: [string, ApiRoute]) => ({
+      ...route,
+      id,
+      tag,
+      access: roleOf(route.allow),
+    })),
+  );
+}
+
+/**
+ * The codes every route of its kind answers: 421 for a foreign Host; 401 and a database outage
+ * for signed-in routes; 403 for a role below the route's or (cookies) a foreign Origin on a change;
+ * 400 and 413 where a body or query is read. Signed-in API changes parse a JSON body, if sent, even
+ * when they need none.
+ */
+export function impliedErrors(route: TableRoute): ErrorCode[] {
+  const signedIn = route.access !== 'public';
+  const change = route.method !== 'GET';
+  const codes: ErrorCode[] = ['MISDIRECTED'];
+  if (signedIn) codes.push('UNAUTHENTICATED', 'DB_UNAVAILABLE');
+  if (route.access === 'operator' || route.access === 'admin' || (signedIn && change))
+    codes.push('FORBIDDEN');
+  if (route.body || route.query || (signedIn && change && route.path.startsWith('/api/')))
+    codes.push('VALIDATION');
+  if (route.body || (signedIn && change && route.path.startsWith('/api/')))
+    codes.push('PAYLOAD_TOO_LARGE');
+  return codes;
+}
+
+/** Every code the route can answer, implied or its own, without repeats. */
+export function routeErrors(route: TableRoute): ErrorCode[] {
+  return [...new Set([...impliedErrors(route), ...(route.errors ?? [])])];
+}
