@@ -10,3 +10,4 @@ export * from './catalog.js';
 export * from './lines.js';
 export * from './permissions.js';
 export * from './routes.js';
+export * from './disposables.js';

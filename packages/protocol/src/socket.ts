@@ -1,51 +1,97 @@
-// Socket.io event maps for the `/jobs` namespace: event names and payloads written once.
-import type { Ack } from './errors.js';
-import type { Job, JobEvent, JobStatus, MakeArgs } from './jobs.js';
+// Socket.io events of the `/jobs` namespace: each event's payload a zod schema, its TypeScript type
+// inferred from it. The server parses what a client sends with CLIENT_EVENTS; the event maps both
+// sides type their sockets with are derived from the same table.
+import { z } from 'zod';
+import { Role } from './auth.js';
+import { ErrorCode, type Ack } from './errors.js';
+import {
+  CancelJob,
+  CanceledJob,
+  Job,
+  JobEvent,
+  JobStatus,
+  JoinJob,
+  StartStream,
+  TerminalInput,
+  TerminalResize,
+} from './jobs.js';
 
 export const JOBS_NAMESPACE = '/jobs';
 
-export interface ExecuteCommand {
-  alias: string;
-  target: string;
-  args?: MakeArgs;
-  hostAlias?: string;
-}
+/** A target started over the socket; no `force`: an interactive target needs a terminal job. */
+export const ExecuteCommand = StartStream.omit({ force: true });
+export type ExecuteCommand = z.infer<typeof ExecuteCommand>;
 
-export interface JobLog extends JobEvent {
-  jobId: string;
-}
+export const LeaveJob = z.strictObject({ jobId: z.string().max(64) });
+export type LeaveJob = z.infer<typeof LeaveJob>;
 
-export interface JobDone {
-  jobId: string;
-  status: JobStatus;
-  exitCode: number | null;
-  signal: string | null;
-}
+/** Each event a client sends: the schema its payload is parsed with, and what its ack carries. */
+export const CLIENT_EVENTS = {
+  'execute-command': { payload: ExecuteCommand, reply: z.object({ jobId: z.string() }) },
+  'join-job': { payload: JoinJob, reply: z.object({ job: Job }) },
+  'leave-job': { payload: LeaveJob, reply: z.object({}) },
+  'cancel-job': { payload: CancelJob, reply: CanceledJob },
+  'terminal:input': { payload: TerminalInput, reply: z.object({}) },
+  'terminal:resize': { payload: TerminalResize, reply: z.object({}) },
+} as const;
+export type ClientEvent = keyof typeof CLIENT_EVENTS;
 
-export interface ClientToServerEvents {
-  'execute-command': (req: ExecuteCommand, ack: (res: Ack<{ jobId: string }>) => void) => void;
-  'join-job': (
-    req: { jobId: string; afterSeq?: number },
-    ack: (res: Ack<{ job: Job }>) => void,
+/** The first message on a connection: who the server took the caller for. */
+export const Hello = z.object({
+  user: z.object({ id: z.string(), username: z.string(), role: Role }),
+  version: z.string(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const JobLog = JobEvent.extend({ jobId: z.string() });
+export type JobLog = z.infer<typeof JobLog>;
+
+export const JobDone = z.object({
+  jobId: z.string(),
+  status: JobStatus,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+});
+export type JobDone = z.infer<typeof JobDone>;
+
+/** Something went wrong with a followed job (its output cannot be stored, say). */
+export const JobErrorMessage = z.object({
+  jobId: z.string(),
+  error: z.object({ code: ErrorCode, message: z.string() }),
+});
+export type JobErrorMessage = z.infer<typeof JobErrorMessage>;
+
+/** The server dropped output for a slow socket: fetch from `afterSeq` again. */
+export const JobResync = z.object({ jobId: z.string(), afterSeq: z.number().int().nonnegative() });
+export type JobResync = z.infer<typeof JobResync>;
+
+export const JobChanged = z.object({ job: Job });
+export type JobChanged = z.infer<typeof JobChanged>;
+
+/** Each event the server sends, and its payload's schema. */
+export const SERVER_EVENTS = {
+  hello: Hello,
+  'job:started': JobChanged,
+  'job:log': JobLog,
+  'job:done': JobDone,
+  'job:error': JobErrorMessage,
+  'job:resync': JobResync,
+  'jobs:changed': JobChanged,
+} as const;
+
+type ClientEvents = typeof CLIENT_EVENTS;
+/** What an ack carries besides `ok`: nothing for the events that only say it went well. */
+export type ClientReply<E extends ClientEvent> =
+  z.output<ClientEvents[E]['reply']> extends Record<string, never>
+    ? object
+    : z.output<ClientEvents[E]['reply']>;
+export type ClientToServerEvents = {
+  [E in ClientEvent]: (
+    req: z.input<ClientEvents[E]['payload']>,
+    ack: (res: Ack<ClientReply<E>>) => void,
   ) => void;
-  'leave-job': (req: { jobId: string }, ack: (res: Ack) => void) => void;
-  'cancel-job': (
-    req: { jobId: string },
-    ack: (res: Ack<{ jobId: string; status: JobStatus }>) => void,
-  ) => void;
-  'terminal:input': (req: { jobId: string; data: string }, ack: (res: Ack) => void) => void;
-  'terminal:resize': (
-    req: { jobId: string; cols: number; rows: number },
-    ack: (res: Ack) => void,
-  ) => void;
-}
+};
 
-export interface ServerToClientEvents {
-  hello: (info: { user: { id: string; username: string; role: string }; version: string }) => void;
-  'job:started': (payload: { job: Job }) => void;
-  'job:log': (payload: JobLog) => void;
-  'job:done': (payload: JobDone) => void;
-  'job:error': (payload: { jobId: string; error: { code: string; message: string } }) => void;
-  'job:resync': (payload: { jobId: string; afterSeq: number }) => void;
-  'jobs:changed': (payload: { job: Job }) => void;
-}
+export type ServerToClientEvents = {
+  [E in keyof typeof SERVER_EVENTS]: (payload: z.output<(typeof SERVER_EVENTS)[E]>) => void;
+};

@@ -93,7 +93,7 @@ export function mount<G extends Record<string, ApiRoute>>(
         params: req.params as Record<string, string>,
         user: req.user!,
       } as Input<ApiRoute>;
-      const answer = await (handle)(input, req, res);
+      const answer = await handle(input, req, res);
       if (answer === ANSWERED || res.headersSent) return;
       if (route.ok.json) res.status(route.ok.status).json(answer);
       else res.status(route.ok.status).end();

@@ -2,16 +2,17 @@
 // (sockets, tests). Publishing never waits for a listener. With cluster.enabled a relay also
 // tells the other instances (a NOTIFY of the new seq); what they send back is delivered here.
 import { EventEmitter } from 'node:events';
-import type { JobRecord, JobEvent } from '@vmo/protocol';
-import type { JobDone } from '@vmo/protocol';
+import { Disposables, type JobDone, type JobEvent, type JobRecord } from '@vmo/protocol';
+import type { ErrorCode } from '@vmo/protocol';
 
 export type Ended = JobDone & { lastSeq: number };
+export type JobTrouble = { code: ErrorCode; message: string };
 
 export interface JobListener {
   events(events: JobEvent[]): void;
   done(done: Ended): void;
   /** Trouble outside the job's own output, e.g. its storage failing. */
-  error?(error: { code: string; message: string }): void;
+  error?(error: JobTrouble): void;
   /**
    * Events up to `lastSeq` are committed elsewhere (another instance runs the job): read them from
    * the database. Infinity: something may have been missed, look again.
@@ -47,7 +48,7 @@ export class JobBus {
     this.relay?.done(done);
   }
 
-  publishError(jobId: string, error: { code: string; message: string }): void {
+  publishError(jobId: string, error: JobTrouble): void {
     this.emitter.emit(`error:${jobId}`, error);
   }
 
@@ -70,23 +71,18 @@ export class JobBus {
     this.emitter.emit('recheck', Infinity);
   }
 
+  /** Delivers the job's events, end, trouble and commits to `listener`; the returned function stops it. */
   follow(jobId: string, listener: JobListener): () => void {
-    const onEvents = (e: JobEvent[]) => listener.events(e);
-    const onDone = (d: Ended) => listener.done(d);
-    const onError = (e: { code: string; message: string }) => listener.error?.(e);
-    const onCommitted = (lastSeq: number) => listener.committed?.(lastSeq);
-    this.emitter.on(`events:${jobId}`, onEvents);
-    this.emitter.on(`done:${jobId}`, onDone);
-    this.emitter.on(`error:${jobId}`, onError);
-    this.emitter.on(`committed:${jobId}`, onCommitted);
-    this.emitter.on('recheck', onCommitted);
-    return () => {
-      this.emitter.off(`events:${jobId}`, onEvents);
-      this.emitter.off(`done:${jobId}`, onDone);
-      this.emitter.off(`error:${jobId}`, onError);
-      this.emitter.off(`committed:${jobId}`, onCommitted);
-      this.emitter.off('recheck', onCommitted);
-    };
+    const subs = new Disposables();
+    const on = <A extends unknown[]>(event: string, fn: (...args: A) => void) =>
+      subs.listen(this.emitter, event, fn);
+    on(`events:${jobId}`, (e: JobEvent[]) => listener.events(e));
+    on(`done:${jobId}`, (d: Ended) => listener.done(d));
+    on(`error:${jobId}`, (e: JobTrouble) => listener.error?.(e));
+    const committed = (lastSeq: number) => listener.committed?.(lastSeq);
+    on(`committed:${jobId}`, committed);
+    on('recheck', committed);
+    return () => subs.dispose();
   }
 
   onChanged(listener: (job: JobRecord) => void): () => void {

@@ -1,14 +1,13 @@
 // The `/jobs` events a client sends: validated with the protocol's schemas, answered by an ack.
 import {
-  CancelJob,
-  JoinJob,
-  TerminalInput,
-  TerminalResize,
-  StartStream,
+  CLIENT_EVENTS,
   type Ack,
+  type ClientEvent,
+  type ClientReply,
   type GlobalAction,
   type User,
 } from '@vmo/protocol';
+import type { z } from 'zod';
 import type { Access } from '../auth/permissions.js';
 import { AppError, toAppError } from '../errors.js';
 import { parseInput } from '../boundary/input.js';
@@ -36,9 +35,7 @@ export interface JobHandlerDeps {
   currentUser?: (socket: JobsSocket) => Promise<User | null>;
 }
 
-type Reply<T extends object> = (res: Ack<T>) => void;
-
-const parse = parseInput;
+type Payload<E extends ClientEvent> = z.output<(typeof CLIENT_EVENTS)[E]['payload']>;
 
 export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): void {
   const followers = new Map<string, JobFollower>();
@@ -58,11 +55,22 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     return user;
   };
 
-  /** Wraps a handler: a missing ack is tolerated, a thrown error becomes `{ok: false, error}`. */
-  function handle<T extends object>(fn: (payload: unknown) => Promise<T>) {
-    return (payload: unknown, ack?: Reply<T>) => {
-      const reply: Reply<T> = typeof ack === 'function' ? ack : () => {};
-      fn(payload).then(
+  /**
+   * Listens to a client event: its payload parsed with the protocol's schema for it, a missing ack
+   * tolerated, a thrown error answered as `{ok: false, error}`.
+   */
+  function on<E extends ClientEvent>(
+    event: E,
+    /** Asked (with the user re-read) before the payload is parsed; null: no check here. */
+    action: GlobalAction | null,
+    fn: (payload: Payload<E>, user: User) => Promise<ClientReply<E>>,
+  ): void {
+    const listener = (payload: unknown, ack?: (res: Ack<ClientReply<E>>) => void) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const run = async (user: User) =>
+        fn(parseInput(CLIENT_EVENTS[event].payload, payload) as Payload<E>, user);
+      // Without an action to check, the handler starts at once: keystrokes keep their order.
+      (action ? need(action).then(run) : run(socket.data.user)).then(
         (data) => reply({ ok: true, ...data }),
         (err: unknown) => {
           const e = toAppError(err);
@@ -71,77 +79,48 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
         },
       );
     };
+    (socket.on as (event: string, listener: never) => void)(event, listener as never);
   }
 
-  socket.on(
-    'execute-command',
-    handle(async (payload) => {
-      const user = await need('job.run');
-      // Interactive targets need a terminal job; the socket does not offer `force`.
-      const req = parse(StartStream.omit({ force: true }), payload);
-      const { jobId } = await deps.jobs.startStream(req, user, source);
-      socket.emit('job:started', { job: await deps.queries.get(jobId, user) });
-      return { jobId };
-    }),
-  );
+  on('execute-command', 'job.run', async (req, user) => {
+    const { jobId } = await deps.jobs.startStream(req, user, source);
+    socket.emit('job:started', { job: await deps.queries.get(jobId, user) });
+    return { jobId };
+  });
 
-  socket.on(
-    'join-job',
-    handle(async (payload) => {
-      const user = await need('jobs.list');
-      const { jobId, afterSeq = 0 } = parse(JoinJob, payload);
-      const row = await deps.queries.readableRow(jobId, user);
-      followers.get(row.id)?.dispose();
-      const follower = new JobFollower(socket, row.id, afterSeq, {
-        bus: deps.bus,
-        queries: deps.queries,
-        budget,
-        onEnd: () => followers.get(row.id) === follower && followers.delete(row.id),
-      });
-      followers.set(row.id, follower);
-      // The ack goes out before the first replayed event (SPEC §2).
-      setImmediate(() => follower.start());
-      return { job: deps.queries.present(row, user) };
-    }),
-  );
+  on('join-job', 'jobs.list', async ({ jobId, afterSeq = 0 }, user) => {
+    const row = await deps.queries.readableRow(jobId, user);
+    followers.get(row.id)?.dispose();
+    const follower = new JobFollower(socket, row.id, afterSeq, {
+      bus: deps.bus,
+      queries: deps.queries,
+      budget,
+      onEnd: () => followers.get(row.id) === follower && followers.delete(row.id),
+    });
+    followers.set(row.id, follower);
+    // The ack goes out before the first replayed event (SPEC §2).
+    setImmediate(() => follower.start());
+    return { job: deps.queries.present(row, user) };
+  });
 
-  socket.on(
-    'leave-job',
-    handle(async (payload) => {
-      const { jobId } = parse(CancelJob, payload);
-      const key = jobId.toLowerCase();
-      followers.get(key)?.dispose();
-      followers.delete(key);
-      return Promise.resolve({});
-    }),
-  );
+  on('leave-job', null, ({ jobId }) => {
+    const key = jobId.toLowerCase();
+    followers.get(key)?.dispose();
+    followers.delete(key);
+    return Promise.resolve({});
+  });
 
-  socket.on(
-    'cancel-job',
-    handle(async (payload) => {
-      const user = await need('job.run');
-      const { jobId } = parse(CancelJob, payload);
-      return deps.jobs.cancel(jobId, user, source);
-    }),
-  );
+  on('cancel-job', 'job.run', ({ jobId }, user) => deps.jobs.cancel(jobId, user, source));
 
-  socket.on(
-    'terminal:input',
-    handle(async (payload) => {
-      const { jobId, data } = parse(TerminalInput, payload);
-      await deps.jobs.terminalInput(jobId, data, socket.data.user);
-      return {};
-    }),
-  );
+  on('terminal:input', null, async ({ jobId, data }, user) => {
+    await deps.jobs.terminalInput(jobId, data, user);
+    return {};
+  });
 
-  socket.on(
-    'terminal:resize',
-    handle(async (payload) => {
-      const { jobId, cols, rows } = parse(TerminalResize, payload);
-      await deps.jobs.terminalResize(jobId, cols, rows, socket.data.user);
-      return {};
-    }),
-  );
+  on('terminal:resize', null, async ({ jobId, cols, rows }, user) => {
+    await deps.jobs.terminalResize(jobId, cols, rows, user);
+    return {};
+  });
 
   socket.on('disconnect', () => {
     for (const f of followers.values()) f.dispose();

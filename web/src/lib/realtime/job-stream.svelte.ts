@@ -1,7 +1,16 @@
 // Follows one job over the /jobs socket (SPEC §2): joins with the last seq it holds, keeps events
 // in seq order with no duplicate, rejoins after job:resync or a reconnect, and hands what arrived
 // to its sink once per animation frame. Every view of a job's output is a thin layer over this.
-import type { Ack, Job, JobDone, JobEvent, JobLog, JobWithChildren } from '@vmo/protocol';
+import {
+  Disposables,
+  type Ack,
+  type Job,
+  type JobDone,
+  type JobEvent,
+  type JobLog,
+  type JobWithChildren,
+  type ServerToClientEvents,
+} from '@vmo/protocol';
 import type { JobsSocket } from './connection.svelte.js';
 import { TerminalOutbox } from './terminal-outbox.svelte.js';
 
@@ -73,25 +82,19 @@ export class JobStream<S extends JobSink = JobSink> {
     this.#detach?.();
     if (!socket) return () => {};
     const mine = (id: string) => id.toLowerCase() === this.jobId;
-    const onLog = (e: JobLog) => mine(e.jobId) && this.#receive(e);
-    const onDone = (d: JobDone) => mine(d.jobId) && this.#finish(d);
-    const onResync = (r: { jobId: string }) => mine(r.jobId) && this.#join();
-    const onChanged = ({ job }: { job: Job }) => this.#changed(job);
-    const onConnect = () => this.#join();
-    socket.on('job:log', onLog);
-    socket.on('job:done', onDone);
-    socket.on('job:resync', onResync);
-    socket.on('jobs:changed', onChanged);
-    socket.on('connect', onConnect);
+    const subs = new Disposables();
+    const on = <E extends keyof ServerToClientEvents>(event: E, fn: ServerToClientEvents[E]) =>
+      subs.listen(socket, event, fn);
+    on('job:log', (e) => mine(e.jobId) && this.#receive(e));
+    on('job:done', (d) => mine(d.jobId) && this.#finish(d));
+    on('job:resync', (r) => mine(r.jobId) && this.#join());
+    on('jobs:changed', ({ job }) => this.#changed(job));
+    subs.listen(socket, 'connect', () => this.#join());
     this.#socket = socket;
     this.#join();
 
     const detach = () => {
-      socket.off('job:log', onLog);
-      socket.off('job:done', onDone);
-      socket.off('job:resync', onResync);
-      socket.off('jobs:changed', onChanged);
-      socket.off('connect', onConnect);
+      subs.dispose();
       if (socket.connected) socket.emit('leave-job', { jobId: this.jobId }, () => {});
       if (this.#socket === socket) this.#socket = null;
       if (this.#detach === detach) this.#detach = null;
