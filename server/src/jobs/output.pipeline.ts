@@ -2,6 +2,28 @@
 // streaming), coalesce, assign seq, commit a batch, and only then publish it.
 import { advanceLines, type JobEvent, type LineState, type Stream } from '@vmo/protocol';
 import type { StoredEvent } from '../db/job-events.repository.js';
+import { StateMachine } from './state-machine.js';
+
+/**
+ * Where the pipeline's commits stand: `storing`; `failing` once storing failed for longer than
+ * retryForMs (it keeps the output and keeps trying; the job will end failed); `broken` after an
+ * error no retry can mend (nothing more is stored); `abandoned` at shutdown (nothing more is tried).
+ */
+export type StorageState = 'storing' | 'failing' | 'broken' | 'abandoned';
+const STORAGE = {
+  storing: ['failing', 'broken', 'abandoned'],
+  failing: ['broken', 'abandoned'],
+  broken: ['abandoned'],
+  abandoned: [],
+} as const;
+
+/** What the pipeline takes in: all output, or (`cut`, past maxOutputBytes) none any more. */
+export type IntakeState = 'open' | 'cut';
+const INTAKE = { open: ['cut'], cut: [] } as const;
+
+/** Whether the producer is asked to wait (`paused`: more than bufferBytes held). */
+export type FlowState = 'flowing' | 'paused';
+const FLOW = { flowing: ['paused'], paused: ['flowing'] } as const;
 
 /** An event with where it leaves the job's lines (null or absent: unknown, see LineState). */
 export interface EventStore {
@@ -74,14 +96,13 @@ export class OutputPipeline {
   private chain: Promise<void> = Promise.resolve();
   /** Batches go to `publish` one after another, in seq order, each after its commit. */
   private published: Promise<void> = Promise.resolve();
-  private paused = false;
-  private failed: unknown = null;
-  private abandoned = false;
-  /** A permanent store error happened: later batches are not even tried. */
-  private broken = false;
+  readonly storage = new StateMachine<StorageState>('output storage', 'storing', STORAGE);
+  readonly intake = new StateMachine<IntakeState>('output intake', 'open', INTAKE);
+  readonly flow = new StateMachine<FlowState>('output flow', 'flowing', FLOW);
+  /** The error that made storage `failing` or `broken`. */
+  private failure: unknown = null;
   private committed: number;
   private keptBytes = 0;
-  private cut = false;
   private readonly o: Required<
     Omit<
       PipelineOptions,
@@ -123,16 +144,16 @@ export class OutputPipeline {
 
   /** True once output went past maxOutputBytes and the rest was discarded. */
   get truncated(): boolean {
-    return this.cut;
+    return this.intake.is('cut');
   }
 
   /** Set once storing was failing for longer than retryForMs (the output is still kept and retried). */
   get error(): unknown {
-    return this.failed;
+    return this.failure;
   }
 
   write(stream: Exclude<Stream, 'system'>, data: Buffer): void {
-    if (this.cut) return;
+    if (this.intake.is('cut')) return;
     const room = this.o.maxOutputBytes - this.keptBytes;
     const kept = data.length > room ? data.subarray(0, room) : data;
     let decoder = this.decoders.get(stream);
@@ -141,7 +162,7 @@ export class OutputPipeline {
     this.pendingBytes += kept.length;
     this.add(stream, decoder.decode(kept, { stream: true }));
     if (kept !== data) {
-      this.cut = true;
+      this.intake.to('cut');
       this.endStreams();
       this.system(
         `output truncated after ${this.o.maxOutputBytes} bytes (jobs.maxOutputBytes): the job keeps running, the rest of its output is discarded`,
@@ -180,7 +201,7 @@ export class OutputPipeline {
     this.inflightBytes += size;
     this.chain = this.chain.then(async () => {
       try {
-        if (this.abandoned || this.broken) return;
+        if (this.storage.is('abandoned', 'broken')) return;
         const stored = await this.commit(events, bytes);
         this.committed = events.at(-1)?.seq ?? this.committed;
         // Handed to the followers once this turn is over: the next batch's commit is sent first,
@@ -227,10 +248,10 @@ export class OutputPipeline {
 
   private updateBackpressure(): void {
     const held = this.inflightBytes + this.pendingChars;
-    const pause = held > this.o.bufferBytes;
-    if (pause !== this.paused) {
-      this.paused = pause;
-      this.o.onBackpressure?.(pause);
+    const next = held > this.o.bufferBytes ? 'paused' : 'flowing';
+    if (!this.flow.is(next)) {
+      this.flow.to(next);
+      this.o.onBackpressure?.(next === 'paused');
     }
   }
 
@@ -249,14 +270,15 @@ export class OutputPipeline {
         this.lines = stored.after;
         return stored.events;
       } catch (err) {
-        if (this.abandoned) throw err;
+        if (this.storage.is('abandoned')) throw err;
         const permanent = this.o.isPermanent?.(err) ?? false;
-        if (!this.failed && (permanent || this.o.now() >= deadline)) {
-          this.failed = err;
+        if (this.storage.is('storing') && (permanent || this.o.now() >= deadline)) {
+          this.failure = err;
+          this.storage.to(permanent ? 'broken' : 'failing');
           this.o.onFailure?.(err);
         }
         if (permanent) {
-          this.broken = true;
+          this.storage.to('broken');
           throw err;
         }
         this.o.onRetry?.(err, attempt);
@@ -277,6 +299,6 @@ export class OutputPipeline {
 
   /** Stops retrying (server shutdown): what is not stored by then is given up. */
   abandon(): void {
-    this.abandoned = true;
+    this.storage.to('abandoned');
   }
 }

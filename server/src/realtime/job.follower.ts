@@ -5,6 +5,7 @@ import { FINAL_STATUSES } from '@vmo/protocol';
 import { EVENTS_PAGE_BYTES } from '../db/job-events.repository.js';
 import { AppError } from '../errors.js';
 import type { JobBus } from '../jobs/job.bus.js';
+import { StateMachine } from '../jobs/state-machine.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobsSocket } from './socket.types.js';
 import type { SendBudget } from './send-budget.js';
@@ -12,6 +13,19 @@ import type { SendBudget } from './send-budget.js';
 const REPLAY_PAGE = 1000;
 
 type Ended = JobDone & { lastSeq: number };
+
+/**
+ * `live`: live events go straight to the socket. `replaying`: stored events are read from the
+ * database, live ones wait in `queued`. `stale`: replaying, and told meanwhile that more is
+ * committed, so it reads once more before it goes live. `disposed`: it follows no more.
+ */
+export type FollowerState = 'live' | 'replaying' | 'stale' | 'disposed';
+const FOLLOWER = {
+  live: ['replaying', 'disposed'],
+  replaying: ['stale', 'live', 'disposed'],
+  stale: ['replaying', 'disposed'],
+  disposed: [],
+} as const;
 
 /**
  * Whether more may follow this page: it was full by count, or it may have been cut by size (a
@@ -26,12 +40,9 @@ function mayContinue(page: JobEvent[]): boolean {
 
 export class JobFollower {
   private lastSent: number;
-  private replaying = false;
+  private readonly phase = new StateMachine<FollowerState>('job follower', 'live', FOLLOWER);
   private queued: JobEvent[] = [];
   private ended: Ended | null = null;
-  private disposed = false;
-  /** Another instance said more is committed (or asked to look again) since the last read began. */
-  private stale = false;
   private readonly unfollow: () => void;
 
   constructor(
@@ -54,12 +65,12 @@ export class JobFollower {
         void this.catchUp();
       },
       error: (error) => {
-        if (!this.disposed) this.socket.emit('job:error', { jobId: this.jobId, error });
+        if (!this.phase.is('disposed')) this.socket.emit('job:error', { jobId: this.jobId, error });
       },
       // The job runs on another instance: its events are read from the database, never relayed.
       committed: (lastSeq) => {
-        if (this.disposed || lastSeq <= this.lastSent) return;
-        this.stale = true;
+        if (this.phase.is('disposed') || lastSeq <= this.lastSent) return;
+        if (this.phase.is('replaying')) this.phase.to('stale');
         void this.catchUp();
       },
     });
@@ -71,15 +82,19 @@ export class JobFollower {
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+    if (this.phase.is('disposed')) return;
+    this.phase.to('disposed');
     this.unfollow();
+  }
+
+  private get disposed(): boolean {
+    return this.phase.is('disposed');
   }
 
   private onLive(events: JobEvent[]): void {
     if (this.disposed) return;
     if (this.deps.budget.over) return this.resync();
-    if (!this.replaying) {
+    if (this.phase.is('live')) {
       let i = 0;
       for (; i < events.length; i++) {
         const e = events[i]!;
@@ -116,11 +131,11 @@ export class JobFollower {
 
   /** Replays from the database until caught up, drains what arrived live meanwhile, ends with job:done. */
   private async catchUp(): Promise<void> {
-    if (this.replaying || this.disposed) return;
-    this.replaying = true;
+    if (!this.phase.is('live')) return;
+    this.phase.to('replaying');
     try {
       for (;;) {
-        this.stale = false;
+        if (!this.phase.tryTo('replaying')) return; // disposed meanwhile
         // Replay is pulled from the database page by page, the next page read while this one is
         // sent (the database and the socket work side by side), and waits for a slow client.
         let next: Promise<JobEvent[]> | null = this.page(this.lastSent);
@@ -140,7 +155,11 @@ export class JobFollower {
 
         const ended = this.ended ?? (await this.endedInDatabase());
         if (this.disposed) return;
-        if (this.queued.length > 0 || this.stale || (ended && this.lastSent < ended.lastSeq))
+        if (
+          this.queued.length > 0 ||
+          this.phase.is('stale') ||
+          (ended && this.lastSent < ended.lastSeq)
+        )
           continue;
         if (ended) {
           this.socket.emit('job:done', {
@@ -166,7 +185,7 @@ export class JobFollower {
       this.dispose();
       this.deps.onEnd();
     } finally {
-      this.replaying = false;
+      this.phase.tryTo('live'); // unless disposed meanwhile
     }
   }
 
