@@ -138,7 +138,7 @@ describe('mount()', () => {
     expect(made.json()).toEqual({ name: 'a' });
     const bad = await call('POST', '/api/things', { role: 'operator', payload: { name: '' } });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.message).toContain('name');
+    expect(bad.json<{ error: { message: string } }>().error.message).toContain('name');
   });
 
   it('reads a missing optional body as {}, and a required one as missing', async () => {

@@ -25,17 +25,18 @@ const user = (role: User['role']): User => ({
 function standIn(role: User['role']) {
   const incoming = new EventEmitter();
   const sent: [string, unknown][] = [];
+  const disconnect = vi.fn();
   const socket = {
     data: { user: user(role), source: '127.0.0.1' },
     conn: new EventEmitter(),
     on: (event: string, fn: (...args: unknown[]) => void) => incoming.on(event, fn),
     emit: (event: string, payload: unknown) => sent.push([event, payload]),
-    disconnect: vi.fn(),
+    disconnect,
   };
   /** Sends an event as a client would and resolves with its ack. */
   const ask = (event: string, payload: unknown) =>
     new Promise<Record<string, unknown>>((resolve) => incoming.emit(event, payload, resolve));
-  return { socket: socket as unknown as JobsSocket, incoming, sent, ask };
+  return { socket: socket as unknown as JobsSocket, incoming, sent, ask, disconnect };
 }
 
 function setup(role: User['role'] = 'operator', over: Partial<Record<string, unknown>> = {}) {
@@ -124,12 +125,12 @@ describe('the /jobs socket handlers', () => {
   });
 
   it('disconnect a caller the database no longer knows, after the refusal', async () => {
-    const { ask, socket } = setup('operator', { currentUser: () => Promise.resolve(null) });
+    const { ask, disconnect } = setup('operator', { currentUser: () => Promise.resolve(null) });
     expect(await ask('join-job', { jobId: ID })).toMatchObject({
       error: { code: 'UNAUTHENTICATED' },
     });
     await new Promise((r) => setImmediate(r));
-    expect(socket.disconnect).toHaveBeenCalledWith(true);
+    expect(disconnect).toHaveBeenCalledWith(true);
   });
 
   it('replay a joined job from the database, go live, end with job:done, and stop on leave', async () => {
