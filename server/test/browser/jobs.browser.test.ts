@@ -304,6 +304,21 @@ describe('jobs in Chromium', () => {
       await page.waitForURL(jobUrl);
       await terminalText().getByText('got:dana').waitFor();
       await page.getByText('Replay of the recorded session.').waitFor();
+      // The replay is the stored session: what was typed and what the job answered, in that order.
+      const jobId = jobUrl.split('/').pop()!;
+      const stored = await t.db.pool.query<{ status: string; exit_code: number }>(
+        'select status, exit_code from jobs where id = $1',
+        [jobId],
+      );
+      expect(stored.rows[0]).toEqual({ status: 'success', exit_code: 0 });
+      const output = await t.db.pool.query<{ text: string }>(
+        "select string_agg(chunk, '' order by seq) as text from job_events where job_id = $1 and stream = 'pty'",
+        [jobId],
+      );
+      const text = output.rows[0]!.text;
+      expect(text.indexOf('name?')).toBeGreaterThanOrEqual(0);
+      expect(text.indexOf('dana')).toBeGreaterThan(text.indexOf('name?'));
+      expect(text.indexOf('got:dana')).toBeGreaterThan(text.indexOf('dana'));
     });
   });
 

@@ -316,6 +316,25 @@ describe('every page and control for each role', { timeout: 240_000 }, () => {
       await page.waitForURL(JOB_URL);
       await page.locator('dl [data-protected=prod]').waitFor();
       await page.locator('dl [data-status=success]').waitFor({ timeout: 30_000 });
+      // What the page showed is what was stored: one group over prod, a child per VM, all green,
+      // and the audit entry says the name was typed.
+      const groupId = page.url().split('/').pop()!;
+      const group = await t.db.pool.query<{ status: string; host: string; command: string }>(
+        'select status, host, command from jobs where id = $1',
+        [groupId],
+      );
+      expect(group.rows[0]).toMatchObject({ status: 'success', host: 'prod' });
+      const children = await t.db.pool.query<{ status: string }>(
+        'select status from jobs where parent_id = $1',
+        [groupId],
+      );
+      expect(children.rows.length).toBeGreaterThan(0);
+      expect(new Set(children.rows.map((c) => c.status))).toEqual(new Set(['success']));
+      const audit = await t.db.pool.query<{ details: { confirmed?: string } }>(
+        "select details from audit_log where target = $1 and action = 'job.fanout'",
+        [groupId],
+      );
+      expect(audit.rows.map((r) => r.details.confirmed)).toEqual(['typed']);
     });
     await page.close();
   });
