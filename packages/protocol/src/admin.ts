@@ -87,6 +87,10 @@ export const AuditQuery = z.strictObject({
   action: z.string().min(1).max(64).optional(),
   /** A username. */
   user: z.string().min(1).max(64).optional(),
+  /** Entries about jobs in this vm-config environment (runs on its VMs, fan-outs over it). */
+  environment: z.string().min(1).max(128).optional(),
+  /** Entries about jobs on this VM, `<environment>/<name>`. */
+  vm: z.string().min(1).max(260).optional(),
   before: z.string().max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });

@@ -63,7 +63,12 @@ export const JobRecord = z.object({
   type: JobType,
   status: JobStatus,
   project: z.string().nullable(),
+  /** The ssh alias it ran through (`vm:<env>/<name>` for a VM without one); a fan-out's environment. */
   host: z.string().nullable(),
+  /** The vm-config environment it ran in or fanned out over. */
+  environment: z.string().nullable(),
+  /** The VM it ran on, `<environment>/<name>`. */
+  vm: z.string().nullable(),
   target: z.string().nullable(),
   args: MakeArgs,
   preset: z.string().nullable(),
@@ -166,6 +171,9 @@ export const JobsQuery = z.strictObject({
   type: JobType.optional(),
   project: z.string().max(128).optional(),
   host: z.string().max(256).optional(),
+  environment: z.string().max(128).optional(),
+  /** A VM's id, `<environment>/<name>`. */
+  vm: z.string().max(260).optional(),
   user: z.string().max(64).optional(),
   q: z.string().max(256).optional(),
   before: z.string().max(128).optional(),

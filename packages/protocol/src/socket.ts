@@ -28,7 +28,11 @@ export type LeaveJob = z.infer<typeof LeaveJob>;
 /** Each event a client sends: the schema its payload is parsed with, and what its ack carries. */
 export const CLIENT_EVENTS = {
   'execute-command': { payload: ExecuteCommand, reply: z.object({ jobId: z.string() }) },
-  'join-job': { payload: JoinJob, reply: z.object({ job: Job }) },
+  // A group's children come along, read after the listeners were in place: none is missed.
+  'join-job': {
+    payload: JoinJob,
+    reply: z.object({ job: Job, children: z.array(Job).optional() }),
+  },
   'leave-job': { payload: LeaveJob, reply: z.object({}) },
   'cancel-job': { payload: CancelJob, reply: CanceledJob },
   'terminal:input': { payload: TerminalInput, reply: z.object({}) },

@@ -23,6 +23,8 @@ export class AuditQueries {
     const rows = await this.deps.audit.list({
       action: q.action,
       username: q.user,
+      environment: q.environment,
+      vm: q.vm,
       beforeId: q.before,
       limit: q.limit,
     });

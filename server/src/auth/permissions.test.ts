@@ -256,6 +256,8 @@ describe('Access: the server asking can()', () => {
       args: {},
       preset: null,
       command: 'ssh web1 -- cat /etc/shadow',
+      environment: null,
+      vm: null,
       exitCode: null,
       signal: null,
       createdAt: '',
@@ -274,6 +276,11 @@ describe('Access: the server asking can()', () => {
     const asAdmin = access.present(record, { id: 'a', role: 'admin' });
     expect(asAdmin.command).toBe('ssh web1 -- cat /etc/shadow');
     expect(asAdmin.can).toEqual({ cancel: true, rerun: true, readOutput: true, input: false });
+    // On a VM the command names the VM, and so does what hides it.
+    const onVm = { ...record, command: 'cat /etc/shadow @ prod/app9', vm: 'prod/app9' };
+    expect(access.present(onVm, { id: 'v', role: 'viewer' }).command).toBe(
+      '(ad-hoc command, shown to admins only) @ prod/app9',
+    );
     expect(access.permissions({ id: 'o', role: 'operator' })).toMatchObject({
       'job.run': true,
       'hostShell.open': false,

@@ -55,6 +55,7 @@ export class Access {
 }
 
 function hiddenCommand(job: JobRecord): string {
+  if (job.vm) return `${HIDDEN_COMMAND} @ ${job.vm}`;
   return job.host ? `ssh ${job.host} -- ${HIDDEN_COMMAND}` : HIDDEN_COMMAND;
 }
 

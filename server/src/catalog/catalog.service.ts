@@ -142,7 +142,13 @@ export class CatalogService {
 
   /** The remote dir of a project on a host, or 404 UNKNOWN_HOST. */
   remoteDir(project: Project, hostAlias: string): string {
-    const remote = project.remote?.find((r) => r.host === hostAlias);
+    // A VM (`vm:<env>/<name>`) is where the project is set up by that name or by its ssh alias.
+    const vm = hostAlias.startsWith('vm:')
+      ? this.vmList.find((v) => `vm:${v.id}` === hostAlias)
+      : undefined;
+    const remote = project.remote?.find(
+      (r) => r.host === hostAlias || (!!vm?.sshAlias && r.host === vm.sshAlias),
+    );
     if (!remote)
       throw new AppError(
         'UNKNOWN_HOST',

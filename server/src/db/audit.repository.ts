@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AuditLogTable, Database } from './schema.js';
 
 export interface AuditEntry {
@@ -15,6 +15,10 @@ export type AuditRow = Selectable<AuditLogTable>;
 export interface AuditFilter {
   action?: string;
   username?: string;
+  /** `details.environment` (a job's, or a fan-out's) is this. */
+  environment?: string;
+  /** `details.vm` is this. */
+  vm?: string;
   /** Rows with a smaller id (ids grow with time, so this pages newest first). */
   beforeId?: string;
   limit: number;
@@ -42,6 +46,8 @@ export class AuditRepository {
     let q = this.db.selectFrom('audit_log').selectAll();
     if (f.action) q = q.where('action', '=', f.action);
     if (f.username) q = q.where('username', '=', f.username);
+    if (f.environment) q = q.where(sql<string>`details->>'environment'`, '=', f.environment);
+    if (f.vm) q = q.where(sql<string>`details->>'vm'`, '=', f.vm);
     if (f.beforeId) q = q.where('id', '<', f.beforeId);
     return q
       .orderBy('id', 'desc')

@@ -22,6 +22,8 @@ export type NewJob = Pick<
   parent_id?: string | null;
   /** What it was started with; re-runs start from it. */
   request?: StoredRequest | null;
+  environment?: string | null;
+  vm?: string | null;
 };
 
 /** The stored job; `protection` and `waiting` come from the catalog and the queue, not the row. */
@@ -36,6 +38,8 @@ export function toJob(
     status: r.status,
     project: r.project,
     host: r.host,
+    environment: r.environment,
+    vm: r.vm,
     target: r.target,
     args: r.args,
     preset: r.preset,
@@ -140,6 +144,8 @@ export class JobsRepository {
     if (q.type) query = query.where('jobs.type', '=', q.type);
     if (q.project) query = query.where('jobs.project', '=', q.project);
     if (q.host) query = query.where('jobs.host', '=', q.host);
+    if (q.environment) query = query.where('jobs.environment', '=', q.environment);
+    if (q.vm) query = query.where('jobs.vm', '=', q.vm);
     if (q.user === 'me') query = query.where('jobs.requested_by', '=', userId);
     else if (q.user) query = query.where('users.username', '=', q.user);
     if (q.q) {

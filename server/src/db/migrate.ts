@@ -6,6 +6,7 @@ import * as m0004 from './migrations/0004_line_marks.js';
 import * as m0005 from './migrations/0005_login_limits.js';
 import * as m0006 from './migrations/0006_job_process.js';
 import * as m0007 from './migrations/0007_job_request.js';
+import * as m0008 from './migrations/0008_job_vm.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_login_limits': m0005,
   '0006_job_process': m0006,
   '0007_job_request': m0007,
+  '0008_job_vm': m0008,
 };
 
 /** Every migration, in the order they run on a new database. */

@@ -100,6 +100,10 @@ export interface JobsTable {
   process: Json<ProcessMark> | null;
   /** What it was started with (protocol StoredRequest); null for jobs from before 0007. */
   request: Json<StoredRequest> | null;
+  /** The vm-config environment it ran in (or fanned out over); null elsewhere and before 0008. */
+  environment: string | null;
+  /** The VM it ran on, `<environment>/<name>`; null elsewhere and before 0008. */
+  vm: string | null;
 }
 
 export interface JobEventsTable {

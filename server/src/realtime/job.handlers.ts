@@ -100,7 +100,9 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     followers.set(row.id, follower);
     // The ack goes out before the first replayed event (SPEC §2).
     setImmediate(() => follower.start());
-    return { job: deps.queries.present(row, user) };
+    const job = deps.queries.present(row, user);
+    if (row.type !== 'group') return { job };
+    return { job, children: (await deps.queries.get(row.id, user)).children ?? [] };
   });
 
   on('leave-job', null, ({ jobId }) => {

@@ -17,6 +17,13 @@ import { AppError } from '../errors.js';
 import { jobEnvironment, type EnvFilter } from '../process/environment.js';
 import { diagnoseSsh, type SshRunner } from '../runners/ssh.runner.js';
 
+/** Where a job runs: see RemoteService.place(). */
+export interface Place {
+  host: string;
+  environment: string | null;
+  vm: string | null;
+}
+
 const VM_ALIAS = /^vm:([A-Za-z0-9][A-Za-z0-9_.-]*)\/([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
 const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -45,6 +52,19 @@ export class RemoteService implements RemoteListings {
       return found.user ? `${found.user}@${found.host}` : found.host;
     }
     return this.deps.catalog.host(hostAlias).alias;
+  }
+
+  /**
+   * Where a job on `hostAlias` runs, as the history records it: the ssh alias that reaches it
+   * and, for a VM (`vm:<env>/<name>`), its environment and id, even when it is reached through
+   * another host's ssh entry. 404 UNKNOWN_HOST for neither.
+   */
+  place(hostAlias: string): Place {
+    const vm = VM_ALIAS.exec(hostAlias);
+    if (!vm) return { host: this.deps.catalog.host(hostAlias).alias, environment: null, vm: null };
+    const found = this.deps.catalog.vms().find((v) => v.environment === vm[1] && v.name === vm[2]);
+    if (!found) throw new AppError('UNKNOWN_HOST', `no VM "${vm[1]}/${vm[2]}"`);
+    return { host: found.sshAlias ?? hostAlias, environment: found.environment, vm: found.id };
   }
 
   /** Names of the containers running on a host (`docker ps`), for the log-tail picker. */

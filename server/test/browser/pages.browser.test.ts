@@ -216,7 +216,7 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
       await input.waitFor();
       await page.locator('[data-entry="t:demo/build"]').waitFor();
       await input.fill('hello vmo-test2');
-      await page.locator('[data-entry="p:hello@vmo-test2"]').waitFor();
+      await page.locator('[data-entry="p:hello@vm:lab/vmo-test2"]').waitFor();
       expect(await page.locator('[data-entry="t:demo/build"]').count()).toBe(0);
       await input.fill('');
       await checkPage('palette');

@@ -442,11 +442,12 @@ describe('each caller gets the job with what it may do', () => {
       );
       await until(jobId, ended);
       await new Promise((r) => setTimeout(r, 200));
-      const hidden = 'ssh vm:staging/staging-web2 -- (ad-hoc command, shown to admins only)';
+      // A VM is named as itself, after the command (issue 22).
+      const hidden = '(ad-hoc command, shown to admins only) @ staging/staging-web2';
       expect((await jobOf(viewer, jobId)).command).toBe(hidden);
       expect((await jobOf(operator, jobId)).command).toBe(hidden);
       expect((await jobOf(admin, jobId)).command).toBe(
-        'ssh vm:staging/staging-web2 -- cat /etc/secret-recipe',
+        'cat /etc/secret-recipe @ staging/staging-web2',
       );
       const listed = await json<{ items: Job[] }>(await viewer.get('/api/jobs?limit=50'), 200);
       expect(JSON.stringify(listed)).not.toContain('secret-recipe');
@@ -465,7 +466,7 @@ describe('each caller gets the job with what it may do', () => {
         201,
       );
       expect((await jobOf(admin, again.jobId)).command).toBe(
-        'ssh vm:staging/staging-web2 -- cat /etc/secret-recipe',
+        'cat /etc/secret-recipe @ staging/staging-web2',
       );
       await until(again.jobId, ended);
     } finally {

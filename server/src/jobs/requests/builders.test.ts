@@ -50,13 +50,23 @@ function context(opts: { protect?: Protection; unreachable?: string[]; adHoc?: b
       params: { lines: '^[0-9]+$' },
     }),
     vms: () => [
-      { environment: 'staging', name: 'web1', sshAlias: 'stg-web1' },
-      { environment: 'staging', name: 'web2', sshAlias: null },
-      { environment: 'prod', name: 'app9', sshAlias: 'prod-app9' },
+      { id: 'staging/web1', environment: 'staging', name: 'web1', sshAlias: 'stg-web1' },
+      { id: 'staging/web2', environment: 'staging', name: 'web2', sshAlias: null },
+      { id: 'prod/app9', environment: 'prod', name: 'app9', sshAlias: 'prod-app9' },
     ],
   };
   const remote = {
     destination: (host: string) => ({ host }),
+    place: (host: string) => {
+      const vm = /^vm:(.+)\/(.+)$/.exec(host);
+      return vm
+        ? {
+            host: vm[2] === 'web1' ? 'stg-web1' : host,
+            environment: vm[1]!,
+            vm: `${vm[1]}/${vm[2]}`,
+          }
+        : { host, environment: null, vm: null };
+    },
     projectTargets: (_p: unknown, host: string) =>
       opts.unreachable?.includes(host)
         ? Promise.reject(new AppError('REMOTE_FAILED', `${host} does not answer`))
@@ -170,14 +180,16 @@ describe('the request builders', () => {
       { environment: 'staging', alias: 'shop', target: 'build', args: { V: '1' } },
       user('operator'),
     );
-    expect(plan.hosts).toEqual(['stg-web1', 'vm:staging/web2']);
-    expect(plan.children.map((c) => c.row.command)).toEqual([
-      'ssh stg-web1 -- make build V=1',
-      'ssh vm:staging/web2 -- make build V=1',
+    expect(plan.hosts).toEqual(['vm:staging/web1', 'vm:staging/web2']);
+    // Each child names its VM, whichever ssh entry reaches it.
+    expect(plan.children.map((c) => [c.row.command, c.row.host, c.row.vm])).toEqual([
+      ['make build V=1 @ staging/web1', 'stg-web1', 'staging/web1'],
+      ['make build V=1 @ staging/web2', 'vm:staging/web2', 'staging/web2'],
     ]);
     expect(plan.group).toMatchObject({
       command: 'fanout staging -- make build V=1',
       host: 'staging',
+      environment: 'staging',
       request: { kind: 'fanout', request: { environment: 'staging', target: 'build' } },
     });
   });

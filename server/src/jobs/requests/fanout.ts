@@ -1,7 +1,9 @@
 // A fan-out: one child request per host (a preset, or a project's target) and the group's own row.
 // Unreachable hosts become failing children; one confirmation covers every host.
 import type { StartFanout, StartStream, User } from '@vmo/protocol';
+import { renderPreset } from '../../catalog/presets.js';
 import { AppError } from '../../errors.js';
+import { displayCommand } from '../make-command.js';
 import { checkConfirmation } from './rails.js';
 import { remoteMake, remoteTarget } from './remote-target.js';
 import { withoutConfirm, type JobRequest, type RequestContext } from './request.js';
@@ -37,13 +39,17 @@ export async function fanout(
           hosts,
         );
   const first = children[0]!;
-  const tail = first.row.command.slice(`ssh ${hosts[0]} -- `.length);
+  const what =
+    first.row.preset !== null
+      ? renderPreset(ctx.catalog.preset(first.row.preset), first.row.args)
+      : displayCommand(first.row.target!, first.row.args);
   const where = req.environment ?? hosts.join(',');
-  const command = `fanout ${where} -- ${tail}`;
+  const command = `fanout ${where} -- ${what}`;
   return {
     group: {
       project: first.row.project,
       host: req.environment ?? null,
+      ...(req.environment ? { environment: req.environment } : {}),
       target: first.row.target,
       args: first.row.args,
       preset: first.row.preset,
@@ -53,7 +59,15 @@ export async function fanout(
     },
     children,
     hosts,
-    audit: { action: 'job.fanout', details: { command, hosts, ...rails } },
+    audit: {
+      action: 'job.fanout',
+      details: {
+        command,
+        hosts,
+        ...(req.environment ? { environment: req.environment } : {}),
+        ...rails,
+      },
+    },
   };
 }
 
@@ -65,7 +79,8 @@ function fanoutHosts(ctx: RequestContext, req: StartFanout): string[] {
   }
   const vms = ctx.catalog.vms().filter((v) => v.environment === req.environment);
   if (!vms.length) throw new AppError('UNKNOWN_HOST', `no VMs in environment "${req.environment}"`);
-  return vms.map((v) => v.sshAlias ?? `vm:${v.environment}/${v.name}`);
+  // Each VM as itself (its ssh alias may be shared, or another host's): its job names it.
+  return vms.map((v) => `vm:${v.id}`);
 }
 
 /** The target must exist on every host that answers; a host that cannot be reached still gets its (failing) job. */

@@ -5,7 +5,13 @@ import { shellQuote } from '../../process/shell.js';
 import type { RemoteSpec } from '../../runners/ssh.runner.js';
 import { checkMakeArgs, displayCommand, makeArgv } from '../make-command.js';
 import { checkConfirmation, checkTargetUse, type Confirmed } from './rails.js';
-import { withoutConfirm, type JobRequest, type RequestContext } from './request.js';
+import {
+  placed,
+  placeFields,
+  withoutConfirm,
+  type JobRequest,
+  type RequestContext,
+} from './request.js';
 
 export async function remoteTarget(
   ctx: RequestContext,
@@ -37,10 +43,7 @@ export async function remoteTarget(
   return {
     ...built,
     exclusiveKey: target.exclusive ? `${project.alias}:${target.name}@${hostAlias}` : undefined,
-    audit: {
-      action: 'job.run',
-      details: { command: built.row.command, project: project.alias, host: hostAlias, ...rails },
-    },
+    audit: { ...built.audit, details: { ...built.audit.details, ...rails } },
   };
 }
 
@@ -62,12 +65,14 @@ export function remoteMake(
     tty: true,
     env: ctx.env(),
   };
-  const command = `ssh ${hostAlias} -- ${displayCommand(req.target, req.args)}`;
+  const place = ctx.remote.place(hostAlias);
+  const command = placed(displayCommand(req.target, req.args), place, hostAlias);
   return {
     type: 'ssh',
     row: {
       project: project.alias,
-      host: hostAlias,
+      host: place.host,
+      ...placeFields(place),
       target: req.target,
       args: req.args,
       preset: null,
@@ -76,6 +81,9 @@ export function remoteMake(
       request: { kind: 'stream', request: { ...withoutConfirm(req), hostAlias } },
     },
     launch: { runner: 'ssh', spec },
-    audit: { action: 'job.run', details: { command, project: project.alias, host: hostAlias } },
+    audit: {
+      action: 'job.run',
+      details: { command, project: project.alias, host: place.host, ...placeFields(place) },
+    },
   };
 }

@@ -3,7 +3,13 @@ import type { StartSsh, User } from '@vmo/protocol';
 import { renderPreset } from '../../catalog/presets.js';
 import type { RemoteSpec } from '../../runners/ssh.runner.js';
 import { checkConfirmation, type Confirmed } from './rails.js';
-import { withoutConfirm, type JobRequest, type RequestContext } from './request.js';
+import {
+  placed,
+  placeFields,
+  withoutConfirm,
+  type JobRequest,
+  type RequestContext,
+} from './request.js';
 
 export function sshCommand(
   ctx: RequestContext,
@@ -25,12 +31,14 @@ export function sshCommand(
   // Follow presets and ad-hoc commands get a tty, so a cancel ends the remote command too.
   const tty = preset ? preset.follow : true;
   const spec: RemoteSpec = { destination, command, tty, env: ctx.env() };
-  const display = `ssh ${req.hostAlias} -- ${command}`;
+  const place = ctx.remote.place(req.hostAlias);
+  const display = placed(command, place, req.hostAlias);
   return {
     type: 'ssh',
     row: {
       project: null,
-      host: req.hostAlias,
+      host: place.host,
+      ...placeFields(place),
       target: null,
       args: params,
       preset: preset?.name ?? null,
@@ -41,7 +49,7 @@ export function sshCommand(
     launch: { runner: 'ssh', spec },
     audit: {
       action: preset ? 'job.run' : 'job.adhoc',
-      details: { command: display, host: req.hostAlias, ...rails },
+      details: { command: display, host: place.host, ...placeFields(place), ...rails },
     },
   };
 }

@@ -2,7 +2,7 @@
 import type { StartTerminal, User } from '@vmo/protocol';
 import { checkMakeArgs, displayCommand, makeArgv } from '../make-command.js';
 import { checkConfirmation, checkTargetUse } from './rails.js';
-import { withoutConfirm, type JobRequest, type RequestContext } from './request.js';
+import { placeFields, withoutConfirm, type JobRequest, type RequestContext } from './request.js';
 
 export async function terminal(
   ctx: RequestContext,
@@ -19,12 +19,14 @@ export async function terminal(
       protection: ctx.catalog.protectionOf({ host: req.hostAlias }),
     });
     const argv = ctx.ssh.shellArgv(destination);
-    const command = `ssh ${req.hostAlias}`;
+    const place = ctx.remote.place(req.hostAlias);
+    const command = `ssh ${place.vm ?? req.hostAlias}`;
     return {
       type: 'terminal',
       row: {
         project: null,
-        host: req.hostAlias,
+        host: place.host,
+        ...placeFields(place),
         target: null,
         args: {},
         preset: null,
@@ -33,7 +35,10 @@ export async function terminal(
         request,
       },
       launch: { runner: 'pty', spec: { argv, env: ctx.env(), ...size } },
-      audit: { action: 'terminal.open', details: { command, host: req.hostAlias, ...rails } },
+      audit: {
+        action: 'terminal.open',
+        details: { command, host: place.host, ...placeFields(place), ...rails },
+      },
     };
   }
   const args = req.args ?? {};

@@ -21,6 +21,9 @@ export interface JobFilter {
   status?: JobStatus | '';
   type?: JobType | '';
   project?: string;
+  environment?: string;
+  /** A VM's id, `<environment>/<name>`. */
+  vm?: string;
   host?: string;
   /** `me`, or a username. */
   user?: string;

@@ -103,6 +103,40 @@ describe(JobStream.name, () => {
     expect(stream.children.map((c) => [c.id, c.status])).toEqual([['c1', 'failed']]);
   });
 
+  it('takes a group’s children from the join, and never shows one running again once it ended', () => {
+    const child = (id: string, status: Job['status']) =>
+      ({ ...JOB, id, parentId: 'j1', status }) as Job;
+    const socket = new FakeSocket();
+    // The join answers with the children as read once the listeners were in place: c2 started
+    // and c1 failed while the page was loading, before it listened.
+    socket.emit = function (event, payload, ack) {
+      this.emitted.push([event, payload]);
+      if (event === 'join-job')
+        ack?.({
+          ok: true,
+          job: { ...JOB, id: 'j1', type: 'group' },
+          children: [child('c1', 'failed'), child('c2', 'running')],
+        });
+    };
+    const stream = new JobStream(
+      { ...JOB, type: 'group', children: [child('c1', 'running')] },
+      new Sink(),
+    );
+    stream.attach(socket as unknown as JobsSocket);
+    expect(stream.children.map((c) => [c.id, c.status])).toEqual([
+      ['c1', 'failed'],
+      ['c2', 'running'],
+    ]);
+    // News that comes late (a change the snapshot already holds) changes nothing.
+    socket.serve('jobs:changed', { job: child('c1', 'running') });
+    socket.serve('jobs:changed', { job: child('c2', 'queued') });
+    socket.serve('jobs:changed', { job: child('c2', 'success') });
+    expect(stream.children.map((c) => [c.id, c.status])).toEqual([
+      ['c1', 'failed'],
+      ['c2', 'success'],
+    ]);
+  });
+
   it('leaves the job and stops listening on detach', () => {
     const { socket, sink, detach } = setup();
     detach();

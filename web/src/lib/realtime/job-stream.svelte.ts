@@ -3,7 +3,9 @@
 // to its sink once per animation frame. Every view of a job's output is a thin layer over this.
 import {
   Disposables,
+  FINAL_STATUSES,
   type Ack,
+  type JobStatus,
   type Job,
   type JobDone,
   type JobEvent,
@@ -18,6 +20,10 @@ import { TerminalOutbox } from './terminal-outbox.svelte.js';
 export interface JobSink {
   append(events: readonly JobEvent[]): void;
 }
+
+/** How far along a status is: queued, then running, then any end. */
+const stage = (status: JobStatus) =>
+  status === 'queued' ? 0 : status === 'running' ? 1 : FINAL_STATUSES.includes(status) ? 2 : 1;
 
 /** A frame, or a timer when frames stop (a hidden tab), whichever comes first. */
 const FLUSH_FALLBACK_MS = 250;
@@ -132,6 +138,7 @@ export class JobStream<S extends JobSink = JobSink> {
       }
       this.error = null;
       this.job = res.job;
+      for (const child of res.children ?? []) this.#changed(child);
     });
   }
 
@@ -160,7 +167,11 @@ export class JobStream<S extends JobSink = JobSink> {
       else this.job = { ...job, status: this.done.status };
     } else if (job.parentId === this.jobId) {
       const i = this.children.findIndex((c) => c.id === job.id);
-      this.children = i === -1 ? [...this.children, job] : this.children.with(i, job);
+      if (i === -1) this.children = [...this.children, job];
+      // News can come out of order (the join's snapshot after a change it predates): a child
+      // never goes back from ended to running, or from running to queued.
+      else if (stage(job.status) >= stage(this.children[i]!.status))
+        this.children = this.children.with(i, job);
     }
   }
 

@@ -35,4 +35,15 @@ describe(matchesFilter.name, () => {
     expect(matchesFilter(job(), { user: 'dana' }, me)).toBe(true);
     expect(matchesFilter(job({ requestedBy: null }), { user: 'lee' }, me)).toBe(false);
   });
+
+  it('filters by environment and VM, and round-trips them through the URL', () => {
+    const onApp9 = job({ environment: 'prod', vm: 'prod/app9', host: 'web1' });
+    expect(matchesFilter(onApp9, { vm: 'prod/app9' }, me)).toBe(true);
+    expect(matchesFilter(onApp9, { environment: 'prod' }, me)).toBe(true);
+    expect(matchesFilter(onApp9, { vm: 'prod/app8' }, me)).toBe(false);
+    expect(matchesFilter(job(), { environment: 'prod' }, me)).toBe(false);
+    const filter = filterFromUrl(new URLSearchParams('environment=prod&vm=prod%2Fapp9'));
+    expect(filter).toMatchObject({ environment: 'prod', vm: 'prod/app9' });
+    expect(filterToSearch(filter)).toBe('?environment=prod&vm=prod%2Fapp9');
+  });
 });

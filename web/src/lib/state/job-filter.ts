@@ -21,7 +21,7 @@ export const TYPE_LABELS: Record<JobType, string> = {
   group: 'Fan-out group',
 };
 
-const KEYS = ['status', 'type', 'project', 'host', 'user', 'q'] as const;
+const KEYS = ['status', 'type', 'project', 'environment', 'vm', 'host', 'user', 'q'] as const;
 
 export function filterFromUrl(params: URLSearchParams): JobFilter {
   const status = params.get('status') ?? '';
@@ -30,6 +30,8 @@ export function filterFromUrl(params: URLSearchParams): JobFilter {
     status: status in STATUS_LABELS ? (status as JobStatus) : '',
     type: type in TYPE_LABELS ? (type as JobType) : '',
     project: params.get('project') ?? '',
+    environment: params.get('environment') ?? '',
+    vm: params.get('vm') ?? '',
     host: params.get('host') ?? '',
     user: params.get('user') ?? '',
     q: params.get('q') ?? '',
@@ -52,6 +54,8 @@ export function matchesFilter(job: Job, filter: JobFilter, me: User): boolean {
   if (filter.status && job.status !== filter.status) return false;
   if (filter.type && job.type !== filter.type) return false;
   if (filter.project && job.project !== filter.project) return false;
+  if (filter.environment && job.environment !== filter.environment) return false;
+  if (filter.vm && job.vm !== filter.vm) return false;
   if (filter.host && job.host !== filter.host) return false;
   if (filter.user === 'me' && job.requestedBy?.id !== me.id) return false;
   if (filter.user && filter.user !== 'me' && job.requestedBy?.username !== filter.user)

@@ -7,6 +7,8 @@ export const job = (over: Partial<Job> = {}): Job => ({
   status: 'running',
   project: 'engine',
   host: null,
+  environment: null,
+  vm: null,
   target: 'hello',
   args: {},
   preset: null,

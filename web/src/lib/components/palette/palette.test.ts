@@ -66,7 +66,9 @@ describe('the command palette', () => {
       't:site/build',
       't:app/build',
     ]);
-    expect(filterEntries(entries, 'web1 UPTIME').map((e) => e.id)).toEqual(['p:uptime@web1']);
+    expect(filterEntries(entries, 'web1 UPTIME').map((e) => e.id)).toEqual([
+      'p:uptime@vm:prod/web1',
+    ]);
     expect(filterEntries(entries, 'logs box').map((e) => e.id)).toEqual([
       'p:docker-logs@vm:lab/box',
     ]);
@@ -87,12 +89,12 @@ describe('the command palette', () => {
       path: '/projects/app?run=deploy',
     });
     expect(paletteAction(byId('t:site/shell'), true)).toMatchObject({ do: 'terminal' });
-    expect(paletteAction(byId('p:uptime@web1'), true)).toEqual({
+    expect(paletteAction(byId('p:uptime@vm:prod/web1'), true)).toEqual({
       do: 'preset',
-      hostAlias: 'web1',
+      hostAlias: 'vm:prod/web1',
       preset: 'uptime',
     });
-    expect(paletteAction(byId('p:docker-logs@web1'), true)).toEqual({
+    expect(paletteAction(byId('p:docker-logs@vm:prod/web1'), true)).toEqual({
       do: 'open',
       path: '/vms/prod/web1?preset=docker-logs',
     });
@@ -111,7 +113,7 @@ describe('the command palette', () => {
       isFavourite: () => false,
     });
     expect(broken.map((e) => [e.id, paletteAction(e, true), entryDetail(e)])).toEqual([
-      ['p:uptime@web1', { do: 'open', path: '/vms/prod/web1' }, 'ssh rejects this host'],
+      ['p:uptime@vm:prod/web1', { do: 'open', path: '/vms/prod/web1' }, 'ssh rejects this host'],
       ['p:uptime@bastion', { do: 'open', path: '/vms' }, 'ssh rejects this host'],
     ]);
   });
@@ -126,9 +128,23 @@ describe('the command palette', () => {
     });
     expect(guarded.map((e) => [e.id, paletteAction(e, true)])).toEqual([
       ['t:billing/build', { do: 'open', path: '/projects/billing?run=build' }],
-      ['p:uptime@web1', { do: 'open', path: '/vms/prod/web1?preset=uptime' }],
+      ['p:uptime@vm:prod/web1', { do: 'open', path: '/vms/prod/web1?preset=uptime' }],
       ['p:uptime@vm:lab/box', { do: 'preset', hostAlias: 'vm:lab/box', preset: 'uptime' }],
     ]);
+  });
+
+  it('lists two VMs that share one ssh entry as two, each run as itself', () => {
+    const shared = paletteEntries({
+      targets: [],
+      presets: [uptime],
+      vms: [vm('prod', 'app8', 'web1'), vm('prod', 'app9', 'web1')],
+      hosts: [{ alias: 'web1', hostname: '10.0.0.1', user: null, port: 22 }],
+      isFavourite: () => false,
+    });
+    expect(shared.map((e) => e.id)).toEqual(['p:uptime@vm:prod/app8', 'p:uptime@vm:prod/app9']);
+    expect(new Set(shared.map((e) => e.id)).size).toBe(shared.length);
+    // Typing the ssh entry's name finds the VMs it reaches.
+    expect(filterEntries(shared, 'web1')).toHaveLength(2);
   });
 
   it('only opens pages for a viewer', () => {

@@ -34,7 +34,15 @@ export interface PaletteSources {
   isFavourite: (alias: string, target: string) => boolean;
 }
 
-export const vmHostAlias = (vm: VmInfo) => vm.sshAlias ?? `vm:${vm.id}`;
+/**
+ * How the API is told to run on a VM: always as itself (`vm:<env>/<name>`), so its job names it
+ * even when its ssh entry is shared or another host's; the server finds the entry.
+ */
+export const vmHostAlias = (vm: Pick<VmInfo, 'id'>) => `vm:${vm.id}`;
+
+/** What reaches a VM: its ssh config entry, or its address. */
+export const vmReachedThrough = (vm: Pick<VmInfo, 'sshAlias' | 'user' | 'host'>) =>
+  vm.sshAlias ?? `${vm.user ? `${vm.user}@` : ''}${vm.host}`;
 
 export function paletteEntries(src: PaletteSources): PaletteEntry[] {
   const entries: PaletteEntry[] = [];
@@ -97,7 +105,8 @@ export function entryDetail(entry: PaletteEntry): string {
 }
 
 function haystack(entry: PaletteEntry): string {
-  return `${entryLabel(entry)} ${entryDetail(entry)} ${entry.kind === 'preset' ? entry.hostAlias : ''}`.toLowerCase();
+  const where = entry.kind === 'preset' ? `${entry.hostAlias} ${entry.vm?.sshAlias ?? ''}` : '';
+  return `${entryLabel(entry)} ${entryDetail(entry)} ${where}`.toLowerCase();
 }
 
 /**

@@ -1,0 +1,163 @@
+// The fleet against a real sshd: a VM is named as itself in its jobs, its history and its audit
+// entries, even when it is reached through another host's ssh entry or shares that entry with
+// another VM (issue 22).
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AuditPage, JobPage, JobWithChildren } from '@vmo/protocol';
+import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
+import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'vmo-fleet-'));
+const local = path.join(root, 'svc');
+const deployed = path.join(root, 'srv', 'svc');
+
+describe('a fleet of VMs behind shared ssh entries', () => {
+  let sshd: SshdFixture;
+  let t: TestApp;
+  let operator: HttpClient;
+  let admin: HttpClient;
+
+  beforeAll(async () => {
+    mkdirSync(local, { recursive: true });
+    mkdirSync(deployed, { recursive: true });
+    writeFileSync(path.join(local, 'Makefile'), 'build: ## Build here\n\t@echo built\n');
+    writeFileSync(
+      path.join(deployed, 'Makefile'),
+      '.PHONY: status\nstatus: ## Where am I\n\t@echo "status of $(notdir $(CURDIR))"\n',
+    );
+    sshd = await startSshd();
+    const envs = path.join(root, 'environments');
+    // Both prod VMs sit behind one address, so both are reached through the first ssh entry
+    // for it (vmo-test); staging's VM has the second entry's name.
+    mkdirSync(path.join(envs, 'prod'), { recursive: true });
+    writeFileSync(
+      path.join(envs, 'prod', 'config.yml'),
+      'vms:\n  app8: { host: 127.0.0.1 }\n  app9: { host: 127.0.0.1 }\n',
+    );
+    mkdirSync(path.join(envs, 'staging'), { recursive: true });
+    writeFileSync(
+      path.join(envs, 'staging', 'config.yml'),
+      'vms:\n  vmo-test2: { host: 127.0.0.1 }\n',
+    );
+    t = await startTestApp({
+      config: {
+        ssh: { config: sshd.configFile },
+        vmConfig: { dir: envs },
+        projects: [{ alias: 'svc', dir: local, remote: [{ host: 'vmo-test', dir: deployed }] }],
+        presets: [{ name: 'hi', command: 'echo hi' }],
+        jobs: { graceSeconds: 1 },
+      },
+    });
+    [operator, admin] = await Promise.all([t.loginAs('operator'), t.loginAs('admin')]);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sshd?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const start = async (p: string, body: unknown) => {
+    const res = await operator.post(p, body);
+    const json = (await res.json()) as { jobId: string };
+    expect(res.status, JSON.stringify(json)).toBe(201);
+    return json.jobId;
+  };
+  const ended = async (id: string) => {
+    let job!: JobWithChildren;
+    await vi.waitFor(
+      async () => {
+        job = (await (await operator.get(`/api/jobs/${id}`)).json()) as JobWithChildren;
+        expect(['success', 'failed', 'canceled', 'interrupted']).toContain(job.status);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    return job;
+  };
+
+  it('names the VM a preset ran on, not only the ssh entry it went through', async () => {
+    const vms = (await (await operator.get('/api/vms')).json()) as {
+      id: string;
+      sshAlias: string;
+    }[];
+    expect(vms.filter((v) => v.id.startsWith('prod/')).map((v) => v.sshAlias)).toEqual([
+      'vmo-test',
+      'vmo-test',
+    ]);
+    const job = await ended(
+      await start('/api/jobs/ssh-logs', { hostAlias: 'vm:prod/app9', preset: 'hi' }),
+    );
+    expect(job).toMatchObject({
+      status: 'success',
+      host: 'vmo-test',
+      environment: 'prod',
+      vm: 'prod/app9',
+      command: 'echo hi @ prod/app9',
+    });
+  });
+
+  it("runs a project's target on a VM set up through its ssh entry, and says so", async () => {
+    const job = await ended(
+      await start('/api/jobs/stream', {
+        alias: 'svc',
+        target: 'status',
+        hostAlias: 'vm:prod/app8',
+      }),
+    );
+    expect(job).toMatchObject({
+      status: 'success',
+      type: 'ssh',
+      vm: 'prod/app8',
+      command: 'make status @ prod/app8',
+    });
+    const text = (
+      (await (await operator.get(`/api/jobs/${job.id}/events`)).json()) as {
+        events: { chunk: string }[];
+      }
+    ).events
+      .map((e) => e.chunk)
+      .join('');
+    expect(text).toContain('status of svc');
+  });
+
+  it('fans out over an environment with one child per VM, each named, even on one ssh entry', async () => {
+    const group = await ended(
+      await start('/api/jobs/fanout', { environment: 'prod', preset: 'hi' }),
+    );
+    expect(group).toMatchObject({ status: 'success', environment: 'prod', vm: null });
+    expect((group.children ?? []).map((c) => [c.vm, c.host, c.command]).sort()).toEqual([
+      ['prod/app8', 'vmo-test', 'echo hi @ prod/app8'],
+      ['prod/app9', 'vmo-test', 'echo hi @ prod/app9'],
+    ]);
+  });
+
+  it('filters the history and the audit log by VM and by environment', async () => {
+    const staging = await ended(
+      await start('/api/jobs/ssh-logs', { hostAlias: 'vm:staging/vmo-test2', preset: 'hi' }),
+    );
+    const list = async (q: string) =>
+      ((await (await operator.get(`/api/jobs?limit=100&${q}`)).json()) as JobPage).items;
+    const onApp9 = await list('vm=prod/app9');
+    expect(onApp9.length).toBeGreaterThanOrEqual(2); // its own run and its fan-out child
+    expect(new Set(onApp9.map((j) => j.vm))).toEqual(new Set(['prod/app9']));
+    const inStaging = await list('environment=staging');
+    expect(inStaging.map((j) => j.id)).toEqual([staging.id]);
+    const inProd = await list('environment=prod');
+    expect(new Set(inProd.map((j) => j.environment))).toEqual(new Set(['prod']));
+    expect(inProd.some((j) => j.type === 'group')).toBe(true);
+
+    const audit = async (q: string) =>
+      ((await (await admin.get(`/api/audit?limit=100&${q}`)).json()) as AuditPage).items;
+    const app9 = await audit('vm=prod/app9');
+    expect(app9.map((e) => e.action)).toEqual(['job.run']);
+    expect(app9[0]!.details).toMatchObject({
+      environment: 'prod',
+      vm: 'prod/app9',
+      host: 'vmo-test',
+    });
+    const prod = await audit('environment=prod');
+    expect(prod.map((e) => e.action).sort()).toEqual(['job.fanout', 'job.run', 'job.run']);
+  });
+});
