@@ -24,6 +24,10 @@ export const HostInfo = z.object({
   hostname: z.string(),
   user: z.string().nullable(),
   port: z.number().int(),
+  /** The ProxyJump chain `ssh -G` resolves, first hop first (`[user@]host[:port]` or an alias). */
+  proxyJump: z.array(z.string()).optional(),
+  /** A ProxyCommand reaches it (its text is not shown). */
+  proxyCommand: z.boolean().optional(),
   /**
    * Why ssh cannot use this host: `ssh -G`'s own message (an Include loop, a bad option or value,
    * with paths other than the config files hidden). Absent when it resolves; when present,
@@ -32,6 +36,19 @@ export const HostInfo = z.object({
   error: z.string().optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
+
+/** The last on-demand check of a host or VM: an ssh connection in BatchMode running `true`. */
+export const Reachability = z.object({
+  /** As the check was asked: an ssh alias or `vm:<env>/<name>`. */
+  hostAlias: z.string(),
+  reachable: z.boolean(),
+  checkedAt: z.string(),
+  /** How long the connection and `true` took. */
+  ms: z.number().int().nonnegative(),
+  /** ssh's reason, in words, when it did not get through. */
+  error: z.string().optional(),
+});
+export type Reachability = z.infer<typeof Reachability>;
 
 export const PresetInfo = z.object({
   name: z.string(),

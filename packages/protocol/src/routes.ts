@@ -25,6 +25,7 @@ import {
   HostInfo,
   PresetInfo,
   ProjectStats,
+  Reachability,
   TargetsQuery,
   VmInfo,
 } from './catalog.js';
@@ -255,6 +256,23 @@ export const ROUTE_TABLE = {
       params: z.object({ alias: HostAlias }),
       ok: json(ContainerNames, 'container names'),
       errors: ['UNKNOWN_HOST', 'REMOTE_FAILED'],
+    },
+    checkHost: {
+      method: 'POST',
+      path: '/api/hosts/:alias/check',
+      summary:
+        'Check that a host or VM (`vm:<env>/<name>`) is reachable now: ssh in BatchMode runs `true`',
+      allow: 'catalog.refresh',
+      params: z.object({ alias: HostAlias }),
+      ok: json(Reachability, 'the check, reachable or not'),
+      errors: ['UNKNOWN_HOST'],
+    },
+    listChecks: {
+      method: 'GET',
+      path: '/api/hosts/checks',
+      summary: 'The last check of each host and VM this server made, newest first',
+      allow: 'catalog.read',
+      ok: json(z.array(Reachability), 'the checks'),
     },
     listVms: {
       method: 'GET',

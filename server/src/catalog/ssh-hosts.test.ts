@@ -39,13 +39,16 @@ describe(loadSshHosts.name, () => {
     const { hosts, errors } = await loadSshHosts(path.join(h, '.ssh/config'), { home: h });
     expect(errors).toEqual([]);
     expect(hosts).toEqual([
-      { alias: 'web1', hostname: '10.0.0.1', user: 'deploy', port: 2222 },
-      { alias: 'web2', hostname: '10.0.0.1', user: 'deploy', port: 2222 },
+      // A ProxyCommand is said to be there; its text (and the key) never are.
+      { alias: 'web1', hostname: '10.0.0.1', user: 'deploy', port: 2222, proxyCommand: true },
+      { alias: 'web2', hostname: '10.0.0.1', user: 'deploy', port: 2222, proxyCommand: true },
       { alias: 'eq1', hostname: 'eq1', user: localUser, port: 22 },
       { alias: 'upper', hostname: 'upper.example.com', user: localUser, port: 22 },
     ]);
-    for (const host of hosts)
-      expect(Object.keys(host).sort()).toEqual(['alias', 'hostname', 'port', 'user']);
+    // Never a key path or a command's text: only these fields, whatever the config says.
+    const shown = ['alias', 'hostname', 'port', 'proxyCommand', 'proxyJump', 'user'];
+    for (const host of hosts) for (const key of Object.keys(host)) expect(shown).toContain(key);
+    expect(JSON.stringify(hosts)).not.toMatch(/secret_key|nc %h/);
   });
 
   it('follows Include at top level and in Host/Match blocks, with globs, ~, relative paths and missing files', async () => {
@@ -307,9 +310,28 @@ describe('loadSshHosts on a config written the way people write them', () => {
       { alias: 'gitlab.com', hostname: 'gitlab.com', user: 'git', port: 22 },
       { alias: 'bastion', hostname: 'bastion.example.net', user: 'ops', port: 2222 },
       { alias: 'jump', hostname: 'bastion.example.net', user: 'ops', port: 2222 },
-      { alias: 'app1', hostname: 'app1.internal.example.net', user: 'me', port: 22 },
-      { alias: 'app2', hostname: 'app2.internal.example.net', user: 'me', port: 22 },
-      { alias: 'db1', hostname: '10.20.0.5', user: 'postgres', port: 22 },
+      // The ProxyJump chain, first hop first, as ssh -G resolves it.
+      {
+        alias: 'app1',
+        hostname: 'app1.internal.example.net',
+        user: 'me',
+        port: 22,
+        proxyJump: ['bastion'],
+      },
+      {
+        alias: 'app2',
+        hostname: 'app2.internal.example.net',
+        user: 'me',
+        port: 22,
+        proxyJump: ['bastion'],
+      },
+      {
+        alias: 'db1',
+        hostname: '10.20.0.5',
+        user: 'postgres',
+        port: 22,
+        proxyJump: ['bastion', 'app1'],
+      },
       { alias: 'legacy', hostname: '192.0.2.10', user: 'root', port: 22 },
       {
         alias: 'printer',
@@ -377,7 +399,7 @@ describe('loadSshHosts on a config written the way people write them', () => {
 });
 
 describe(parseSshG.name, () => {
-  it('reads only hostname, user and port', () => {
+  it('reads only hostname, user, port, the ProxyJump chain and whether a ProxyCommand is set', () => {
     const out =
       'user bob\nhostname h.example\nport 2022\nidentityfile ~/.ssh/id_ed25519\nproxycommand nc\n';
     expect(parseSshG(out, 'h')).toEqual({
@@ -385,6 +407,22 @@ describe(parseSshG.name, () => {
       hostname: 'h.example',
       user: 'bob',
       port: 2022,
+      proxyCommand: true,
+    });
+    expect(
+      parseSshG('hostname h\nproxyjump ops@bastion:2222, app1\nproxycommand none\n', 'h'),
+    ).toEqual({
+      alias: 'h',
+      hostname: 'h',
+      user: null,
+      port: 22,
+      proxyJump: ['ops@bastion:2222', 'app1'],
+    });
+    expect(parseSshG('proxyjump none\n', 'h')).toEqual({
+      alias: 'h',
+      hostname: 'h',
+      user: null,
+      port: 22,
     });
     expect(parseSshG('port x\n', 'h')).toEqual({ alias: 'h', hostname: 'h', user: null, port: 22 });
   });

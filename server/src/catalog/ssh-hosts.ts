@@ -11,6 +11,10 @@ export interface SshHost {
   hostname: string;
   user: string | null;
   port: number;
+  /** The ProxyJump chain ssh -G resolves, first hop first; absent when there is none. */
+  proxyJump?: string[];
+  /** A ProxyCommand is set (its text is not shown: it may name keys and paths). */
+  proxyCommand?: boolean;
   /** ssh's own message when `ssh -G` rejects the host (then the other fields are placeholders). */
   error?: string;
 }
@@ -221,19 +225,33 @@ function firstMessage(stderr: string): string | undefined {
     .find((l) => l && !l.startsWith('Pseudo-terminal will not be allocated'));
 }
 
-/** Only the three fields the catalog shows: never identityfile, proxycommand or the like. */
+/**
+ * Only what the catalog shows of the route: hostname, user, port and the ProxyJump chain, and
+ * whether a ProxyCommand is set; never identityfile, the command's text or the like.
+ */
 export function parseSshG(stdout: string, alias: string): SshHost {
   const fields = new Map<string, string>();
   for (const line of stdout.split('\n')) {
-    const match = /^(hostname|user|port) (.+)$/.exec(line.trim());
+    const match = /^(hostname|user|port|proxyjump|proxycommand) (.+)$/.exec(line.trim());
     if (match && !fields.has(match[1]!)) fields.set(match[1]!, match[2]!.trim());
   }
   const port = Number(fields.get('port'));
+  const jump = fields.get('proxyjump');
+  const hops =
+    jump && jump !== 'none'
+      ? jump
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean)
+      : [];
+  const command = fields.get('proxycommand');
   return {
     alias,
     hostname: fields.get('hostname') || alias,
     user: fields.get('user') || null,
     port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 22,
+    ...(hops.length ? { proxyJump: hops } : {}),
+    ...(command && command !== 'none' ? { proxyCommand: true } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ export function catalogRoutes(deps: {
       projectStats: ({ params }) => deps.queries.targetStats(catalog.project(params.alias!).alias),
       listHosts: () => catalog.hosts(),
       listContainers: ({ params }) => remote.containers(params.alias!),
+      checkHost: ({ params }) => remote.check(params.alias!),
+      listChecks: () => remote.checks(),
       listVms: () => catalog.vms(),
       listPresets: () =>
         catalog.presets().map(({ name, params, follow }) => ({ name, params, follow })),

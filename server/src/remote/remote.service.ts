@@ -2,7 +2,7 @@
 // short questions asked over ssh outside any job, such as the containers running on a host.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import type { Listing, TargetInfo } from '@vmo/protocol';
+import type { Listing, Reachability, TargetInfo } from '@vmo/protocol';
 import {
   makefileError,
   toTargetInfos,
@@ -28,6 +28,8 @@ const VM_ALIAS = /^vm:([A-Za-z0-9][A-Za-z0-9_.-]*)\/([A-Za-z0-9][A-Za-z0-9_.-]*)
 const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export class RemoteService implements RemoteListings {
+  /** The last check of each host alias, kept until the server stops. */
+  private readonly reachability = new Map<string, Reachability>();
   private readonly targetCache = new Map<string, Promise<Discovery>>();
   private readonly listings = new Map<string, Listing>();
 
@@ -65,6 +67,36 @@ export class RemoteService implements RemoteListings {
     const found = this.deps.catalog.vms().find((v) => v.environment === vm[1] && v.name === vm[2]);
     if (!found) throw new AppError('UNKNOWN_HOST', `no VM "${vm[1]}/${vm[2]}"`);
     return { host: found.sshAlias ?? hostAlias, environment: found.environment, vm: found.id };
+  }
+
+  /**
+   * Whether ssh gets through to the host now, in BatchMode (no prompt can hold it), running
+   * `true`; kept as the host's last check. An unknown host is 404; one that does not answer is a
+   * check that says why.
+   */
+  async check(hostAlias: string): Promise<Reachability> {
+    this.destination(hostAlias); // 404 UNKNOWN_HOST before anything is tried
+    const started = Date.now();
+    let error: string | undefined;
+    try {
+      await this.ask(hostAlias, 'true', 'run `true`');
+    } catch (err) {
+      error = err instanceof AppError ? err.message : (err as Error).message;
+    }
+    const result: Reachability = {
+      hostAlias,
+      reachable: error === undefined,
+      checkedAt: new Date().toISOString(),
+      ms: Date.now() - started,
+      ...(error !== undefined ? { error } : {}),
+    };
+    this.reachability.set(hostAlias, result);
+    return result;
+  }
+
+  /** The last check of each host, newest first. */
+  checks(): Reachability[] {
+    return [...this.reachability.values()].sort((a, b) => b.checkedAt.localeCompare(a.checkedAt));
   }
 
   /** Names of the containers running on a host (`docker ps`), for the log-tail picker. */

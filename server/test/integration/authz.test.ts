@@ -97,6 +97,11 @@ const REST: Record<string, Row> = {
     call: () => ({ path: '/api/hosts/nohost/containers' }),
     expect: all(404),
   },
+  'POST /api/hosts/:alias/check': {
+    call: () => ({ path: '/api/hosts/nohost/check' }),
+    expect: only(403, 404, 404),
+  },
+  'GET /api/hosts/checks': { call: () => ({ path: '/api/hosts/checks' }), expect: all(200) },
   'GET /api/vms': { call: () => ({ path: '/api/vms' }), expect: all(200) },
   'GET /api/presets': { call: () => ({ path: '/api/presets' }), expect: all(200) },
   'POST /api/catalog/refresh': {

@@ -42,9 +42,32 @@ describe('a fleet of VMs behind shared ssh entries', () => {
       path.join(envs, 'staging', 'config.yml'),
       'vms:\n  vmo-test2: { host: 127.0.0.1 }\n',
     );
+    // A DMZ VM is reached through a jump host, as many are.
+    mkdirSync(path.join(envs, 'dmz'), { recursive: true });
+    writeFileSync(path.join(envs, 'dmz', 'config.yml'), 'vms:\n  inner: { host: 10.9.9.9 }\n');
+    const config = path.join(root, 'ssh_config');
+    writeFileSync(
+      config,
+      [
+        `Include ${sshd.configFile}`,
+        'Host inner',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        `  User ${sshd.user}`,
+        `  IdentityFile ${sshd.clientKey}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${sshd.knownHostsFile}`,
+        '  ProxyJump vmo-test',
+        'Host nowhere',
+        '  HostName 127.0.0.1',
+        '  Port 9',
+        `  UserKnownHostsFile ${sshd.knownHostsFile}`,
+        '',
+      ].join('\n'),
+    );
     t = await startTestApp({
       config: {
-        ssh: { config: sshd.configFile },
+        ssh: { config },
         vmConfig: { dir: envs },
         projects: [{ alias: 'svc', dir: local, remote: [{ host: 'vmo-test', dir: deployed }] }],
         presets: [{ name: 'hi', command: 'echo hi' }],
@@ -159,5 +182,42 @@ describe('a fleet of VMs behind shared ssh entries', () => {
     });
     const prod = await audit('environment=prod');
     expect(prod.map((e) => e.action).sort()).toEqual(['job.fanout', 'job.run', 'job.run']);
+  });
+
+  it('shows the route a VM is reached by, and checks on demand that it is reachable', async () => {
+    const hosts = (await (await operator.get('/api/hosts')).json()) as {
+      alias: string;
+      proxyJump?: string[];
+    }[];
+    expect(hosts.find((h) => h.alias === 'inner')).toMatchObject({
+      hostname: '127.0.0.1',
+      port: sshd.port,
+      proxyJump: ['vmo-test'],
+    });
+    expect(JSON.stringify(hosts)).not.toContain(sshd.clientKey);
+    const vms = (await (await operator.get('/api/vms')).json()) as {
+      id: string;
+      sshAlias: string;
+    }[];
+    expect(vms.find((v) => v.id === 'dmz/inner')?.sshAlias).toBe('inner');
+
+    const check = async (alias: string) => {
+      const res = await operator.post(`/api/hosts/${encodeURIComponent(alias)}/check`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as { reachable: boolean; error?: string; hostAlias: string };
+    };
+    // Through the jump host, to the VM.
+    expect(await check('vm:dmz/inner')).toMatchObject({
+      hostAlias: 'vm:dmz/inner',
+      reachable: true,
+    });
+    const down = await check('nowhere');
+    expect(down.reachable).toBe(false);
+    expect(down.error).toMatch(/^could not run `true` on nowhere: /);
+    expect((await operator.post('/api/hosts/not-a-host/check')).status).toBe(404);
+    const checks = (await (await operator.get('/api/hosts/checks')).json()) as {
+      hostAlias: string;
+    }[];
+    expect(checks.map((c) => c.hostAlias).sort()).toEqual(['nowhere', 'vm:dmz/inner']);
   });
 });

@@ -321,6 +321,7 @@ describe('GET /api/openapi.json', () => {
     await conforms('listTargets', admin.get('/api/projects/engine/targets'));
     await conforms('listHosts', admin.get('/api/hosts'));
     await conforms('listVms', admin.get('/api/vms'));
+    await conforms('listChecks', admin.get('/api/hosts/checks'));
     await conforms('listPresets', admin.get('/api/presets'));
     await conforms('refreshCatalog', admin.post('/api/catalog/refresh'));
 
