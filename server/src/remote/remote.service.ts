@@ -218,7 +218,9 @@ export class RemoteService implements RemoteListings {
         (code === 255 && diagnoseSsh(stderr, hostAlias)) ||
         stderr.trim().split('\n').at(-1) ||
         `exit code ${code}`;
-      throw new AppError('REMOTE_FAILED', `could not ${what} on ${hostAlias}: ${why}`);
+      // A VM by its id, as the pages name it.
+      const where = VM_ALIAS.test(hostAlias) ? hostAlias.slice('vm:'.length) : hostAlias;
+      throw new AppError('REMOTE_FAILED', `could not ${what} on ${where}: ${why}`);
     }
     return { stdout, stderr, code };
   }

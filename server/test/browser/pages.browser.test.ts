@@ -65,6 +65,23 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
     appendFileSync(sshd.configFile, 'Host printer old-nas\n  HostName %l.lan\n');
     mkdirSync(path.join(envs, 'office'));
     writeFileSync(path.join(envs, 'office', 'config.yml'), 'vms:\n  printer: { host: 10.0.9.9 }\n');
+    // A DMZ VM behind a jump host: its entry goes through vmo-test.
+    appendFileSync(
+      sshd.configFile,
+      [
+        'Host jumped',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        `  User ${sshd.user}`,
+        `  IdentityFile ${sshd.clientKey}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${sshd.knownHostsFile}`,
+        '  ProxyJump vmo-test',
+        '',
+      ].join('\n'),
+    );
+    mkdirSync(path.join(envs, 'dmz'));
+    writeFileSync(path.join(envs, 'dmz', 'config.yml'), 'vms:\n  jumped: { host: 10.0.8.8 }\n');
     t = await startTestApp({
       webDir: builtWebDir(),
       config: {
@@ -283,6 +300,49 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
       await page.waitForURL(JOB_URL);
       await page.getByRole('heading', { name: "fanout lab -- echo hi 'dana'" }).waitFor();
       await page.locator('dl [data-status=success]').waitFor({ timeout: 30_000 });
+    });
+  });
+
+  it('shows the route to a VM behind a jump host, checks it on demand, and lists its last jobs', async () => {
+    await withScreenshotOnFailure(page, 'pages-vm-route', async () => {
+      await page.goto(t.baseUrl + '/vms/dmz/jumped');
+      const route = page.getByTestId('vm-route');
+      await route.waitFor();
+      expect(await route.locator('[data-hop]').allTextContents()).toEqual(['vmo-test']);
+      expect((await route.getByTestId('route-end').textContent())?.trim()).toBe(
+        `${sshd.user}@127.0.0.1:${sshd.port}`,
+      );
+      // Never a key path.
+      expect(await page.locator('body').textContent()).not.toContain(sshd.clientKey);
+      await route.getByText('Nothing has run on this VM yet.').waitFor();
+      expect(await route.getByTestId('reachability').textContent()).toContain('not checked yet');
+
+      await route.getByRole('button', { name: 'Check now' }).click();
+      await route
+        .getByTestId('reachability')
+        .getByText(/reachable in \d+ ms/)
+        .waitFor();
+      expect(await route.locator('[data-reachable]').getAttribute('data-reachable')).toBe('true');
+      await checkPage('vm-route');
+
+      // The VMs page shows the check as a dot on the VM's row.
+      await page.goto(t.baseUrl + '/vms');
+      const dot = page.locator('tr[data-vm="dmz/jumped"] [data-reachable]');
+      await dot.waitFor();
+      await expect.poll(() => dot.getAttribute('data-reachable')).toBe('true');
+
+      // A preset run there names the VM, and its page lists the job.
+      await page.goto(t.baseUrl + '/vms/dmz/jumped');
+      await page.getByRole('button', { name: 'Run hello on this VM' }).click();
+      await page.waitForURL(JOB_URL);
+      await page.getByRole('heading', { name: 'echo hello from the vm @ dmz/jumped' }).waitFor();
+      await page.locator('dl [data-status=success]').waitFor();
+      expect(await page.getByTestId('job-vm').textContent()).toBe('dmz/jumped');
+      await page.getByTestId('job-vm').click();
+      await page.waitForURL(/\/vms\/dmz\/jumped$/);
+      const last = page.getByTestId('vm-route').getByRole('table');
+      await last.waitFor();
+      expect(await last.textContent()).toContain('echo hello from the vm @ dmz/jumped');
     });
   });
 

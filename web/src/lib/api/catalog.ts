@@ -6,6 +6,7 @@ import type {
   PresetInfo,
   ProjectInfo,
   ProjectStats,
+  Reachability,
   TargetInfo,
   VmInfo,
 } from '@vmo/protocol';
@@ -55,4 +56,14 @@ export function fetchPresets(): Promise<PresetInfo[]> {
 /** Names of the containers running on a host, asked over ssh. */
 export function fetchContainers(hostAlias: string): Promise<string[]> {
   return call(ROUTE_TABLE.catalog.listContainers, { params: { alias: hostAlias } });
+}
+
+/** Connects to a host or VM now (ssh in BatchMode runs `true`); kept as its last check. */
+export function checkHost(hostAlias: string): Promise<Reachability> {
+  return call(ROUTE_TABLE.catalog.checkHost, { params: { alias: hostAlias } });
+}
+
+/** The last check of each host and VM, newest first. */
+export function fetchChecks(): Promise<Reachability[]> {
+  return call(ROUTE_TABLE.catalog.listChecks, {});
 }
