@@ -57,6 +57,8 @@ export interface RunRequest {
   target: string;
   args?: MakeArgs;
   confirm?: Confirmation;
+  /** One of the project's remote hosts (or `vm:<env>/<name>`): there, over ssh. */
+  hostAlias?: string;
 }
 
 export function startStream(req: RunRequest): Promise<StartedJob> {
@@ -91,8 +93,13 @@ export function startPreset(req: PresetRequest & { hostAlias: string }): Promise
   return call(ROUTE_TABLE.jobs.startSsh, { body: req }).then(noteStartedHere);
 }
 
-/** A preset on every VM of an environment: one group job with a child per host. */
-export function startFanout(req: PresetRequest & { environment: string }): Promise<StartedJob> {
+/**
+ * A preset or a project's target on every VM of an environment, or on the hosts listed: one
+ * group job with a child per host.
+ */
+export function startFanout(
+  req: (PresetRequest | RunRequest) & ({ environment: string } | { hostAliases: string[] }),
+): Promise<StartedJob> {
   return call(ROUTE_TABLE.jobs.startFanout, { body: req }).then(noteStartedHere);
 }
 
