@@ -6,6 +6,10 @@ import { call } from './client.js';
 export interface AuditFilter {
   action?: string;
   user?: string;
+  /** Entries about jobs in this environment (runs on its VMs, fan-outs over it). */
+  environment?: string;
+  /** Entries about jobs on this VM, `<environment>/<name>`. */
+  vm?: string;
 }
 
 export function fetchAudit(
@@ -15,6 +19,8 @@ export function fetchAudit(
   const query = {
     action: filter.action,
     user: filter.user?.trim(),
+    environment: filter.environment?.trim(),
+    vm: filter.vm?.trim(),
     before: page.before,
     limit: page.limit ?? 50,
   };
