@@ -161,35 +161,6 @@ async function serve(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${reachableHost(config.host)}:${port}`;
-  // The one-time link goes to the console only (as Jupyter does), never into the structured log.
-  const token = await auth.createLoginLink(admin.id);
-  const linkBase = config.security.publicUrl?.replace(/\/$/, '') ?? base;
-  // One block a person reads on a first start: where, how to get in, how to stop.
-  process.stdout.write(
-    [
-      '',
-      `  vm-orchestrator is running at ${linkBase}`,
-      '',
-      '  Sign in as admin with this one-time link (valid 24 h):',
-      '',
-      `    ${linkBase}/auth/link/${token}`,
-      '',
-      `  Stop it with Ctrl-C, or \`kill -TERM ${process.pid}\` (\`make stop\` in a checkout).`,
-      '',
-      '',
-    ].join('\n'),
-  );
-
-  log.info(
-    {
-      url: base,
-      ms: Date.now() - started,
-      config: config.file,
-      database: cluster ? 'embedded' : 'external',
-    },
-    'vm-orchestrator is ready',
-  );
-
   // `make stop` finds the server by this file.
   mkdirSync(config.dataDir, { recursive: true });
   const pidFile = path.join(config.dataDir, 'vmo.pid');
@@ -233,8 +204,39 @@ async function serve(
   };
   // SIGHUP (the terminal closed, or `kill -HUP`) stops gracefully too: a reload would leave
   // running jobs under settings they did not start with; restart to read the config again.
+  // Registered before the banner says how to stop it: a signal sent on reading it must find
+  // them (without a listener, SIGHUP's default is to kill the process at once).
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(signal, () => void shutdown(signal));
+
+  // The one-time link goes to the console only (as Jupyter does), never into the structured log.
+  const token = await auth.createLoginLink(admin.id);
+  const linkBase = config.security.publicUrl?.replace(/\/$/, '') ?? base;
+  // One block a person reads on a first start: where, how to get in, how to stop.
+  process.stdout.write(
+    [
+      '',
+      `  vm-orchestrator is running at ${linkBase}`,
+      '',
+      '  Sign in as admin with this one-time link (valid 24 h):',
+      '',
+      `    ${linkBase}/auth/link/${token}`,
+      '',
+      `  Stop it with Ctrl-C, or \`kill -TERM ${process.pid}\` (\`make stop\` in a checkout).`,
+      '',
+      '',
+    ].join('\n'),
+  );
+
+  log.info(
+    {
+      url: base,
+      ms: Date.now() - started,
+      config: config.file,
+      database: cluster ? 'embedded' : 'external',
+    },
+    'vm-orchestrator is ready',
+  );
 }
 
 /** The last word of a failed start: one line for what the user can fix, the stack otherwise. */

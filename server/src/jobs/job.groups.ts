@@ -30,13 +30,16 @@ export function groupStatus(g: Pick<Group, 'statuses' | 'canceledBy' | 'interrup
   return g.statuses.every((s) => s === 'success') ? 'success' : 'failed';
 }
 
-export function childLine(row: Pick<JobRow, 'host' | 'status' | 'exit_code' | 'signal'>): string {
+export function childLine(
+  row: Pick<JobRow, 'host' | 'vm' | 'status' | 'exit_code' | 'signal'>,
+): string {
   const how = row.signal
     ? ` (${row.signal})`
     : row.exit_code !== null
       ? ` (exit ${row.exit_code})`
       : '';
-  return `${row.host ?? '?'}: ${row.status}${how}`;
+  // A VM by its name, whichever ssh entry reached it.
+  return `${row.vm ?? row.host ?? '?'}: ${row.status}${how}`;
 }
 
 export interface JobGroupsDeps {
@@ -96,7 +99,7 @@ export class JobGroups {
     this.groups.set(row.id, group);
     this.deps.queue.openGroup(row.id);
     group.pipeline.system(
-      `fan-out to ${plan.hosts.length} hosts (${plan.hosts.join(', ')}), at most ${this.deps.limits.fanoutParallel} at once`,
+      `fan-out to ${plan.hosts.length} hosts (${plan.hosts.map((h) => h.replace(/^vm:/, '')).join(', ')}), at most ${this.deps.limits.fanoutParallel} at once`,
     );
     for (const child of plan.children) {
       const childRow = await this.deps.jobs.create({

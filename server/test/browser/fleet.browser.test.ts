@@ -123,6 +123,17 @@ describe('the fleet in Chromium', { timeout: 90_000 }, () => {
       expect(
         await page.locator('section[aria-labelledby=children-title] [data-status=running]').count(),
       ).toBe(0);
+      // And says which failed and how, with the last error line the failed host printed.
+      expect(await page.getByTestId('group-summary').textContent()).toBe(
+        '1 of 3 failed: stage/down exit 255',
+      );
+      const down = page.locator('li[data-child="stage/down"]');
+      await expect
+        .poll(() => down.getByTestId('last-error').textContent(), { timeout: 10_000 })
+        .toMatch(/refused|unreachable/);
+      await page.getByLabel('Only failing hosts').check();
+      await expect.poll(() => children.count()).toBe(1);
+      await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'screenshot-group.png') });
     });
   });
 

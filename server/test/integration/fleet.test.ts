@@ -154,6 +154,16 @@ describe('a fleet of VMs behind shared ssh entries', () => {
       ['prod/app8', 'vmo-test', 'echo hi @ prod/app8'],
       ['prod/app9', 'vmo-test', 'echo hi @ prod/app9'],
     ]);
+    // The group's own lines name the VMs too.
+    const lines = (
+      (await (await operator.get(`/api/jobs/${group.id}/events`)).json()) as {
+        events: { chunk: string }[];
+      }
+    ).events
+      .map((e) => e.chunk)
+      .join('');
+    expect(lines).toContain('fan-out to 2 hosts (prod/app8, prod/app9)');
+    expect(lines).toContain('prod/app8: success (exit 0)');
   });
 
   it('filters the history and the audit log by VM and by environment', async () => {
