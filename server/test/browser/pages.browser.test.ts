@@ -18,7 +18,7 @@ import {
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
-import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
+import { sshEntry, startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
 const DOCS = SCREENSHOTS_DIR;
 const JOB_URL = /\/jobs\/[0-9a-f-]{36}$/;
@@ -66,20 +66,7 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
     mkdirSync(path.join(envs, 'office'));
     writeFileSync(path.join(envs, 'office', 'config.yml'), 'vms:\n  printer: { host: 10.0.9.9 }\n');
     // A DMZ VM behind a jump host: its entry goes through vmo-test.
-    appendFileSync(
-      sshd.configFile,
-      [
-        'Host jumped',
-        '  HostName 127.0.0.1',
-        `  Port ${sshd.port}`,
-        `  User ${sshd.user}`,
-        `  IdentityFile ${sshd.clientKey}`,
-        '  IdentitiesOnly yes',
-        `  UserKnownHostsFile ${sshd.knownHostsFile}`,
-        '  ProxyJump vmo-test',
-        '',
-      ].join('\n'),
-    );
+    appendFileSync(sshd.configFile, sshEntry(sshd, 'jumped', ['  ProxyJump vmo-test']));
     mkdirSync(path.join(envs, 'dmz'));
     writeFileSync(path.join(envs, 'dmz', 'config.yml'), 'vms:\n  jumped: { host: 10.0.8.8 }\n');
     t = await startTestApp({

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditPage, JobPage, JobWithChildren } from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
-import { startSshd, type SshdFixture } from '../fixtures/sshd.js';
+import { sshEntry, startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'vmo-fleet-'));
 const local = path.join(root, 'svc');
@@ -50,14 +50,7 @@ describe('a fleet of VMs behind shared ssh entries', () => {
       config,
       [
         `Include ${sshd.configFile}`,
-        'Host inner',
-        '  HostName 127.0.0.1',
-        `  Port ${sshd.port}`,
-        `  User ${sshd.user}`,
-        `  IdentityFile ${sshd.clientKey}`,
-        '  IdentitiesOnly yes',
-        `  UserKnownHostsFile ${sshd.knownHostsFile}`,
-        '  ProxyJump vmo-test',
+        sshEntry(sshd, 'inner', ['  ProxyJump vmo-test']),
         'Host nowhere',
         '  HostName 127.0.0.1',
         '  Port 9',

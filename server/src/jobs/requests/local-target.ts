@@ -4,7 +4,11 @@ import { checkMakeArgs, displayCommand, makeArgv } from '../make-command.js';
 import { checkConfirmation, checkTargetUse } from './rails.js';
 import { withoutConfirm, type JobRequest, type RequestContext } from './request.js';
 
-export async function localTarget(ctx: RequestContext, req: StartStream): Promise<JobRequest> {
+/**
+ * A project's target here, checked as every local start is (arguments, declared params, the
+ * interactive rule unless `force`, its confirmation): the make it runs and the row it is.
+ */
+export async function localMake(ctx: RequestContext, req: StartStream) {
   const args = req.args ?? {};
   checkMakeArgs(args);
   const { project, target } = await ctx.catalog.target(req.alias, req.target);
@@ -17,7 +21,6 @@ export async function localTarget(ctx: RequestContext, req: StartStream): Promis
   const argv = makeArgv({ dir: project.dir, target: target.name, args, viaAlias });
   const command = displayCommand(target.name, args);
   return {
-    type: 'stream',
     row: {
       project: project.alias,
       host: null,
@@ -26,10 +29,21 @@ export async function localTarget(ctx: RequestContext, req: StartStream): Promis
       preset: null,
       command,
       argv,
-      request: { kind: 'stream', request: withoutConfirm(req) },
     },
-    launch: { runner: 'local', spec: { argv, cwd: project.dir, env: ctx.env() } },
+    argv,
+    cwd: project.dir,
     exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
-    audit: { action: 'job.run', details: { command, project: project.alias, ...rails } },
+    details: { command, project: project.alias, ...rails },
+  };
+}
+
+export async function localTarget(ctx: RequestContext, req: StartStream): Promise<JobRequest> {
+  const make = await localMake(ctx, req);
+  return {
+    type: 'stream',
+    row: { ...make.row, request: { kind: 'stream', request: withoutConfirm(req) } },
+    launch: { runner: 'local', spec: { argv: make.argv, cwd: make.cwd, env: ctx.env() } },
+    exclusiveKey: make.exclusiveKey,
+    audit: { action: 'job.run', details: make.details },
   };
 }

@@ -1,7 +1,7 @@
 // A terminal: an interactive target (locally, in a pty), or a login shell on a host (`ssh -tt`).
 import type { StartTerminal, User } from '@vmo/protocol';
-import { checkMakeArgs, displayCommand, makeArgv } from '../make-command.js';
-import { checkConfirmation, checkTargetUse } from './rails.js';
+import { localMake } from './local-target.js';
+import { checkConfirmation } from './rails.js';
 import { placeFields, withoutConfirm, type JobRequest, type RequestContext } from './request.js';
 
 export async function terminal(
@@ -41,38 +41,13 @@ export async function terminal(
       },
     };
   }
-  const args = req.args ?? {};
-  checkMakeArgs(args);
-  const { project, target } = await ctx.catalog.target(req.alias, req.target);
-  checkTargetUse(target, args, { force: true });
-  const rails = checkConfirmation(req.confirm, {
-    target,
-    protection: ctx.catalog.protectionOf({ project: project.alias }),
-  });
-  const argv = makeArgv({
-    dir: project.dir,
-    target: target.name,
-    args,
-    viaAlias: ctx.catalog.aliasExecutable(project),
-  });
-  const command = displayCommand(target.name, args);
+  // An interactive target is what a terminal is for: forced past the interactive rule.
+  const make = await localMake(ctx, { ...req, force: true });
   return {
     type: 'terminal',
-    row: {
-      project: project.alias,
-      host: null,
-      target: target.name,
-      args,
-      preset: null,
-      command,
-      argv,
-      request,
-    },
-    launch: { runner: 'pty', spec: { argv, cwd: project.dir, env: ctx.env(), ...size } },
-    exclusiveKey: target.exclusive ? `${project.alias}:${target.name}` : undefined,
-    audit: {
-      action: 'terminal.open',
-      details: { command, project: project.alias, ...rails },
-    },
+    row: { ...make.row, request },
+    launch: { runner: 'pty', spec: { argv: make.argv, cwd: make.cwd, env: ctx.env(), ...size } },
+    exclusiveKey: make.exclusiveKey,
+    audit: { action: 'terminal.open', details: make.details },
   };
 }
