@@ -166,6 +166,21 @@ export const JoinJob = z.strictObject({
   afterSeq: z.number().int().nonnegative().optional(),
 });
 
+/** Most jobs one fan-out holds; a join names at most this many (its children and itself). */
+export const MAX_GROUP_SOURCES = 10_000;
+
+/**
+ * A fan-out's output merged: its own lines and every child's, each child's after the seq held
+ * (`after`, by job id; 0 when absent).
+ */
+export const JoinGroup = z.strictObject({
+  jobId: z.string().max(64),
+  after: z
+    .record(z.string().max(64), z.number().int().nonnegative())
+    .refine((r) => Object.keys(r).length <= MAX_GROUP_SOURCES, 'too many jobs')
+    .optional(),
+});
+
 export const JobsQuery = z.strictObject({
   status: JobStatus.optional(),
   type: JobType.optional(),

@@ -10,6 +10,7 @@ import {
   Job,
   JobEvent,
   JobStatus,
+  JoinGroup,
   JoinJob,
   StartStream,
   TerminalInput,
@@ -34,6 +35,12 @@ export const CLIENT_EVENTS = {
     reply: z.object({ job: Job, children: z.array(Job).optional() }),
   },
   'leave-job': { payload: LeaveJob, reply: z.object({}) },
+  // A group's output merged with its children's, in the order it was committed.
+  'join-group': {
+    payload: JoinGroup,
+    reply: z.object({ job: Job, children: z.array(Job).optional() }),
+  },
+  'leave-group': { payload: LeaveJob, reply: z.object({}) },
   'cancel-job': { payload: CancelJob, reply: CanceledJob },
   'terminal:input': { payload: TerminalInput, reply: z.object({}) },
   'terminal:resize': { payload: TerminalResize, reply: z.object({}) },
@@ -69,6 +76,17 @@ export type JobErrorMessage = z.infer<typeof JobErrorMessage>;
 export const JobResync = z.object({ jobId: z.string(), afterSeq: z.number().int().nonnegative() });
 export type JobResync = z.infer<typeof JobResync>;
 
+/** An event of a group's merged output: `source` is the job that wrote it (a child, or the group). */
+export const GroupLog = JobLog.extend({ source: z.string() });
+export type GroupLog = z.infer<typeof GroupLog>;
+
+/** The server dropped a group's merged output for a slow socket: rejoin with `after`. */
+export const GroupResync = z.object({
+  jobId: z.string(),
+  after: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type GroupResync = z.infer<typeof GroupResync>;
+
 export const JobChanged = z.object({ job: Job });
 export type JobChanged = z.infer<typeof JobChanged>;
 
@@ -80,6 +98,9 @@ export const SERVER_EVENTS = {
   'job:done': JobDone,
   'job:error': JobErrorMessage,
   'job:resync': JobResync,
+  'group:log': GroupLog,
+  'group:done': JobDone,
+  'group:resync': GroupResync,
   'jobs:changed': JobChanged,
 } as const;
 

@@ -19,6 +19,30 @@ const OWN_PARAMETER_CHARS = 16 * 1024;
 /** Pages of stored events stop once they hold this many bytes (see `after`). */
 export const EVENTS_PAGE_BYTES = 8 * 1024 * 1024;
 
+/** An event of one of several jobs read together (`afterMany`). */
+export interface SourcedEvent extends JobEvent {
+  /** The job that wrote it. */
+  source: string;
+}
+
+/** Where reading stopped: each job's seq held, and whether more may follow. */
+export interface MergedPage {
+  events: SourcedEvent[];
+  /** Some job's page was full: read again after these. A short page is the end, for now. */
+  more: boolean;
+}
+
+/**
+ * Whether more may follow a page of one job: it was full by count, or it may have been cut by
+ * size (a UTF-16 unit is at most 3 bytes of UTF-8). A short, small page is the end.
+ */
+function mayContinue(page: readonly JobEvent[], limit: number, maxBytes: number): boolean {
+  if (page.length >= limit) return true;
+  let units = 0;
+  for (const e of page) units += e.chunk.length;
+  return units * 3 >= maxBytes;
+}
+
 export class JobEventsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -115,6 +139,64 @@ export class JobEventsRepository {
       order by seq
     `.execute(this.db);
     return rows.map(toEvent);
+  }
+
+  /**
+   * The events of several jobs after the seq held of each, in the order they were committed
+   * (job_events.id): a fan-out's output merged. Each job gives up to `limit` events (cut at its
+   * share of `maxBytes`); where one job's page was full, nothing committed after its last event
+   * is returned yet, so the merge never skips ahead of what it has not read.
+   */
+  async afterMany(
+    cursors: readonly { jobId: string; afterSeq: number }[],
+    limit: number,
+    maxBytes = EVENTS_PAGE_BYTES,
+  ): Promise<MergedPage> {
+    if (cursors.length === 1) {
+      const { jobId, afterSeq } = cursors[0]!;
+      const events = await this.after(jobId, afterSeq, limit, maxBytes);
+      return {
+        events: events.map((e) => ({ ...e, source: jobId })),
+        more: mayContinue(events, limit, maxBytes),
+      };
+    }
+    if (cursors.length === 0) return { events: [], more: false };
+    const share = Math.max(256 * 1024, Math.floor(maxBytes / cursors.length));
+    const { rows } = await sql<EventRow & { job_id: string; id: string }>`
+      select c.job_id, p.id, p.seq, p.stream, p.chunk, p.chunk_bin, p.ts
+      from unnest(${cursors.map((c) => c.jobId)}::uuid[], ${cursors.map((c) => c.afterSeq)}::int[])
+        as c(job_id, after)
+      cross join lateral (
+        select id, seq, stream, chunk, chunk_bin, ts from (
+          select id, seq, stream, chunk, chunk_bin, ts,
+            sum(octet_length(chunk) + coalesce(octet_length(chunk_bin), 0)) over (order by seq)
+              - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as before
+          from job_events
+          where job_id = c.job_id and seq > c.after
+          order by seq
+          limit ${limit}
+        ) w
+        where before < ${share}
+      ) p
+      order by p.id
+    `.execute(this.db);
+    const read = rows.map((r) => ({
+      id: Number(r.id),
+      event: { ...toEvent(r), source: r.job_id },
+    }));
+    const perJob = new Map<string, { events: JobEvent[]; lastId: number }>();
+    for (const { id, event } of read) {
+      const job = perJob.get(event.source) ?? { events: [], lastId: 0 };
+      job.events.push(event);
+      job.lastId = id;
+      perJob.set(event.source, job);
+    }
+    // Past the last event of a full page, an unread event of that job may come first: stop there.
+    let horizon = Infinity;
+    for (const job of perJob.values())
+      if (mayContinue(job.events, limit, share)) horizon = Math.min(horizon, job.lastId);
+    const events = read.filter((r) => r.id <= horizon).map((r) => r.event);
+    return { events, more: horizon !== Infinity };
   }
 
   /** Where the job's last stored event left its lines: fresh for none, null if it has no marks. */

@@ -103,6 +103,12 @@ export class JobsRepository {
     return this.base().where('jobs.id', '=', id).executeTakeFirst();
   }
 
+  /** The rows of those of `ids` that exist, in no particular order. */
+  getMany(ids: readonly string[]): Promise<JobRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.base().where('jobs.id', 'in', ids).execute();
+  }
+
   /** Moves a job on; `from` guards against racing transitions (e.g. cancel vs. start). */
   async transition(
     id: string,

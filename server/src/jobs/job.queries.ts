@@ -3,6 +3,7 @@ import type {
   EventPage,
   EventsQuery,
   Job,
+  JobDone,
   JobPage,
   JobRecord,
   JobsQuery,
@@ -150,5 +151,33 @@ export class JobQueries {
   /** Stored events of a job known to exist. */
   eventsAfter(jobId: string, afterSeq: number, limit: number) {
     return this.deps.events.after(jobId, afterSeq, limit);
+  }
+
+  /** Stored events of several jobs, merged in commit order (see JobEventsRepository.afterMany). */
+  eventsAfterMany(cursors: readonly { jobId: string; afterSeq: number }[], limit: number) {
+    return this.deps.events.afterMany(cursors, limit);
+  }
+
+  /** How each of `ids` ended, for those that have (with their last seq); JOB_NOT_FOUND if one is gone. */
+  async endings(ids: readonly string[]): Promise<Map<string, JobDone & { lastSeq: number }>> {
+    const rows = await this.deps.jobs.getMany(ids);
+    const gone = ids.find((id) => !rows.some((r) => r.id === id));
+    if (gone) throw new AppError('JOB_NOT_FOUND', `no job ${gone}`);
+    const ended = new Map<string, JobDone & { lastSeq: number }>();
+    for (const row of rows)
+      if (FINAL_STATUSES.includes(row.status))
+        ended.set(row.id, {
+          jobId: row.id,
+          status: row.status,
+          exitCode: row.exit_code,
+          signal: row.signal,
+          lastSeq: row.last_seq,
+        });
+    return ended;
+  }
+
+  /** A group's children as stored (for the group's merged output). */
+  childRows(groupId: string): Promise<JobRow[]> {
+    return this.deps.jobs.children(groupId);
   }
 }

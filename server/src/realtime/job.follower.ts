@@ -1,18 +1,16 @@
-// One socket following one job: stored events after `afterSeq` first, then live ones, each seq
-// exactly once and in order; `job:done` last. Gaps (a missed live batch) are filled from the database.
-import type { JobDone, JobEvent } from '@vmo/protocol';
-import { FINAL_STATUSES } from '@vmo/protocol';
-import { EVENTS_PAGE_BYTES } from '../db/job-events.repository.js';
+// One socket following the output of one job, or of a fan-out merged (the group and its
+// children): stored events after the seq held of each job first, then live ones, each event
+// exactly once and each job's in seq order, the jobs interleaved in commit order; the end last.
+// Gaps (a missed live batch) are filled from the database.
+import { Disposables, type JobDone, type JobEvent } from '@vmo/protocol';
+import type { SourcedEvent } from '../db/job-events.repository.js';
 import { AppError } from '../errors.js';
-import type { JobBus } from '../jobs/job.bus.js';
+import type { Ended, JobBus, JobTrouble } from '../jobs/job.bus.js';
 import { StateMachine } from '../jobs/state-machine.js';
 import type { JobQueries } from '../jobs/job.queries.js';
-import type { JobsSocket } from './socket.types.js';
 import type { SendBudget } from './send-budget.js';
 
 const REPLAY_PAGE = 1000;
-
-type Ended = JobDone & { lastSeq: number };
 
 /**
  * `live`: live events go straight to the socket. `replaying`: stored events are read from the
@@ -27,53 +25,63 @@ const FOLLOWER = {
   disposed: [],
 } as const;
 
-/**
- * Whether more may follow this page: it was full by count, or it may have been cut by size (a
- * UTF-16 unit is at most 3 bytes of UTF-8). A short, small page is the end: no query to be sure.
- */
-function mayContinue(page: JobEvent[]): boolean {
-  if (page.length >= REPLAY_PAGE) return true;
-  let units = 0;
-  for (const e of page) units += e.chunk.length;
-  return units * 3 >= EVENTS_PAGE_BYTES;
+/** Where a follower's output goes: the socket events of one job, or of a group merged. */
+export interface FollowOutlet {
+  log(source: string, event: JobEvent): void;
+  /** The followed job ended and everything it and its children wrote was sent. */
+  done(done: JobDone): void;
+  error(jobId: string, error: JobTrouble): void;
+  /** This client fell behind: it rejoins with what it holds of each job. */
+  resync(after: ReadonlyMap<string, number>): void;
+}
+
+export interface FollowerDeps {
+  bus: JobBus;
+  queries: JobQueries;
+  budget: SendBudget;
+  outlet: FollowOutlet;
+  onEnd: () => void;
 }
 
 export class JobFollower {
-  private lastSent: number;
+  /** The seq sent of each job followed. */
+  private readonly sent: Map<string, number>;
   private readonly phase = new StateMachine<FollowerState>('job follower', 'live', FOLLOWER);
-  private queued: JobEvent[] = [];
-  private ended: Ended | null = null;
-  private readonly unfollow: () => void;
+  private queued: SourcedEvent[] = [];
+  private readonly ended = new Map<string, Ended>();
+  private readonly subs = new Disposables();
 
+  /**
+   * Follows `jobId` and, for a group, its children too (`sources` holds them all, `jobId` among
+   * them); `after` is what the client holds of each.
+   */
   constructor(
-    private readonly socket: JobsSocket,
     private readonly jobId: string,
-    afterSeq: number,
-    private readonly deps: {
-      bus: JobBus;
-      queries: JobQueries;
-      budget: SendBudget;
-      onEnd: () => void;
-    },
+    sources: readonly string[],
+    after: ReadonlyMap<string, number>,
+    private readonly deps: FollowerDeps,
   ) {
-    this.lastSent = afterSeq;
+    this.sent = new Map(sources.map((s) => [s, after.get(s) ?? 0]));
     // Subscribe before reading the database, so nothing committed in between is missed.
-    this.unfollow = deps.bus.follow(jobId, {
-      events: (events) => this.onLive(events),
-      done: (d) => {
-        this.ended = d;
-        void this.catchUp();
-      },
-      error: (error) => {
-        if (!this.phase.is('disposed')) this.socket.emit('job:error', { jobId: this.jobId, error });
-      },
-      // The job runs on another instance: its events are read from the database, never relayed.
-      committed: (lastSeq) => {
-        if (this.phase.is('disposed') || lastSeq <= this.lastSent) return;
-        if (this.phase.is('replaying')) this.phase.to('stale');
-        void this.catchUp();
-      },
-    });
+    for (const source of sources)
+      this.subs.add(
+        deps.bus.follow(source, {
+          events: (events) => this.onLive(source, events),
+          done: (d) => {
+            this.ended.set(source, d);
+            void this.catchUp();
+          },
+          error: (error) => {
+            if (!this.disposed) deps.outlet.error(source, error);
+          },
+          // The job runs on another instance: its events are read from the database, never relayed.
+          committed: (lastSeq) => {
+            if (this.disposed || lastSeq <= this.sentOf(source)) return;
+            if (this.phase.is('replaying')) this.phase.to('stale');
+            void this.catchUp();
+          },
+        }),
+      );
   }
 
   /** Starts the replay; call after the join was acknowledged. */
@@ -84,52 +92,54 @@ export class JobFollower {
   dispose(): void {
     if (this.phase.is('disposed')) return;
     this.phase.to('disposed');
-    this.unfollow();
+    this.subs.dispose();
   }
 
   private get disposed(): boolean {
     return this.phase.is('disposed');
   }
 
-  private onLive(events: JobEvent[]): void {
+  private sentOf(source: string): number {
+    return this.sent.get(source) ?? 0;
+  }
+
+  /** The next event of its job, and not sent yet. */
+  private isNext(e: SourcedEvent): boolean {
+    return e.seq === this.sentOf(e.source) + 1;
+  }
+
+  private onLive(source: string, events: JobEvent[]): void {
     if (this.disposed) return;
     if (this.deps.budget.over) return this.resync();
+    let i = 0;
     if (this.phase.is('live')) {
-      let i = 0;
       for (; i < events.length; i++) {
         const e = events[i]!;
-        if (e.seq <= this.lastSent) continue;
-        if (e.seq !== this.lastSent + 1) break;
-        this.send(e);
+        if (e.seq <= this.sentOf(source)) continue;
+        if (e.seq !== this.sentOf(source) + 1) break;
+        this.send(source, e);
       }
       if (i === events.length) return;
-      events = events.slice(i); // a gap before these: read what is missing from the database
+      // A gap before the rest: read what is missing from the database.
     }
-    this.queued.push(...events);
+    for (; i < events.length; i++) this.queued.push({ ...events[i]!, source });
     void this.catchUp();
   }
 
-  private send(e: JobEvent): void {
-    // Field by field: the events the pipeline publishes carry line marks the client does not need.
-    this.socket.emit('job:log', {
-      jobId: this.jobId,
-      seq: e.seq,
-      stream: e.stream,
-      chunk: e.chunk,
-      ts: e.ts,
-    });
+  private send(source: string, e: JobEvent): void {
+    this.deps.outlet.log(source, e);
     this.deps.budget.add(e.chunk.length);
-    this.lastSent = e.seq;
+    this.sent.set(source, e.seq);
   }
 
   /** This client fell behind: stop following live (the job never waits); it rejoins from the database. */
   private resync(): void {
-    this.socket.emit('job:resync', { jobId: this.jobId, afterSeq: this.lastSent });
+    this.deps.outlet.resync(this.sent);
     this.dispose();
     this.deps.onEnd();
   }
 
-  /** Replays from the database until caught up, drains what arrived live meanwhile, ends with job:done. */
+  /** Replays from the database until caught up, drains what arrived live meanwhile, ends with the end. */
   private async catchUp(): Promise<void> {
     if (!this.phase.is('live')) return;
     this.phase.to('replaying');
@@ -138,39 +148,34 @@ export class JobFollower {
         if (!this.phase.tryTo('replaying')) return; // disposed meanwhile
         // Replay is pulled from the database page by page, the next page read while this one is
         // sent (the database and the socket work side by side), and waits for a slow client.
-        let next: Promise<JobEvent[]> | null = this.page(this.lastSent);
+        let after = new Map(this.sent);
+        let next: ReturnType<typeof this.page> | null = this.page(after);
         while (next) {
-          const page: JobEvent[] = await next;
+          const { events, more } = await next;
           if (this.disposed) return;
-          const last = page.at(-1)?.seq;
-          next = last !== undefined && mayContinue(page) ? this.page(last) : null;
-          for (const e of page) if (e.seq === this.lastSent + 1) this.send(e);
+          if (more) {
+            after = new Map(after);
+            for (const e of events) after.set(e.source, e.seq);
+            next = this.page(after);
+          } else next = null;
+          for (const e of events) if (this.isNext(e)) this.send(e.source, e);
           await this.deps.budget.drain();
           if (this.disposed) return;
         }
         const queued = this.queued;
         this.queued = [];
-        for (const e of queued) if (e.seq === this.lastSent + 1) this.send(e);
-        if (queued.some((e) => e.seq > this.lastSent)) continue; // still a gap: read again
+        for (const e of queued) if (this.isNext(e)) this.send(e.source, e);
+        if (queued.some((e) => e.seq > this.sentOf(e.source))) continue; // still a gap: read again
 
-        const ended = this.ended ?? (await this.endedInDatabase());
+        const ended = await this.allEnded();
         if (this.disposed) return;
-        if (
-          this.queued.length > 0 ||
-          this.phase.is('stale') ||
-          (ended && this.lastSent < ended.lastSeq)
-        )
-          continue;
-        if (ended) {
-          this.socket.emit('job:done', {
-            jobId: this.jobId,
-            status: ended.status,
-            exitCode: ended.exitCode,
-            signal: ended.signal,
-          });
-          this.dispose();
-          this.deps.onEnd();
-        }
+        if (this.queued.length > 0 || this.phase.is('stale')) continue;
+        if (!ended) return;
+        if ([...this.ended].some(([source, d]) => this.sentOf(source) < d.lastSeq)) continue;
+        const { jobId, status, exitCode, signal } = this.ended.get(this.jobId)!;
+        this.deps.outlet.done({ jobId, status, exitCode, signal });
+        this.dispose();
+        this.deps.onEnd();
         return;
       }
     } catch (err) {
@@ -180,8 +185,8 @@ export class JobFollower {
         err instanceof AppError
           ? { code: err.code, message: err.message }
           : { code: 'DB_UNAVAILABLE' as const, message: (err as Error).message };
-      this.socket.emit('job:error', { jobId: this.jobId, error });
-      this.socket.emit('job:resync', { jobId: this.jobId, afterSeq: this.lastSent });
+      this.deps.outlet.error(this.jobId, error);
+      this.deps.outlet.resync(this.sent);
       this.dispose();
       this.deps.onEnd();
     } finally {
@@ -189,22 +194,20 @@ export class JobFollower {
     }
   }
 
-  /** A page of stored events after `afterSeq`; a failure surfaces when the page is awaited. */
-  private page(afterSeq: number): Promise<JobEvent[]> {
-    const read = this.deps.queries.eventsAfter(this.jobId, afterSeq, REPLAY_PAGE);
-    read.catch(() => {}); // awaited later, or abandoned with the follower
-    return read;
+  /** Whether every job followed has ended, asking the database about those not heard of. */
+  private async allEnded(): Promise<boolean> {
+    const unknown = [...this.sent.keys()].filter((s) => !this.ended.has(s));
+    if (unknown.length === 0) return true;
+    const endings = await this.deps.queries.endings(unknown);
+    for (const [source, d] of endings) if (!this.ended.has(source)) this.ended.set(source, d);
+    return endings.size === unknown.length;
   }
 
-  private async endedInDatabase(): Promise<Ended | null> {
-    const row = await this.deps.queries.row(this.jobId);
-    if (!FINAL_STATUSES.includes(row.status)) return null;
-    return {
-      jobId: row.id,
-      status: row.status,
-      exitCode: row.exit_code,
-      signal: row.signal,
-      lastSeq: row.last_seq,
-    };
+  /** A page of stored events after `after`; a failure surfaces when the page is awaited. */
+  private page(after: ReadonlyMap<string, number>) {
+    const cursors = [...after].map(([jobId, afterSeq]) => ({ jobId, afterSeq }));
+    const read = this.deps.queries.eventsAfterMany(cursors, REPLAY_PAGE);
+    read.catch(() => {}); // awaited later, or abandoned with the follower
+    return read;
   }
 }

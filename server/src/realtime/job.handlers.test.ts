@@ -1,9 +1,10 @@
 // The `/jobs` socket handlers driven in-process: a stand-in socket (no port, no engine.io) and a
 // real JobBus, with the job service and queries reduced to what each event asks of them.
 import { EventEmitter } from 'node:events';
-import type { JobEvent, User } from '@vmo/protocol';
+import type { User } from '@vmo/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { Access } from '../auth/permissions.js';
+import type { SourcedEvent } from '../db/job-events.repository.js';
 import type { JobRow } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
 import { JobBus } from '../jobs/job.bus.js';
@@ -41,16 +42,37 @@ function standIn(role: User['role']) {
 
 function setup(role: User['role'] = 'operator', over: Partial<Record<string, unknown>> = {}) {
   const bus = new JobBus();
-  const row = { id: ID, status: 'running', last_seq: 0 } as JobRow;
-  const stored: JobEvent[] = [];
+  const row = { id: ID, type: 'stream', status: 'running', last_seq: 0 } as JobRow;
+  /** A group's children, when `row` is made a group. */
+  const children: JobRow[] = [];
+  /** Every job's stored events, in the order they were committed. */
+  const stored: SourcedEvent[] = [];
+  const rows = () => [row, ...children];
   const queries = {
     readableRow: vi.fn(() => Promise.resolve(row)),
     present: vi.fn((r: JobRow) => ({ id: r.id, status: r.status })),
     get: vi.fn((id: string) => Promise.resolve({ id })),
-    eventsAfter: vi.fn((_id: string, after: number) =>
-      Promise.resolve(stored.filter((e) => e.seq > after)),
+    childRows: vi.fn(() => Promise.resolve(children)),
+    eventsAfterMany: vi.fn((cursors: { jobId: string; afterSeq: number }[]) =>
+      Promise.resolve({
+        events: stored.filter((e) =>
+          cursors.some((c) => c.jobId === e.source && e.seq > c.afterSeq),
+        ),
+        more: false,
+      }),
     ),
-    row: vi.fn(() => Promise.resolve(row)),
+    endings: vi.fn((ids: string[]) =>
+      Promise.resolve(
+        new Map(
+          rows()
+            .filter((r) => ids.includes(r.id) && !['queued', 'running'].includes(r.status))
+            .map((r) => [
+              r.id,
+              { jobId: r.id, status: r.status, exitCode: 0, signal: null, lastSeq: r.last_seq },
+            ]),
+        ),
+      ),
+    ),
   };
   const jobs = {
     startStream: vi.fn(() => Promise.resolve({ jobId: ID, type: 'stream' })),
@@ -67,7 +89,7 @@ function setup(role: User['role'] = 'operator', over: Partial<Record<string, unk
     access: new Access({ allowAdHoc: false, hostShells: 'off' }),
     ...over,
   });
-  return { ...s, bus, row, stored, queries, jobs };
+  return { ...s, bus, row, children, stored, queries, jobs };
 }
 
 describe('the /jobs socket handlers', () => {
@@ -135,7 +157,7 @@ describe('the /jobs socket handlers', () => {
 
   it('replay a joined job from the database, go live, end with job:done, and stop on leave', async () => {
     const { ask, bus, stored, sent, row } = setup('viewer');
-    stored.push({ seq: 1, stream: 'stdout', chunk: 'one\n', ts: 1 });
+    stored.push({ source: ID, seq: 1, stream: 'stdout', chunk: 'one\n', ts: 1 });
     expect(await ask('join-job', { jobId: ID })).toEqual({
       ok: true,
       job: { id: ID, status: 'running' },
@@ -152,5 +174,63 @@ describe('the /jobs socket handlers', () => {
       'job:done ',
     ]);
     expect(await ask('leave-job', { jobId: ID })).toEqual({ ok: true });
+  });
+
+  it('merge a group with its children in commit order, each job once, and end with group:done', async () => {
+    const { ask, bus, stored, sent, row, children } = setup('viewer');
+    const A = '0b1c2d3e-0000-4000-8000-00000000000a';
+    const B = '0b1c2d3e-0000-4000-8000-00000000000b';
+    Object.assign(row, { type: 'group' });
+    children.push(
+      { id: A, type: 'ssh', status: 'running', last_seq: 0, preset: 'uptime' } as JobRow,
+      { id: B, type: 'ssh', status: 'running', last_seq: 0, preset: 'uptime' } as JobRow,
+    );
+    const ev = (source: string, seq: number, chunk: string): SourcedEvent => ({
+      source,
+      seq,
+      stream: 'stdout',
+      chunk,
+      ts: seq,
+    });
+    stored.push(ev(ID, 1, 'fan-out'), ev(A, 1, 'a1'), ev(B, 1, 'b1'), ev(A, 2, 'a2'));
+    // B's first line is held already: it is not sent again.
+    expect(await ask('join-group', { jobId: ID, after: { [B]: 1 } })).toMatchObject({
+      ok: true,
+      children: [{ id: A }, { id: B }],
+    });
+    await vi.waitFor(() => expect(sent.length).toBe(3));
+    // Live (published once committed): B's seq 3 without its 2 is a gap, read from the database.
+    stored.push(ev(B, 2, 'b2'), ev(B, 3, 'b3'));
+    bus.publishEvents(B, [ev(B, 3, 'b3')]);
+    stored.push(ev(A, 3, 'a3'));
+    bus.publishEvents(A, [ev(A, 3, 'a3')]);
+    for (const r of [children[0]!, children[1]!, row]) {
+      r.status = 'success';
+      r.last_seq = r.id === ID ? 1 : 3;
+      bus.publishDone({
+        jobId: r.id,
+        status: 'success',
+        exitCode: 0,
+        signal: null,
+        lastSeq: r.last_seq,
+      });
+    }
+    await vi.waitFor(() => expect(sent.at(-1)?.[0]).toBe('group:done'));
+    const names: Record<string, string> = { [ID]: 'g', [A]: 'a', [B]: 'b' };
+    expect(
+      sent.map(([e, p]) => {
+        const { source, seq } = p as { source?: string; seq?: number };
+        return source ? `${names[source]}${seq}` : e;
+      }),
+    ).toEqual(['g1', 'a1', 'a2', 'b2', 'b3', 'a3', 'group:done']);
+    expect(await ask('leave-group', { jobId: ID })).toEqual({ ok: true });
+  });
+
+  it('refuse to merge a job that is not a group', async () => {
+    const { ask } = setup('viewer');
+    expect(await ask('join-group', { jobId: ID })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION' },
+    });
   });
 });

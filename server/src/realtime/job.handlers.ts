@@ -8,14 +8,14 @@ import {
   type User,
 } from '@vmo/protocol';
 import type { z } from 'zod';
-import type { Access } from '../auth/permissions.js';
 import { AppError, toAppError } from '../errors.js';
 import { parseInput } from '../boundary/input.js';
-import type { JobBus } from '../jobs/job.bus.js';
+import { factsOf, type Access } from '../auth/permissions.js';
+import type { JobBus, JobTrouble } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobService } from '../jobs/job.service.js';
 import type { Logger } from '../logger.js';
-import { JobFollower } from './job.follower.js';
+import { JobFollower, type FollowOutlet } from './job.follower.js';
 import type { JobsSocket } from './socket.types.js';
 import { SendBudget } from './send-budget.js';
 
@@ -88,29 +88,88 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     return { jobId };
   });
 
-  on('join-job', 'jobs.list', async ({ jobId, afterSeq = 0 }, user) => {
-    const row = await deps.queries.readableRow(jobId, user);
-    followers.get(row.id)?.dispose();
-    const follower = new JobFollower(socket, row.id, afterSeq, {
+  /** Follows under `key` until it ends, is left or the socket goes; replaces one there. */
+  function follow(
+    key: string,
+    jobId: string,
+    sources: readonly string[],
+    after: ReadonlyMap<string, number>,
+    outlet: FollowOutlet,
+  ): void {
+    followers.get(key)?.dispose();
+    const follower = new JobFollower(jobId, sources, after, {
       bus: deps.bus,
       queries: deps.queries,
       budget,
-      onEnd: () => followers.get(row.id) === follower && followers.delete(row.id),
+      outlet,
+      onEnd: () => followers.get(key) === follower && followers.delete(key),
     });
-    followers.set(row.id, follower);
+    followers.set(key, follower);
     // The ack goes out before the first replayed event (SPEC §2).
     setImmediate(() => follower.start());
+  }
+
+  const troubleOf = (jobId: string, error: JobTrouble) =>
+    socket.emit('job:error', { jobId, error });
+
+  on('join-job', 'jobs.list', async ({ jobId, afterSeq = 0 }, user) => {
+    const row = await deps.queries.readableRow(jobId, user);
+    follow(row.id, row.id, [row.id], new Map([[row.id, afterSeq]]), {
+      // Field by field: the events the pipeline publishes carry line marks the client does not need.
+      log: (_, e) =>
+        socket.emit('job:log', {
+          jobId: row.id,
+          seq: e.seq,
+          stream: e.stream,
+          chunk: e.chunk,
+          ts: e.ts,
+        }),
+      done: (d) => socket.emit('job:done', d),
+      error: troubleOf,
+      resync: (after) => socket.emit('job:resync', { jobId: row.id, afterSeq: after.get(row.id)! }),
+    });
     const job = deps.queries.present(row, user);
     if (row.type !== 'group') return { job };
     return { job, children: (await deps.queries.get(row.id, user)).children ?? [] };
   });
 
-  on('leave-job', null, ({ jobId }) => {
-    const key = jobId.toLowerCase();
+  // A fan-out's output merged: its own lines and those of each child the caller may read.
+  on('join-group', 'jobs.list', async ({ jobId, after = {} }, user) => {
+    const row = await deps.queries.readableRow(jobId, user);
+    if (row.type !== 'group')
+      throw new AppError('VALIDATION', `job ${row.id} is not a fan-out: join it with join-job`);
+    const children = (await deps.queries.childRows(row.id)).filter((c) =>
+      deps.access.can(user, 'job.readOutput', factsOf(c)),
+    );
+    const held = new Map(Object.entries(after).map(([id, seq]) => [id.toLowerCase(), seq]));
+    follow(`group:${row.id}`, row.id, [row.id, ...children.map((c) => c.id)], held, {
+      log: (source, e) =>
+        socket.emit('group:log', {
+          jobId: row.id,
+          source,
+          seq: e.seq,
+          stream: e.stream,
+          chunk: e.chunk,
+          ts: e.ts,
+        }),
+      done: (d) => socket.emit('group:done', d),
+      error: troubleOf,
+      resync: (sent) =>
+        socket.emit('group:resync', { jobId: row.id, after: Object.fromEntries(sent) }),
+    });
+    return {
+      job: deps.queries.present(row, user),
+      children: children.map((c) => deps.queries.present(c, user)),
+    };
+  });
+
+  const leave = (key: string) => {
     followers.get(key)?.dispose();
     followers.delete(key);
     return Promise.resolve({});
-  });
+  };
+  on('leave-job', null, ({ jobId }) => leave(jobId.toLowerCase()));
+  on('leave-group', null, ({ jobId }) => leave(`group:${jobId.toLowerCase()}`));
 
   on('cancel-job', 'job.run', ({ jobId }, user) => deps.jobs.cancel(jobId, user, source));
 

@@ -140,3 +140,86 @@ describe('JobEventsRepository.appendMany', () => {
     });
   });
 });
+
+describe('JobEventsRepository.afterMany', () => {
+  let database: TestDatabase;
+  let repo: JobEventsRepository;
+  let db: Db;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = database.open();
+    repo = new JobEventsRepository(db.db);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const newJob = async () =>
+    (
+      await db.db
+        .insertInto('jobs')
+        .values({ type: 'ssh', status: 'running', command: 'uptime', argv: '[]', args: '{}' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+
+  it('merges several jobs in commit order, page by page, each event once', async () => {
+    const [a, b, c] = [await newJob(), await newJob(), await newJob()];
+    const seqs = { [a]: 0, [b]: 0, [c]: 0 };
+    /** Commits in rounds, as a fan-out does: b writes much, a a little, c twice only. */
+    const committed: { source: string; chunk: string }[] = [];
+    for (let round = 0; round < 40; round++) {
+      const batches = [];
+      for (const [job, n] of [
+        [a, round % 3 === 0 ? 1 : 0],
+        [b, 7],
+        [c, round === 5 || round === 30 ? 1 : 0],
+      ] as const) {
+        const events: JobEvent[] = [];
+        for (let i = 0; i < n; i++) {
+          const chunk = `${job.slice(-4)} ${round}.${i}\n`;
+          events.push({ seq: ++seqs[job]!, stream: 'stdout', chunk, ts: round });
+          committed.push({ source: job, chunk });
+        }
+        if (events.length) batches.push({ jobId: job, events, addBytes: 0 });
+      }
+      await repo.appendMany(batches);
+    }
+    // Small pages, so that full pages (b's) hold the others back until b has caught up.
+    const got: { source: string; chunk: string }[] = [];
+    const after = new Map([a, b, c].map((j) => [j, 0]));
+    let pages = 0;
+    for (;;) {
+      const page = await repo.afterMany(
+        [...after].map(([jobId, afterSeq]) => ({ jobId, afterSeq })),
+        10,
+      );
+      pages++;
+      for (const e of page.events) {
+        expect(e.seq).toBe(after.get(e.source)! + 1);
+        after.set(e.source, e.seq);
+        got.push({ source: e.source, chunk: e.chunk });
+      }
+      if (!page.more) break;
+      expect(page.events.length).toBeGreaterThan(0);
+    }
+    expect(got).toEqual(committed);
+    expect(pages).toBeGreaterThan(20);
+    // Caught up: nothing more, and one job alone reads as `after` does.
+    expect(
+      await repo.afterMany(
+        [...after].map(([jobId, afterSeq]) => ({ jobId, afterSeq })),
+        10,
+      ),
+    ).toEqual({
+      events: [],
+      more: false,
+    });
+    const one = await repo.afterMany([{ jobId: c, afterSeq: 0 }], 10);
+    expect(one.events.map((e) => e.chunk)).toEqual(
+      committed.filter((x) => x.source === c).map((x) => x.chunk),
+    );
+    expect(one.more).toBe(false);
+  });
+});

@@ -6,8 +6,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AuditPage, JobPage, JobWithChildren } from '@vmo/protocol';
-import { startTestApp, type HttpClient, type TestApp } from '../fixtures/app.js';
+import type { AuditPage, GroupLog, JobDone, JobPage, JobWithChildren } from '@vmo/protocol';
+import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
 import { sshEntry, startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'vmo-fleet-'));
@@ -63,7 +63,13 @@ describe('a fleet of VMs behind shared ssh entries', () => {
         ssh: { config },
         vmConfig: { dir: envs },
         projects: [{ alias: 'svc', dir: local, remote: [{ host: 'vmo-test', dir: deployed }] }],
-        presets: [{ name: 'hi', command: 'echo hi' }],
+        presets: [
+          { name: 'hi', command: 'echo hi' },
+          {
+            name: 'count',
+            command: 'for i in $(seq 1 40); do echo "count $i"; sleep 0.05; done; echo oops >&2',
+          },
+        ],
         jobs: { graceSeconds: 1 },
       },
     });
@@ -222,5 +228,81 @@ describe('a fleet of VMs behind shared ssh entries', () => {
       hostAlias: string;
     }[];
     expect(checks.map((c) => c.hostAlias).sort()).toEqual(['nowhere', 'vm:dmz/inner']);
+  });
+
+  /** Follows a group merged until `stop` says so or group:done; what came, in order. */
+  const followGroup = (
+    socket: TestSocket,
+    jobId: string,
+    after: Record<string, number> = {},
+    stop: (got: GroupLog[]) => boolean = () => false,
+  ) =>
+    new Promise<{ logs: GroupLog[]; done: JobDone | null; children: string[] }>((resolve) => {
+      const logs: GroupLog[] = [];
+      let children: string[] = [];
+      socket.on('group:log', (e) => {
+        logs.push(e);
+        if (stop(logs)) resolve({ logs, done: null, children });
+      });
+      socket.on('group:done', (done) => resolve({ logs, done, children }));
+      socket.emit('join-group', { jobId, after }, (res) => {
+        expect(res.ok, JSON.stringify(res)).toBe(true);
+        if (res.ok) children = (res.children ?? []).map((c) => c.id);
+      });
+    });
+
+  it("merges a group's output with its children's: mid-run, after a dropped connection, exactly once", async () => {
+    const jobId = await start('/api/jobs/fanout', { environment: 'prod', preset: 'count' });
+    // One client from the start; it drops after a while, and rejoins with what it holds.
+    const s1 = await operator.socket();
+    const first = await followGroup(s1, jobId, {}, (got) => got.length >= 30);
+    s1.close();
+    const held: Record<string, number> = {};
+    for (const e of first.logs) held[e.source] = e.seq;
+    const s2 = await operator.socket();
+    const rest = await followGroup(s2, jobId, held);
+    s2.close();
+    // A second client joins late, from nothing: it gets all of it.
+    const s3 = await operator.socket();
+    const late = await followGroup(s3, jobId);
+    s3.close();
+    expect(rest.done).toMatchObject({ jobId, status: 'success' });
+    expect(late.done).toMatchObject({ jobId, status: 'success' });
+    expect(rest.children.length).toBe(2);
+
+    const group = await ended(jobId);
+    const sources = [group.id, ...(group.children ?? []).map((c) => c.id)];
+    const stored: Record<string, string[]> = {};
+    for (const id of sources) {
+      const page = (await (await operator.get(`/api/jobs/${id}/events?limit=1000`)).json()) as {
+        events: { seq: number; chunk: string }[];
+      };
+      stored[id] = page.events.map((e) => `${e.seq}:${e.chunk}`);
+    }
+    // Each job's events exactly once and in order, byte for byte as stored; the jobs interleaved.
+    const perJob = (logs: GroupLog[]) => {
+      const out: Record<string, string[]> = Object.fromEntries(sources.map((id) => [id, []]));
+      for (const e of logs) out[e.source]!.push(`${e.seq}:${e.chunk}`);
+      return out;
+    };
+    expect(perJob([...first.logs, ...rest.logs])).toEqual(stored);
+    expect(perJob(late.logs)).toEqual(stored);
+    const order = late.logs.map((e) => e.source);
+    expect(order[0]).toBe(group.id); // "fan-out to 2 hosts" comes first
+    expect(order.at(-1)).toBe(group.id); // and the group's summary last
+    const switches = order.filter((s, i) => i > 0 && s !== order[i - 1]).length;
+    expect(switches).toBeGreaterThan(4); // the hosts' lines interleaved, as they were written
+  });
+
+  it('refuses to merge a job that is not a group', async () => {
+    const single = await ended(
+      await start('/api/jobs/ssh-logs', { hostAlias: 'vm:prod/app8', preset: 'hi' }),
+    );
+    const s = await operator.socket();
+    const answer = await new Promise((resolve) =>
+      s.emit('join-group', { jobId: single.id }, resolve),
+    );
+    s.close();
+    expect(answer).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
   });
 });
