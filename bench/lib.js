@@ -32,16 +32,21 @@ function hookSignals() {
 
 /**
  * Starts `bin/vm-orchestrator.js` on port 0 with a fresh data dir and embedded Postgres, the bench
- * project as its only project. Resolves once it logged that it is ready and its catalog has the targets.
+ * project as its only project (`extraConfig`: more top-level YAML for the config file). Resolves once it logged that it is ready and its catalog has the targets.
  */
-export async function startServer({ maxConcurrent = 512, project = projectDir } = {}) {
+export async function startServer({
+  maxConcurrent = 512,
+  project = projectDir,
+  extraConfig = '',
+} = {}) {
   hookSignals();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vmo-bench-'));
   await chmod(dataDir, 0o755); // as root the cluster runs as `postgres`, which must reach <data-dir>/pg
   const config = path.join(dataDir, 'vmo.yaml');
   await writeFile(
     config,
-    `projects:\n  - alias: bench\n    dir: ${JSON.stringify(project)}\njobs:\n  maxConcurrent: ${maxConcurrent}\n`,
+    `projects:\n  - alias: bench\n    dir: ${JSON.stringify(project)}\njobs:\n  maxConcurrent: ${maxConcurrent}\n` +
+      extraConfig,
   );
   const env = { ...process.env };
   // A `make bench` run must not hand its jobserver and flags down to the jobs' make.

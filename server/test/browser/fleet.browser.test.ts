@@ -28,9 +28,11 @@ mkdirSync(deployed, { recursive: true });
 writeFileSync(path.join(local, 'Makefile'), 'build: ## Build here\n\t@echo built\n');
 writeFileSync(
   path.join(deployed, 'Makefile'),
-  `.PHONY: status shell
+  `.PHONY: status tick shell
 status: ## Report the service's status
 \t@echo "svc is up on $$(hostname)"
+tick: ## Count slowly
+\t@for i in 1 2 3 4 5 6; do echo "tick $$i of $(notdir $(CURDIR))"; sleep 0.5; done
 shell: ## A console @interactive
 \t@sh
 `,
@@ -103,7 +105,8 @@ describe('the fleet in Chromium', { timeout: 90_000 }, () => {
       const targets = dialog.getByLabel('Target', { exact: true });
       await targets.waitFor();
       expect(await targets.locator('option').allTextContents()).toEqual([
-        'status', // the interactive `shell` is not offered
+        'status',
+        'tick', // the interactive `shell` is not offered
       ]);
       expect(await seriousA11yViolations(page)).toEqual([]);
       await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'screenshot-fanout-target.png') });
@@ -134,6 +137,81 @@ describe('the fleet in Chromium', { timeout: 90_000 }, () => {
       await page.getByLabel('Only failing hosts').check();
       await expect.poll(() => children.count()).toBe(1);
       await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'screenshot-group.png') });
+    });
+  });
+
+  it("merges every host's output in one live view: by host, filtered, and again after a reload", async () => {
+    await withScreenshotOnFailure(page, 'fleet-merged', async () => {
+      await page.setViewportSize({ width: 1280, height: 1400 });
+      await page.goto(t.baseUrl + '/vms');
+      await page.getByRole('button', { name: 'Run on all of stage…' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Run', { exact: true }).selectOption('target');
+      await dialog.getByLabel('Target', { exact: true }).selectOption('tick');
+      await dialog.getByRole('button', { name: 'Run make tick on all of stage' }).click();
+      await page.waitForURL(JOB_URL);
+      const rows = page.locator('[data-testid=log-viewport] [data-source]');
+      const of = (host: string) =>
+        page.locator(`[data-testid=log-viewport] [data-source="${host}"]`);
+      // Live: each reachable host's first tick shows while the group still runs.
+      await of('stage/vmo-test').filter({ hasText: 'tick 1 of svc' }).waitFor();
+      await of('stage/vmo-test2').filter({ hasText: 'tick 1 of svc' }).waitFor();
+      expect(await page.locator('dl [data-status=running]').count()).toBe(1);
+      await page.locator('dl [data-status=failed]').waitFor({ timeout: 40_000 });
+      const ticks = async (host: string) =>
+        (
+          await of(host)
+            .filter({ hasText: /tick \d/ })
+            .allTextContents()
+        ).map((text) => /tick (\d)/.exec(text)![1]);
+      const all = ['1', '2', '3', '4', '5', '6'];
+      const merged = async () => {
+        await expect.poll(() => ticks('stage/vmo-test')).toEqual(all);
+        expect(await ticks('stage/vmo-test2')).toEqual(all);
+        // Every line says its host; the group's own lines are the fan-out's.
+        expect(await of('fan-out').filter({ hasText: 'fan-out to 3 hosts' }).count()).toBe(1);
+        expect(await of('stage/down').count()).toBeGreaterThan(0);
+      };
+      await merged();
+      // Each host in a colour of its own; its line numbers lead to that line of its own log.
+      const colour = (host: string) =>
+        of(host)
+          .first()
+          .locator('.host-tag')
+          .evaluate((el) => getComputedStyle(el).color);
+      expect(await colour('stage/vmo-test')).not.toBe(await colour('stage/vmo-test2'));
+      const group = await jobOf(page.url());
+      const child = group.children!.find((c) => c.vm === 'stage/vmo-test')!;
+      const first = of('stage/vmo-test').filter({ hasText: 'tick 1 of svc' });
+      expect(await first.getByRole('link').getAttribute('href')).toMatch(
+        new RegExp(`/jobs/${child.id}#L\\d+$`),
+      );
+      expect(await seriousA11yViolations(page)).toEqual([]);
+      await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'screenshot-merged.png') });
+
+      // Filtered: the failing host only, then one host, then all again.
+      const shown = page.getByLabel('Output of');
+      await shown.selectOption({ label: 'Only failing hosts (1)' });
+      await expect
+        .poll(async () => [
+          ...new Set(
+            await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-source'))),
+          ),
+        ])
+        .toEqual(['stage/down']);
+      await shown.selectOption({ label: 'stage/vmo-test2' });
+      await expect.poll(() => ticks('stage/vmo-test2')).toEqual(all);
+      expect(await of('stage/vmo-test').count()).toBe(0);
+      await shown.selectOption({ label: 'All hosts' });
+      await merged();
+
+      // After a reload: the same lines, replayed from the database, none twice.
+      await page.reload();
+      await merged();
+      expect(await page.getByTestId('group-summary').textContent()).toBe(
+        '1 of 3 failed: stage/down exit 255',
+      );
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
   });
 

@@ -29,6 +29,28 @@ export interface LogLine {
    * colours can be worked out again when earlier output changes the colours it starts with.
    */
   sgr?: string;
+  /** In a fan-out's merged output: the job that wrote the line, and its number there. */
+  source?: string;
+  sourceLine?: number;
+}
+
+/** Lines as the log viewer reads them: a job's (LogLines), or a fan-out's merged (MergedLines). */
+export interface LineSource {
+  /** Bumped once per change (reactive). */
+  readonly version: number;
+  /** Lines held (reactive). */
+  readonly count: number;
+  /** Lines before the first one held (reactive). */
+  readonly before: number;
+  /** The number of the last line (reactive). */
+  readonly total: number;
+  /** Lines dropped from the front to stay under a limit (reactive). */
+  readonly dropped: number;
+  /** Position of index 0 that stays put while lines are added in front or dropped (reactive). */
+  readonly origin: number;
+  at(index: number): LogLine | undefined;
+  numberOf(index: number): number | null;
+  indexOf(n: number): number;
 }
 
 /** SGR sequences, and the full resets after which nothing before matters. */
@@ -98,7 +120,7 @@ function sameSgr(a: SgrState | null, b: SgrState | null): boolean {
 }
 
 /* eslint-disable svelte/prefer-svelte-reactivity -- bookkeeping, deliberately not reactive: `version` is */
-export class LogLines {
+export class LogLines implements LineSource {
   #lines: LogLine[] = [];
   #open = new Map<Stream, OpenLine>();
   /** The colour state each stream's next line starts in. */

@@ -1,7 +1,7 @@
 // How the log viewer scrolls: which rows are in view, following the end until the reader scrolls
 // up (and again once they are back at the bottom), jumps to a line, and the reader's place kept
 // while a log grows (a scaled scrollbar would otherwise slide the text under them).
-import type { LogLines } from './log-lines.svelte.js';
+import type { LineSource } from './log-lines.svelte.js';
 import { ROW_HEIGHT, rowAtTop, scrollTopFor, scrollTopForRow, visibleRows } from './viewport.js';
 
 export class LogScroller {
@@ -12,7 +12,7 @@ export class LogScroller {
     visibleRows(this.#lines.count, this.scrollTop, this.viewHeight),
   );
 
-  #lines: LogLines;
+  #lines: LineSource;
   #el: HTMLElement | null = null;
   /** The row at the top of the view, as a position that stays put while lines are added in front or dropped (fractional). */
   #top = 0;
@@ -21,7 +21,7 @@ export class LogScroller {
   /** The pointer is down on the log (dragging the scrollbar, selecting): hands off. */
   #holding = false;
 
-  constructor(lines: LogLines, options: { following: boolean }) {
+  constructor(lines: LineSource, options: { following: boolean }) {
     this.#lines = lines;
     this.following = $state(options.following);
   }

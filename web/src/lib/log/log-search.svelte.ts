@@ -1,21 +1,21 @@
 // Search in a job's output: which lines contain the query (case-insensitive, colours ignored),
 // and which match is current. New output is scanned as it arrives, not the whole log again.
 import { plainText } from './ansi.js';
-import type { LogLines } from './log-lines.svelte.js';
+import type { LineSource } from './log-lines.svelte.js';
 
 export class LogSearch {
   #query = $state('');
   /** Index into `matches` of the match shown, -1 before next()/previous(). */
   current = $state(-1);
 
-  #lines: LogLines;
+  #lines: LineSource;
   /** Line numbers (1-based) of the matches found so far. */
   #found: number[] = [];
   #scannedQuery = '';
   #scanned = 0;
   #originAtScan = 0;
 
-  constructor(lines: LogLines) {
+  constructor(lines: LineSource) {
     this.#lines = lines;
   }
 

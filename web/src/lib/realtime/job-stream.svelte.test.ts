@@ -1,7 +1,7 @@
-import type { Job, JobEvent } from '@vmo/protocol';
+import type { Job } from '@vmo/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobsSocket } from './connection.svelte.js';
-import { JobStream, type JobSink } from './job-stream.svelte.js';
+import { JobStream, type JobSink, type SinkEvent } from './job-stream.svelte.js';
 
 const JOB = { id: 'J1', type: 'stream', status: 'running' } as Job;
 
@@ -30,8 +30,8 @@ class FakeSocket {
 }
 
 class Sink implements JobSink {
-  batches: JobEvent[][] = [];
-  append(events: readonly JobEvent[]) {
+  batches: SinkEvent[][] = [];
+  append(events: readonly SinkEvent[]) {
     this.batches.push([...events]);
   }
   get seqs() {
@@ -154,5 +154,53 @@ describe(JobStream.name, () => {
     socket.connected = true;
     socket.serve('connect');
     expect(socket.joins()).toEqual([{ jobId: 'j1', afterSeq: 0 }]);
+  });
+
+  it('follows a group merged: per job seqs, sources kept, rejoins with what it holds of each', () => {
+    const child = (id: string, status: Job['status']) =>
+      ({ ...JOB, id, parentId: 'j1', status }) as Job;
+    const socket = new FakeSocket();
+    let children = [child('c1', 'running')];
+    socket.emit = function (event, payload, ack) {
+      this.emitted.push([event, payload]);
+      if (event === 'join-group')
+        ack?.({ ok: true, job: { ...JOB, id: 'j1', type: 'group' }, children });
+    };
+    const sink = new Sink();
+    const stream = new JobStream({ ...JOB, type: 'group', children }, sink, { merged: true });
+    stream.attach(socket as unknown as JobsSocket);
+    const glog = (source: string, seq: number) => ({ ...log(seq), source });
+    for (const [source, seq] of [
+      ['j1', 1],
+      ['C1', 1],
+      ['c1', 1],
+      ['c1', 2],
+      ['j1', 2],
+    ] as const)
+      socket.serve('group:log', glog(source, seq));
+    vi.runAllTimers();
+    expect(sink.batches.flat().map((e) => `${e.source}${e.seq}`)).toEqual([
+      'j11',
+      'c11',
+      'c12',
+      'j12',
+    ]);
+    // A gap in one job asks again with what is held of each.
+    socket.serve('group:log', glog('c1', 4));
+    const joins = () => socket.emitted.filter(([e]) => e === 'join-group').map(([, p]) => p);
+    expect(joins().at(-1)).toEqual({ jobId: 'j1', after: { j1: 2, c1: 2 } });
+    // A child the join did not know (the group was still adding them) makes it join again, once.
+    const before = joins().length;
+    children = [...children, child('c2', 'queued')];
+    socket.serve('jobs:changed', { job: child('c2', 'queued') });
+    expect(joins().length).toBe(before + 1);
+    socket.serve('jobs:changed', { job: child('c2', 'running') });
+    expect(joins().length).toBe(before + 1);
+    socket.serve('group:resync', { jobId: 'j1', after: { j1: 2 } });
+    expect(joins().length).toBe(before + 2);
+    socket.serve('group:done', { jobId: 'j1', status: 'failed', exitCode: null, signal: null });
+    expect(stream.job.status).toBe('failed');
+    stream.dispose();
+    expect(socket.emitted.at(-1)).toEqual(['leave-group', { jobId: 'j1' }]);
   });
 });

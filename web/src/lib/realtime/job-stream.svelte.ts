@@ -1,6 +1,8 @@
 // Follows one job over the /jobs socket (SPEC §2): joins with the last seq it holds, keeps events
 // in seq order with no duplicate, rejoins after job:resync or a reconnect, and hands what arrived
 // to its sink once per animation frame. Every view of a job's output is a thin layer over this.
+// `merged`: a fan-out's output with its children's, each event tagged with the job that wrote it,
+// held and rejoined per job in the same way.
 import {
   Disposables,
   FINAL_STATUSES,
@@ -16,9 +18,14 @@ import {
 import type { JobsSocket } from './connection.svelte.js';
 import { TerminalOutbox } from './terminal-outbox.svelte.js';
 
+/** An event as a sink gets it: in a merged stream, with the job that wrote it. */
+export interface SinkEvent extends JobEvent {
+  source?: string;
+}
+
 /** Where the events go: log lines, or a terminal's byte stream. */
 export interface JobSink {
-  append(events: readonly JobEvent[]): void;
+  append(events: readonly SinkEvent[]): void;
 }
 
 /** How far along a status is: queued, then running, then any end. */
@@ -47,20 +54,29 @@ export class JobStream<S extends JobSink = JobSink> {
   );
 
   readonly jobId: string;
-  #lastSeq = 0;
-  #pending: JobEvent[] = [];
+  readonly merged: boolean;
+  /* eslint-disable svelte/prefer-svelte-reactivity -- bookkeeping of what was received and joined, never shown */
+  /** The last seq received of each job (just this one, unless merged). */
+  readonly #held = new Map<string, number>();
+  #pending: SinkEvent[] = [];
   #frame = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #socket: JobsSocket | null = null;
   #detach: (() => void) | null = null;
   #joins = 0;
   #joining = false;
+  /** Merged: the children the last join followed, and those known when a join was sent. */
+  #joined = new Set<string>();
+  #asked = new Set<string>();
+  /* eslint-enable svelte/prefer-svelte-reactivity */
 
   constructor(
     initial: JobWithChildren,
     readonly sink: S,
+    options: { merged?: boolean } = {},
   ) {
     this.jobId = initial.id.toLowerCase();
+    this.merged = options.merged ?? false;
     this.job = $state.raw(initial);
     this.children = $state.raw(initial.children ?? []);
   }
@@ -72,12 +88,12 @@ export class JobStream<S extends JobSink = JobSink> {
 
   /** Before the first join: what came up to `seq` is held already (read from the database). */
   startAfter(seq: number): void {
-    if (this.#lastSeq === 0) this.#lastSeq = seq;
+    if (this.lastSeq === 0) this.#held.set(this.jobId, seq);
   }
 
-  /** The highest seq received; a (re)join asks for what comes after it. */
+  /** The highest seq received of this job; a (re)join asks for what comes after it. */
   get lastSeq(): number {
-    return this.#lastSeq;
+    return this.#held.get(this.jobId) ?? 0;
   }
 
   /**
@@ -91,9 +107,15 @@ export class JobStream<S extends JobSink = JobSink> {
     const subs = new Disposables();
     const on = <E extends keyof ServerToClientEvents>(event: E, fn: ServerToClientEvents[E]) =>
       subs.listen(socket, event, fn);
-    on('job:log', (e) => mine(e.jobId) && this.#receive(e));
-    on('job:done', (d) => mine(d.jobId) && this.#finish(d));
-    on('job:resync', (r) => mine(r.jobId) && this.#join());
+    if (this.merged) {
+      on('group:log', (e) => mine(e.jobId) && this.#receive(e.source.toLowerCase(), e));
+      on('group:done', (d) => mine(d.jobId) && this.#finish(d));
+      on('group:resync', (r) => mine(r.jobId) && this.#join());
+    } else {
+      on('job:log', (e) => mine(e.jobId) && this.#receive(this.jobId, e));
+      on('job:done', (d) => mine(d.jobId) && this.#finish(d));
+      on('job:resync', (r) => mine(r.jobId) && this.#join());
+    }
     on('jobs:changed', ({ job }) => this.#changed(job));
     subs.listen(socket, 'connect', () => this.#join());
     this.#socket = socket;
@@ -101,7 +123,8 @@ export class JobStream<S extends JobSink = JobSink> {
 
     const detach = () => {
       subs.dispose();
-      if (socket.connected) socket.emit('leave-job', { jobId: this.jobId }, () => {});
+      if (socket.connected)
+        socket.emit(this.merged ? 'leave-group' : 'leave-job', { jobId: this.jobId }, () => {});
       if (this.#socket === socket) this.#socket = null;
       if (this.#detach === detach) this.#detach = null;
     };
@@ -129,7 +152,7 @@ export class JobStream<S extends JobSink = JobSink> {
     if (!socket?.connected) return; // the `connect` listener joins later
     const attempt = ++this.#joins;
     this.#joining = true;
-    socket.emit('join-job', { jobId: this.jobId, afterSeq: this.#lastSeq }, (res) => {
+    const answer = (res: Ack<{ job: Job; children?: Job[] }>) => {
       if (attempt !== this.#joins) return; // a later join superseded this one
       this.#joining = false;
       if (!res.ok) {
@@ -138,19 +161,39 @@ export class JobStream<S extends JobSink = JobSink> {
       }
       this.error = null;
       this.job = res.job;
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, see above
+      if (this.merged) this.#joined = new Set((res.children ?? []).map((c) => c.id));
       for (const child of res.children ?? []) this.#changed(child);
-    });
+      if (this.merged) this.#joinNewChildren();
+    };
+    if (this.merged) {
+      for (const c of this.children) this.#asked.add(c.id);
+      socket.emit(
+        'join-group',
+        { jobId: this.jobId, after: Object.fromEntries(this.#held) },
+        answer,
+      );
+    } else socket.emit('join-job', { jobId: this.jobId, afterSeq: this.lastSeq }, answer);
   }
 
-  #receive(e: JobLog): void {
-    if (e.seq <= this.#lastSeq) return; // a replay overlapping what we hold
-    if (e.seq !== this.#lastSeq + 1) {
+  /** Merged: joins again when a child came up that the last join did not follow. */
+  #joinNewChildren(): void {
+    const known = (id: string) => this.#joined.has(id) || this.#asked.has(id);
+    if (this.children.some((c) => !known(c.id))) this.#join();
+  }
+
+  #receive(source: string, e: JobLog): void {
+    const held = this.#held.get(source) ?? 0;
+    if (e.seq <= held) return; // a replay overlapping what we hold
+    if (e.seq !== held + 1) {
       // A gap the server promises never to leave; ask again from what we hold rather than guess.
       if (!this.#joining) this.#join();
       return;
     }
-    this.#lastSeq = e.seq;
-    this.#pending.push({ seq: e.seq, stream: e.stream, chunk: e.chunk, ts: e.ts });
+    this.#held.set(source, e.seq);
+    const event: SinkEvent = { seq: e.seq, stream: e.stream, chunk: e.chunk, ts: e.ts };
+    if (this.merged) event.source = source;
+    this.#pending.push(event);
     this.#schedule();
   }
 
@@ -167,7 +210,11 @@ export class JobStream<S extends JobSink = JobSink> {
       else this.job = { ...job, status: this.done.status };
     } else if (job.parentId === this.jobId) {
       const i = this.children.findIndex((c) => c.id === job.id);
-      if (i === -1) this.children = [...this.children, job];
+      if (i === -1) {
+        this.children = [...this.children, job];
+        // Merged: a child the join did not know of yet (the group was still adding them).
+        if (this.merged && !this.#joining) this.#joinNewChildren();
+      }
       // News can come out of order (the join's snapshot after a change it predates): a child
       // never goes back from ended to running, or from running to queued.
       else if (stage(job.status) >= stage(this.children[i]!.status))
