@@ -25,6 +25,7 @@ import { catalogRoutes } from './http/catalog.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
 import { openApiRoutes } from './http/openapi.routes.js';
 import { clusterAdapter } from './realtime/cluster-adapter.js';
+import { schedulesRoutes } from './http/schedules.routes.js';
 import { tokensRoutes } from './http/tokens.routes.js';
 import { usersRoutes } from './http/users.routes.js';
 import type { Logger } from './logger.js';
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): App {
   api.use(jobsRoutes(deps.services));
   api.use(usersRoutes({ users: deps.services.accounts, access }));
   api.use(tokensRoutes(deps.services));
+  api.use(schedulesRoutes(deps.services));
   api.use(auditRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);

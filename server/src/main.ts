@@ -168,6 +168,8 @@ async function serve(
 
   const stopRetention = services.retention.start();
 
+  let stopScheduler: (() => Promise<void>) | null = null;
+  let stopping = false;
   // Health answers before the catalog scan ends (SPEC §2).
   services.catalog
     .refresh()
@@ -181,10 +183,14 @@ async function serve(
         'catalog loaded',
       ),
     )
-    .catch((err: unknown) => log.error({ err }, 'catalog could not be loaded'));
+    .catch((err: unknown) => log.error({ err }, 'catalog could not be loaded'))
+    // Schedules fire once the catalog knows the targets they run (a fire due meanwhile is late,
+    // not missed: the catalog scan takes seconds).
+    .finally(() => {
+      if (!stopping) stopScheduler = services.scheduler.start();
+    });
   const stopWatching = services.catalog.watch();
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -193,6 +199,7 @@ async function serve(
     force.unref();
     stopRetention();
     stopWatching();
+    await stopScheduler?.();
     await services.jobs.shutdown();
     await services.cluster?.stop();
     await app.close();

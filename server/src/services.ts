@@ -20,6 +20,9 @@ import { LoginLinksRepository } from './db/login-links.repository.js';
 import { SessionsRepository } from './db/sessions.repository.js';
 import { TokensRepository } from './db/tokens.repository.js';
 import { UsersRepository } from './db/users.repository.js';
+import { SchedulesRepository } from './db/schedules.repository.js';
+import { Scheduler } from './schedules/scheduler.js';
+import { SchedulesService } from './schedules/schedules.service.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
 import { JobQueries } from './jobs/job.queries.js';
@@ -65,6 +68,9 @@ export interface Services {
   /** Null unless cluster.enabled: then start() it after migrations, stop() it after jobs.shutdown(). */
   cluster: ClusterService | null;
   metrics: Metrics;
+  schedules: SchedulesService;
+  /** start() it once the server is ready; stop it before jobs.shutdown(). */
+  scheduler: Scheduler;
 }
 
 export interface ServiceOptions {
@@ -254,6 +260,25 @@ export function createServices(opts: ServiceOptions): Services {
     instanceId,
     peers: cluster ?? undefined,
   });
+  const schedulesRepo = new SchedulesRepository(db.db);
+  const schedules = new SchedulesService({
+    schedules: schedulesRepo,
+    users,
+    jobs,
+    jobRows: jobsRepo,
+    requests,
+    audit,
+    access,
+    log,
+    instanceId,
+    defaultTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+  });
+  const scheduler = new Scheduler({
+    schedules: schedulesRepo,
+    service: schedules,
+    instanceId,
+    log,
+  });
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();
   const auth = new AuthService({
@@ -286,5 +311,7 @@ export function createServices(opts: ServiceOptions): Services {
     remote,
     cluster,
     metrics,
+    schedules,
+    scheduler,
   };
 }

@@ -17,6 +17,14 @@ export const AUDIT_ACTIONS = [
   'user.delete',
   'token.create',
   'token.revoke',
+  'schedule.create',
+  'schedule.update',
+  'schedule.pause',
+  'schedule.resume',
+  'schedule.delete',
+  'schedule.run',
+  'schedule.fire',
+  'schedule.skip',
 ] as const;
 
 /** Personal API tokens start with this, so a leaked one is recognisable (and greppable). */

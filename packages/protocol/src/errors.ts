@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   TOKEN_NOT_FOUND: 404,
+  SCHEDULE_NOT_FOUND: 404,
   /** A `@confirm` target, or a protected environment or project, started without its confirmation. */
   CONFIRM_REQUIRED: 400,
   /** make cannot read the project's Makefile; the message is make's. */

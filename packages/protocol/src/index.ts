@@ -10,4 +10,5 @@ export * from './catalog.js';
 export * from './lines.js';
 export * from './permissions.js';
 export * from './routes.js';
+export * from './schedules.js';
 export * from './disposables.js';

@@ -58,6 +58,15 @@ export const Waiting = z.object({
 export type Waiting = z.infer<typeof Waiting>;
 
 /** A job as stored, before what the caller may do with it is added. */
+/** What started a job: a user (`manual`), a re-run of `id`, schedule `id`, or trigger `id`. */
+export const JobTrigger = z.object({
+  kind: z.enum(['manual', 'rerun', 'schedule', 'trigger']),
+  id: z.string().nullable(),
+  /** The schedule's or trigger's name, when it still exists. */
+  name: z.string().nullable().optional(),
+});
+export type JobTrigger = z.infer<typeof JobTrigger>;
+
 export const JobRecord = z.object({
   id: z.string(),
   type: JobType,
@@ -87,6 +96,7 @@ export const JobRecord = z.object({
   protection: Protection.nullable(),
   /** Set while it is queued, when this server knows why. */
   waiting: Waiting.optional(),
+  trigger: JobTrigger,
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

@@ -45,6 +45,7 @@ export const GLOBAL_ACTIONS = [
   'tokens.manage',
   'users.manage',
   'audit.read',
+  'schedules.manage',
 ] as const;
 export type GlobalAction = (typeof GLOBAL_ACTIONS)[number];
 
@@ -164,6 +165,7 @@ export function decide(subject: Subject, action: Action, job?: JobFacts): Decisi
     case 'catalog.refresh':
     case 'job.run':
     case 'terminal.open':
+    case 'schedules.manage':
       return atLeast(subject, 'operator');
     case 'hostShell.open':
       return hostShell(subject);
@@ -197,6 +199,17 @@ function decideOnJob(subject: Subject, action: JobAction, job: JobFacts): Decisi
     case 'job.input':
       return input(subject, job);
   }
+}
+
+/**
+ * Whether the subject may change, pause, run or delete a schedule: its owner (an operator or
+ * above), or an admin.
+ */
+export function decideOnSchedule(subject: Subject, schedule: { ownerId: string | null }): Decision {
+  const role = atLeast(subject, 'operator');
+  if (!role.allowed) return role;
+  if (subject.role === 'admin' || schedule.ownerId === subject.id) return yes;
+  return no('only its owner (or an admin) may change a schedule');
 }
 
 /** `can(subject, action, object?)`: the yes or no of `decide`. */

@@ -53,6 +53,14 @@ import {
   TargetInfo,
 } from './jobs.js';
 import { Me } from './permissions.js';
+import {
+  NextRunsQuery,
+  Schedule,
+  ScheduleDetail,
+  ScheduleId,
+  ScheduleInput,
+  SchedulePatch,
+} from './schedules.js';
 import type { ErrorCode } from './errors.js';
 
 /** `public`: no sign-in; `viewer`: any signed-in user; `operator`, `admin`: that role or above. */
@@ -462,6 +470,72 @@ export const ROUTE_TABLE = {
       params: z.object({ id: TokenId }),
       ok: noContent('revoked'),
       errors: ['TOKEN_NOT_FOUND'],
+    },
+  },
+  schedules: {
+    listSchedules: {
+      method: 'GET',
+      path: '/api/schedules',
+      summary: 'Every schedule, with its next and last fire',
+      allow: 'jobs.list',
+      ok: json(z.array(Schedule), 'the schedules'),
+    },
+    createSchedule: {
+      method: 'POST',
+      path: '/api/schedules',
+      summary:
+        'Schedule a target, preset or fan-out; it runs as you, and a @confirm target or a protected place needs its confirmation now',
+      allow: 'schedules.manage',
+      body: ScheduleInput,
+      ok: json(Schedule, 'created', 201),
+      errors: [...STREAM_ERRORS, 'UNKNOWN_PRESET'],
+    },
+    getSchedule: {
+      method: 'GET',
+      path: '/api/schedules/:id',
+      summary: 'A schedule with its fires, newest first',
+      allow: 'jobs.list',
+      params: z.object({ id: ScheduleId }),
+      ok: json(ScheduleDetail, 'the schedule'),
+      errors: ['SCHEDULE_NOT_FOUND'],
+    },
+    updateSchedule: {
+      method: 'PATCH',
+      path: '/api/schedules/:id',
+      summary: 'Change a schedule, or pause and resume it (enabled)',
+      allow: 'schedules.manage',
+      params: z.object({ id: ScheduleId }),
+      body: SchedulePatch,
+      ok: json(Schedule, 'changed'),
+      errors: ['SCHEDULE_NOT_FOUND', ...STREAM_ERRORS, 'UNKNOWN_PRESET'],
+    },
+    deleteSchedule: {
+      method: 'DELETE',
+      path: '/api/schedules/:id',
+      summary: 'Delete a schedule (its jobs stay)',
+      allow: 'schedules.manage',
+      params: z.object({ id: ScheduleId }),
+      ok: noContent('deleted'),
+      errors: ['SCHEDULE_NOT_FOUND'],
+    },
+    runSchedule: {
+      method: 'POST',
+      path: '/api/schedules/:id/run',
+      summary: 'Run a schedule now, as you',
+      allow: 'job.run',
+      params: z.object({ id: ScheduleId }),
+      ok: json(StartedJob, 'started', 201),
+      errors: ['SCHEDULE_NOT_FOUND', ...STREAM_ERRORS, 'UNKNOWN_PRESET'],
+    },
+    nextRuns: {
+      method: 'GET',
+      path: '/api/schedules/:id/next',
+      summary: "A schedule's next fire times",
+      allow: 'jobs.list',
+      params: z.object({ id: ScheduleId }),
+      query: NextRunsQuery,
+      ok: json(z.array(z.string()), 'ISO times'),
+      errors: ['SCHEDULE_NOT_FOUND'],
     },
   },
   audit: {

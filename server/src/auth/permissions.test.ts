@@ -34,6 +34,7 @@ const GLOBAL: Record<(typeof GLOBAL_ACTIONS)[number], [boolean, boolean, boolean
   'tokens.manage': [true, true, true],
   'users.manage': [false, false, true],
   'audit.read': [false, false, true],
+  'schedules.manage': [false, true, true],
 };
 
 type Kind = 'target' | 'remote-target' | 'preset' | 'adhoc' | 'terminal' | 'host-shell' | 'group';
@@ -269,6 +270,7 @@ describe('Access: the server asking can()', () => {
       outputBytes: 0,
       truncated: false,
       protection: null,
+      trigger: { kind: 'manual' as const, id: null },
     };
     const asViewer = access.present(record, { id: 'v', role: 'viewer' });
     expect(asViewer.command).toBe('ssh web1 -- (ad-hoc command, shown to admins only)');

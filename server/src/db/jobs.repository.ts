@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   JobRecord,
+  JobTrigger,
   JobsQuery,
   JobStatus,
   Protection,
@@ -10,7 +11,11 @@ import type {
 import type { Database, JobsTable } from './schema.js';
 import type { ProcessMark } from '../process/leftovers.js';
 
-export type JobRow = Selectable<JobsTable> & { requested_by_username: string | null };
+export type JobRow = Selectable<JobsTable> & {
+  requested_by_username: string | null;
+  /** The schedule's name, for a job a schedule started. */
+  trigger_name?: string | null;
+};
 export type NewJob = Pick<
   JobsTable,
   'type' | 'project' | 'host' | 'target' | 'preset' | 'command' | 'instance_id'
@@ -24,7 +29,17 @@ export type NewJob = Pick<
   request?: StoredRequest | null;
   environment?: string | null;
   vm?: string | null;
+  trigger_kind?: JobTrigger['kind'];
+  trigger_id?: string | null;
+  schedule_fire_id?: string | null;
 };
+
+/** What started a job, as the server knows it: with the schedule fire, for a schedule's. */
+export type StartTrigger = JobTrigger & { fireId?: string };
+
+/** The columns that say what started a job (none: a user, by hand). */
+export const triggerColumns = (t: StartTrigger | undefined) =>
+  t ? { trigger_kind: t.kind, trigger_id: t.id, schedule_fire_id: t.fireId ?? null } : {};
 
 /** The stored job; `protection` and `waiting` come from the catalog and the queue, not the row. */
 export function toJob(
@@ -58,6 +73,11 @@ export function toJob(
     outputBytes: Number(r.output_bytes),
     truncated: r.truncated,
     protection: extra.protection ?? null,
+    trigger: {
+      kind: r.trigger_kind ?? 'manual',
+      id: r.trigger_id ?? null,
+      ...(r.trigger_name ? { name: r.trigger_name } : {}),
+    },
     ...(extra.waiting && r.status === 'queued' ? { waiting: extra.waiting } : {}),
   };
 }
@@ -80,8 +100,9 @@ export class JobsRepository {
     return this.db
       .selectFrom('jobs')
       .leftJoin('users', 'users.id', 'jobs.requested_by')
+      .leftJoin('schedules', 'schedules.id', 'jobs.trigger_id')
       .selectAll('jobs')
-      .select('users.username as requested_by_username');
+      .select(['users.username as requested_by_username', 'schedules.name as trigger_name']);
   }
 
   async create(job: NewJob): Promise<JobRow> {
@@ -294,6 +315,30 @@ export class JobsRepository {
       .groupBy('status')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** The job a schedule fire started, if one did. */
+  async ofFire(fireId: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('schedule_fire_id', '=', fireId)
+      .executeTakeFirst();
+    return row?.id ?? null;
+  }
+
+  /** A job of the schedule still queued or running, if any (the oldest). */
+  async activeOfSchedule(scheduleId: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('trigger_id', '=', scheduleId)
+      .where('trigger_kind', '=', 'schedule')
+      .where('status', 'in', ['queued', 'running'])
+      .orderBy('created_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id ?? null;
   }
 
   children(parentId: string): Promise<JobRow[]> {

@@ -1,6 +1,6 @@
 // Kysely's view of the tables created by the migrations in ./migrations.
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { StoredRequest } from '@vmo/protocol';
+import type { FireOutcome, Missed, Overlap, ScheduleRun, StoredRequest } from '@vmo/protocol';
 import type { ProcessMark } from '../process/leftovers.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -104,6 +104,44 @@ export interface JobsTable {
   environment: string | null;
   /** The VM it ran on, `<environment>/<name>`; null elsewhere and before 0008. */
   vm: string | null;
+  /** What started it (0009): a user, a re-run of trigger_id, schedule trigger_id, trigger trigger_id. */
+  trigger_kind: ColumnType<
+    'manual' | 'rerun' | 'schedule' | 'trigger',
+    'manual' | 'rerun' | 'schedule' | 'trigger' | undefined,
+    never
+  >;
+  trigger_id: ColumnType<string | null, string | null | undefined, never>;
+  schedule_fire_id: ColumnType<string | null, string | null | undefined, never>;
+}
+
+export interface SchedulesTable {
+  id: Generated<string>;
+  name: string;
+  cron: string | null;
+  every_seconds: number | null;
+  timezone: string;
+  anchor: Timestamp;
+  run: Json<ScheduleRun>;
+  overlap: Overlap;
+  missed: Missed;
+  enabled: Generated<boolean>;
+  owner_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  next_fire_at: NullableTimestamp;
+}
+
+export interface ScheduleFiresTable {
+  id: Generated<string>;
+  schedule_id: string;
+  fire_at: Timestamp;
+  outcome: FireOutcome;
+  reason: string | null;
+  job_id: string | null;
+  instance_id: string | null;
+  manual: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 export interface JobEventsTable {
@@ -152,6 +190,8 @@ export interface Database {
   job_events: JobEventsTable;
   instances: InstancesTable;
   login_limits: LoginLimitsTable;
+  schedules: SchedulesTable;
+  schedule_fires: ScheduleFiresTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

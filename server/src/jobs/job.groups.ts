@@ -2,7 +2,12 @@
 // The group keeps a line per child as they end and takes its status from all of them (SPEC §2).
 import type { JobStatus, StartFanout, StartedJob, User } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
-import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
+import {
+  triggerColumns,
+  type JobRow,
+  type JobsRepository,
+  type StartTrigger,
+} from '../db/jobs.repository.js';
 import type { Logger } from '../logger.js';
 import type { JobBus } from './job.bus.js';
 import type { JobRecords } from './job.records.js';
@@ -67,7 +72,12 @@ export class JobGroups {
   }
 
   /** A group job with one child per host; children queue like any job, at most fanout.maxParallel at once. */
-  async start(req: StartFanout, user: User, source: string | null): Promise<StartedJob> {
+  async start(
+    req: StartFanout,
+    user: User,
+    source: string | null,
+    trigger?: StartTrigger,
+  ): Promise<StartedJob> {
     const { records } = this.deps;
     const plan = await this.deps.requests.fanout(req, user);
     const row = await this.deps.jobs.create({
@@ -76,6 +86,7 @@ export class JobGroups {
       ...plan.group,
       requested_by: user.id,
       instance_id: this.deps.instanceId,
+      ...triggerColumns(trigger),
     });
     await this.deps.audit.add({
       userId: user.id,

@@ -4,7 +4,12 @@
 import type { JobStatus, StartedJob, User } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
-import type { JobRow, JobsRepository } from '../db/jobs.repository.js';
+import {
+  triggerColumns,
+  type JobRow,
+  type JobsRepository,
+  type StartTrigger,
+} from '../db/jobs.repository.js';
 import { isPermanentDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PtyHandle, PtySpec } from '../runners/pty.runner.js';
@@ -48,13 +53,20 @@ export class JobRuns {
   constructor(private readonly deps: JobRunsDeps) {}
 
   /** Stores the job as queued, audits it, and lines it up. */
-  async submit(req: JobRequest, user: User, source: string | null): Promise<StartedJob> {
+  /** `trigger`: what started it, when not the user by hand. */
+  async submit(
+    req: JobRequest,
+    user: User,
+    source: string | null,
+    trigger?: StartTrigger,
+  ): Promise<StartedJob> {
     const row = await this.deps.jobs.create({
       type: req.type,
       status: 'queued',
       ...req.row,
       requested_by: user.id,
       instance_id: this.deps.instanceId,
+      ...triggerColumns(trigger),
     });
     await this.deps.audit.add({
       userId: user.id,

@@ -5,6 +5,7 @@
 // stopped or dead instance left. services.ts builds them and gives them to each other.
 import type {
   JobStatus,
+  JobTrigger,
   RerunJob,
   StartTerminal,
   StartFanout,
@@ -15,7 +16,7 @@ import type {
 } from '@vmo/protocol';
 import type { AuditRepository } from '../db/audit.repository.js';
 import { factsOf, type Access } from '../auth/permissions.js';
-import type { JobsRepository } from '../db/jobs.repository.js';
+import type { JobsRepository, StartTrigger } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JobGroups } from './job.groups.js';
@@ -55,14 +56,24 @@ export interface JobServiceDeps {
 export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
 
-  async startStream(req: StartStream, user: User, source: string | null): Promise<StartedJob> {
+  async startStream(
+    req: StartStream,
+    user: User,
+    source: string | null,
+    trigger?: StartTrigger,
+  ): Promise<StartedJob> {
     this.deps.access.assert(user, 'job.run');
-    return this.deps.runs.submit(await this.deps.requests.stream(req), user, source);
+    return this.deps.runs.submit(await this.deps.requests.stream(req), user, source, trigger);
   }
 
-  async startSsh(req: StartSsh, user: User, source: string | null): Promise<StartedJob> {
+  async startSsh(
+    req: StartSsh,
+    user: User,
+    source: string | null,
+    trigger?: StartTrigger,
+  ): Promise<StartedJob> {
     this.deps.access.assert(user, 'job.run');
-    return this.deps.runs.submit(this.deps.requests.ssh(req, user), user, source);
+    return this.deps.runs.submit(this.deps.requests.ssh(req, user), user, source, trigger);
   }
 
   /**
@@ -81,22 +92,28 @@ export class JobService {
       (await this.deps.jobs.children(row.id)).map((c) => c.host ?? ''),
     );
     const next = rerunRequest(stored, again);
+    const trigger: JobTrigger = { kind: 'rerun', id: row.id };
     switch (next.kind) {
       case 'stream':
-        return this.startStream(next.request, user, source);
+        return this.startStream(next.request, user, source, trigger);
       case 'ssh':
-        return this.startSsh(next.request, user, source);
+        return this.startSsh(next.request, user, source, trigger);
       case 'terminal':
         return this.startTerminal(next.request, user, source);
       case 'fanout':
-        return this.startFanout(next.request, user, source);
+        return this.startFanout(next.request, user, source, trigger);
     }
   }
 
   /** A group job with one child per host; children queue like any job, at most fanout.maxParallel at once. */
-  startFanout(req: StartFanout, user: User, source: string | null): Promise<StartedJob> {
+  startFanout(
+    req: StartFanout,
+    user: User,
+    source: string | null,
+    trigger?: StartTrigger,
+  ): Promise<StartedJob> {
     this.deps.access.assert(user, 'job.run');
-    return this.deps.groups.start(req, user, source);
+    return this.deps.groups.start(req, user, source, trigger);
   }
 
   /** A terminal in the browser (a pty job, not queued), or the user's own terminal app (`spawned`). */

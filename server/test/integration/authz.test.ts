@@ -58,6 +58,19 @@ async function newUser(t: TestApp, admin: HttpClient, role: Role = 'viewer') {
   return (await res.json()) as { id: string; username: string };
 }
 
+const SCHEDULE = {
+  cron: '0 6 * * *',
+  run: { kind: 'stream', request: { alias: 'engine', target: 'hello' } },
+};
+/** A paused schedule of the caller's own, or (a viewer has none) of the admin's. */
+async function ownSchedule({ caller, admin }: Pick<Ctx, 'caller' | 'admin'>): Promise<string> {
+  for (const client of [caller.client, admin]) {
+    const res = await client.post('/api/schedules', { ...SCHEDULE, enabled: false });
+    if (res.status === 201) return ((await res.json()) as { id: string }).id;
+  }
+  throw new Error('no schedule could be created');
+}
+
 /** Every route of the API, keyed `METHOD /path` as Express has it. Public routes expect no 401. */
 const REST: Record<string, Row> = {
   'GET /api/health': { call: () => ({ path: '/api/health' }), expect: all(200) },
@@ -187,6 +200,35 @@ const REST: Record<string, Row> = {
     expect: all(204),
   },
   'GET /api/audit': { call: () => ({ path: '/api/audit' }), expect: only(403, 403, 200) },
+  'GET /api/schedules': { call: () => ({ path: '/api/schedules' }), expect: all(200) },
+  'POST /api/schedules': {
+    call: () => ({ path: '/api/schedules', body: { ...SCHEDULE, enabled: false } }),
+    expect: only(403, 201, 201),
+  },
+  // The caller's own schedule (another operator's is refused: schedules.test.ts).
+  'GET /api/schedules/:id': {
+    call: async (c) => ({ path: `/api/schedules/${await ownSchedule(c)}` }),
+    expect: all(200),
+  },
+  'PATCH /api/schedules/:id': {
+    call: async (c) => ({
+      path: `/api/schedules/${await ownSchedule(c)}`,
+      body: { name: 'renamed' },
+    }),
+    expect: only(403, 200, 200),
+  },
+  'DELETE /api/schedules/:id': {
+    call: async (c) => ({ path: `/api/schedules/${await ownSchedule(c)}` }),
+    expect: only(403, 204, 204),
+  },
+  'POST /api/schedules/:id/run': {
+    call: async (c) => ({ path: `/api/schedules/${await ownSchedule(c)}/run` }),
+    expect: only(403, 201, 201),
+  },
+  'GET /api/schedules/:id/next': {
+    call: async (c) => ({ path: `/api/schedules/${await ownSchedule(c)}/next` }),
+    expect: all(200),
+  },
   // Prometheus' scrape: any signed-in user or token (the figures carry no output or secret).
   'GET /metrics': { call: () => ({ path: '/metrics' }), expect: all(200) },
   'GET /auth/link/:token': {
@@ -309,6 +351,15 @@ describe('authorization of every route and socket event (SPEC §4)', () => {
         expect: { viewer: 'ok', operator: 'ok', admin: 'ok' },
       },
       'leave-job': {
+        payload: (c) => ({ jobId: c.streamJob }),
+        expect: { viewer: 'ok', operator: 'ok', admin: 'ok' },
+      },
+      // A fan-out's output merged: a job that is not one is refused, after the role check.
+      'join-group': {
+        payload: (c) => ({ jobId: c.streamJob }),
+        expect: { viewer: 'VALIDATION', operator: 'VALIDATION', admin: 'VALIDATION' },
+      },
+      'leave-group': {
         payload: (c) => ({ jobId: c.streamJob }),
         expect: { viewer: 'ok', operator: 'ok', admin: 'ok' },
       },
