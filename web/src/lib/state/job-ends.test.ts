@@ -51,6 +51,19 @@ describe(JobEnds.name, () => {
 });
 
 describe(jobEndMessage.name, () => {
+  it("tells of a schedule's run only when it did not succeed", () => {
+    const ends = new JobEnds('u1', new Set());
+    const scheduled = { trigger: { kind: 'schedule' as const, id: 's1' } };
+    for (const [id, status] of [
+      ['a', 'success'],
+      ['b', 'failed'],
+    ] as const) {
+      ends.observe(job({ ...scheduled, id, status: 'running' }));
+      const done = job({ ...scheduled, id, status });
+      expect(ends.observe(done)).toBe(status === 'success' ? null : done);
+    }
+  });
+
   it('names the target, or else the command', () => {
     expect(jobEndMessage(job({ status: 'success' }))).toBe('make hello — success');
     expect(jobEndMessage(job({ target: null, command: 'uptime', status: 'failed' }))).toBe(

@@ -47,7 +47,9 @@ export class JobEnds {
     const seen = this.#waiting.delete(job.id);
     const startedHere = this.#startedHere.delete(job.id);
     const known = seen || startedHere;
-    return known && ENDED_STATUSES.includes(job.status) ? job : null;
+    // A schedule's runs say so only when they did not succeed: one a minute must not bury the page.
+    const quiet = job.trigger.kind === 'schedule' && job.status === 'success';
+    return known && !quiet && ENDED_STATUSES.includes(job.status) ? job : null;
   }
 }
 

@@ -24,6 +24,7 @@ export const job = (over: Partial<Job> = {}): Job => ({
   outputBytes: 0,
   truncated: false,
   protection: null,
+  trigger: { kind: 'manual', id: null },
   can: { cancel: true, rerun: true, readOutput: true, input: false },
   ...over,
 });
