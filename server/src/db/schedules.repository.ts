@@ -140,17 +140,17 @@ export class SchedulesRepository {
   }
 
   /**
-   * Fires left `claimed` by an instance that died while starting them (untouched for
-   * `staleSeconds`, and no heartbeat from it as recent; this instance's own only when `own`, on
-   * its start after a crash), and the first open fire of each schedule that waits behind its last
-   * run: taken by this instance. A waiting fire is only taken when no earlier fire of its schedule
-   * is being started. Times are the database's, as the heartbeats are.
+   * Fires left `claimed` by an instance that died while starting them: another's, untouched for
+   * `staleSeconds` with no heartbeat from it as recent; this instance's own from before `ownBefore`
+   * (its start: a previous run of it crashed). And the first open fire of each schedule that waits
+   * behind its last run. Taken by this instance; a waiting fire only when no earlier fire of its
+   * schedule is being started. Staleness is on the database's clock, as the heartbeats are.
    */
   async takeOpen(
     staleSeconds: number,
     instanceId: string,
     limit: number,
-    own = false,
+    ownBefore: Date,
   ): Promise<FireRow[]> {
     const stale = sql`now() - make_interval(secs => ${staleSeconds})`;
     const { rows } = await sql<Selectable<ScheduleFiresTable>>`
@@ -162,8 +162,9 @@ export class SchedulesRepository {
       ), mine as (
         select id from open
         where outcome = 'waiting'
-          or (updated_at < ${stale}
-            and (${own} or instance_id is distinct from ${instanceId})
+          or (instance_id = ${instanceId} and updated_at < ${ownBefore})
+          or (instance_id is distinct from ${instanceId}
+            and updated_at < ${stale}
             and not exists (
               select 1 from instances i where i.id = open.instance_id and i.heartbeat_at > ${stale}
             ))

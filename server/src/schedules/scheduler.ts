@@ -28,7 +28,7 @@ export class Scheduler {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
-  private first = true;
+  private startedAt = new Date();
   private readonly now: () => Date;
 
   constructor(private readonly deps: SchedulerDeps) {
@@ -38,6 +38,7 @@ export class Scheduler {
   /** Ticks until stopped; returns the stop. */
   start(): () => Promise<void> {
     this.stopped = false;
+    this.startedAt = new Date();
     this.schedule();
     return () => this.stop();
   }
@@ -79,10 +80,9 @@ export class Scheduler {
       fires.push(...claimed.fires.filter((f) => f.outcome === 'claimed'));
       if (claimed.schedules < batch) break;
     }
-    // The first tick after a start also takes this instance's own fires left by a crash.
-    const own = this.first;
-    this.first = false;
-    fires.push(...(await schedules.takeOpen(this.deps.staleSeconds ?? 15, instanceId, batch, own)));
+    // Its own fires claimed before this start were left by a crash of a previous run.
+    const stale = this.deps.staleSeconds ?? 15;
+    fires.push(...(await schedules.takeOpen(stale, instanceId, batch, this.startedAt)));
     // Each fire on its own: one that fails (the database went away) stays claimed for later.
     await Promise.all(
       fires.map((f) =>

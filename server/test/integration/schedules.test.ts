@@ -256,6 +256,53 @@ describe('schedules', { timeout: 60_000 }, () => {
     );
   });
 
+  it('settles fires its instance claimed before it crashed: started once, or found started', async () => {
+    const { body: s } = await create(operator, { name: 'crashed', cron: '0 0 1 1 *', run: hello });
+    const old = new Date('2000-01-01T00:00:00Z');
+    const claim = async (fireAt: string) =>
+      String(
+        (
+          await t.db.db
+            .insertInto('schedule_fires')
+            .values({
+              schedule_id: s.id,
+              fire_at: new Date(fireAt),
+              outcome: 'claimed',
+              instance_id: 'default',
+              updated_at: old,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
+      );
+    // One died before it started the job; one after (its job is there, the fire not yet settled).
+    const before = await claim('2026-01-01T00:00:00Z');
+    const after = await claim('2026-01-02T00:00:00Z');
+    const started = (await (await operator.post('/api/jobs/stream', hello.request)).json()) as {
+      jobId: string;
+    };
+    await t.db.db
+      .updateTable('jobs')
+      .set({ schedule_fire_id: after } as never)
+      .where('id', '=', started.jobId)
+      .execute();
+    await vi.waitFor(
+      async () => {
+        const fires = (await detail(s.id)).fires;
+        expect(fires.map((f) => f.outcome)).toEqual(['started', 'started']);
+        expect(fires.find((f) => f.fireAt.startsWith('2026-01-02'))?.jobId).toBe(started.jobId);
+      },
+      { timeout: 5_000, interval: 200 },
+    );
+    const jobs = await t.db.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('schedule_fire_id', 'in', [before, after])
+      .execute();
+    expect(jobs).toHaveLength(2);
+    await operator.patch(`/api/schedules/${s.id}`, { enabled: false });
+  });
+
   it('skips the fires missed while no instance ran, or runs once for them', async () => {
     const repo = new SchedulesRepository(t.db.db);
     const ids: Record<string, string> = {};

@@ -1,0 +1,146 @@
+// Schedules on two real server processes sharing one Postgres (issue 23): every due time of six
+// every-second schedules starts one job, whichever instance claims it, for 60 fires and more;
+// when the instance that fired is killed (SIGKILL), the other keeps firing within a heartbeat; and
+// the killed one, restarted, fires nothing twice.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HttpClient } from '../fixtures/app.js';
+import { ENGINE_PROJECT } from '../fixtures/jobs.js';
+import { createTestDatabase, type TestDatabase } from '../fixtures/postgres.js';
+import { exited, serverScratch, startServer, type Running } from '../fixtures/server-process.js';
+
+describe('schedules on several instances', { timeout: 120_000 }, () => {
+  let database: TestDatabase;
+  let db: pg.Client;
+  const scratch = serverScratch();
+  const dirs: Record<'a' | 'b', string> = { a: '', b: '' };
+
+  async function instance(name: 'a' | 'b'): Promise<Running> {
+    dirs[name] ||= await scratch.dataDir();
+    const config = path.join(dirs[name], 'vmo.yaml');
+    await writeFile(
+      config,
+      [
+        'projects:',
+        `  - alias: engine`,
+        `    dir: ${ENGINE_PROJECT}`,
+        'mkcli: { registry: /nonexistent/mkcli/registry }',
+        'ssh: { config: /nonexistent/ssh/config }',
+        `cluster: { enabled: true, heartbeatSeconds: 1, instanceId: ${name} }`,
+        '',
+      ].join('\n'),
+    );
+    const running = await startServer(
+      ['--data-dir', dirs[name], '--config', config, '--database-url', database.url],
+      { VMO_ADMIN_PASSWORD: 'pw' },
+    );
+    scratch.procs.push(running.proc);
+    return running;
+  }
+
+  const count = async (sql: string) => Number((await db.query(sql)).rows[0].n);
+
+  let a: Running;
+  let b: Running;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    [a, b] = await Promise.all([instance('a'), instance('b')]);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.end();
+    await scratch.cleanup();
+    await database?.drop();
+  });
+
+  it('starts each due time once, takes over when the firing instance dies, and fires nothing twice after a restart', async () => {
+    const admin = new HttpClient(a.url);
+    expect(
+      (await admin.post('/api/auth/login', { username: 'admin', password: 'pw' })).status,
+    ).toBe(200);
+    for (let i = 0; i < 6; i++) {
+      const res = await admin.post('/api/schedules', {
+        name: `tick ${i}`,
+        cron: '* * * * * *',
+        run: {
+          kind: 'stream',
+          request: { alias: 'engine', target: 'hello', args: { NAME: `s${i}` } },
+        },
+        overlap: 'allow',
+      });
+      expect(res.status).toBe(201);
+    }
+    await vi.waitFor(
+      async () =>
+        expect(
+          await count(`select count(*) n from schedule_fires where outcome = 'started'`),
+        ).toBeGreaterThanOrEqual(60),
+      { timeout: 30_000, interval: 250 },
+    );
+    // One job per fire, one fire per due time.
+    const once = async () => {
+      expect(
+        await count(
+          `select count(*) n from (select schedule_fire_id from jobs where schedule_fire_id is not null group by 1 having count(*) > 1) d`,
+        ),
+      ).toBe(0);
+      expect(
+        await count(
+          `select count(*) n from (select schedule_id, fire_at from schedule_fires group by 1, 2 having count(*) > 1) d`,
+        ),
+      ).toBe(0);
+      expect(await count(`select count(*) n from jobs where trigger_kind = 'schedule'`)).toBe(
+        await count(`select count(*) n from schedule_fires where job_id is not null`),
+      );
+    };
+    await once();
+
+    // Kill whichever fired last; the other goes on firing within a heartbeat.
+    const last = (
+      await db.query(
+        `select instance_id from schedule_fires order by fire_at desc, id desc limit 1`,
+      )
+    ).rows[0].instance_id as string;
+    const [victim, survivor] = last === 'a' ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    const killed = last === 'a' ? a : b;
+    killed.proc.kill('SIGKILL');
+    await exited(killed.proc);
+    const killedAt = (await db.query(`select now() t`)).rows[0].t as Date;
+    await vi.waitFor(
+      async () => {
+        const { rows } = await db.query(
+          `select count(*) n from schedule_fires where instance_id = $1 and outcome = 'started' and fire_at > $2::timestamptz + interval '1 second'`,
+          [survivor, killedAt],
+        );
+        expect(Number(rows[0].n)).toBeGreaterThanOrEqual(6);
+      },
+      { timeout: 10_000, interval: 250 },
+    );
+    // No due time was lost while it died: every second since the first fire has its six.
+    const gaps = await count(`
+      select count(*) n from (
+        select fire_at from schedule_fires where not manual group by fire_at having count(*) < 6
+      ) g where fire_at < now() - interval '3 seconds'`);
+    expect(gaps).toBeLessThanOrEqual(2); // the first second, when the schedules were still being made
+
+    // The killed instance comes back: what it had claimed is settled once, nothing runs twice.
+    const back = await instance(victim);
+    if (victim === 'a') a = back;
+    else b = back;
+    await new Promise((r) => setTimeout(r, 3_000));
+    await once();
+    await vi.waitFor(
+      async () =>
+        expect(
+          await count(
+            `select count(*) n from schedule_fires where outcome = 'claimed' and updated_at < now() - interval '5 seconds'`,
+          ),
+        ).toBe(0),
+      { timeout: 10_000, interval: 250 },
+    );
+    await db.query(`update schedules set enabled = false`);
+  });
+});
