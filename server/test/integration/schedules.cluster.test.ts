@@ -40,7 +40,11 @@ describe('schedules on several instances', { timeout: 120_000 }, () => {
     return running;
   }
 
-  const count = async (sql: string) => Number((await db.query(sql)).rows[0].n);
+  /** The first row of a query. */
+  const one = async <T>(sql: string, params: unknown[] = []) =>
+    (await db.query<T & pg.QueryResultRow>(sql, params)).rows[0]!;
+  const count = async (sql: string, params: unknown[] = []) =>
+    Number((await one<{ n: string }>(sql, params)).n);
 
   let a: Running;
   let b: Running;
@@ -100,22 +104,22 @@ describe('schedules on several instances', { timeout: 120_000 }, () => {
 
     // Kill whichever fired last; the other goes on firing within a heartbeat.
     const last = (
-      await db.query(
+      await one<{ instance_id: string }>(
         `select instance_id from schedule_fires order by fire_at desc, id desc limit 1`,
       )
-    ).rows[0].instance_id as string;
+    ).instance_id;
     const [victim, survivor] = last === 'a' ? (['a', 'b'] as const) : (['b', 'a'] as const);
     const killed = last === 'a' ? a : b;
     killed.proc.kill('SIGKILL');
     await exited(killed.proc);
-    const killedAt = (await db.query(`select now() t`)).rows[0].t as Date;
+    const killedAt = (await one<{ t: Date }>(`select now() t`)).t;
     await vi.waitFor(
       async () => {
-        const { rows } = await db.query(
+        const n = await count(
           `select count(*) n from schedule_fires where instance_id = $1 and outcome = 'started' and fire_at > $2::timestamptz + interval '1 second'`,
           [survivor, killedAt],
         );
-        expect(Number(rows[0].n)).toBeGreaterThanOrEqual(6);
+        expect(n).toBeGreaterThanOrEqual(6);
       },
       { timeout: 10_000, interval: 250 },
     );
