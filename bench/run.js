@@ -1,10 +1,11 @@
 // Runs the benchmarks and prints their figures; `--smoke` runs each once, quickly, as `make validate`
-// does; `--only latency|throughput|concurrency|startup|logviewer|listing` runs one. Exits non-zero when a correctness
+// does; `--only latency|throughput|concurrency|startup|logviewer|listing|schedules` runs one. Exits non-zero when a correctness
 // check fails (bytes lost, duplicated, reordered or not stored), never because a time target is missed.
 import { benchConcurrency } from './concurrency.js';
 import { benchLatency } from './latency.js';
 import { benchListing } from './listing.js';
 import { benchLogViewer } from './logviewer.js';
+import { benchSchedules } from './schedules.js';
 import { benchStartup } from './startup.js';
 import { benchThroughput } from './throughput.js';
 import { loadavg } from './lib.js';
@@ -25,6 +26,7 @@ const benches = {
   concurrency: () => benchConcurrency({ smoke }),
   logviewer: () => benchLogViewer({ smoke }),
   listing: () => benchListing({ smoke }),
+  schedules: () => benchSchedules({ smoke }),
 };
 if (only && !benches[only]) {
   console.error(`unknown benchmark "${only}"; one of: ${Object.keys(benches).join(', ')}`);

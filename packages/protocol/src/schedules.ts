@@ -147,6 +147,8 @@ export const ScheduleFire = z.object({
   jobId: z.string().nullable(),
   /** The job's status, when it started one. */
   jobStatus: z.string().nullable(),
+  /** When that job started running (it may have queued first). */
+  jobStartedAt: z.string().nullable(),
   /** Who fired it: the schedule, or a user's "run now". */
   manual: z.boolean(),
   createdAt: z.string(),

@@ -6,7 +6,10 @@ import type { FireOutcome, Missed, Overlap, ScheduleRun } from '@vmo/protocol';
 import type { Database, ScheduleFiresTable, SchedulesTable } from './schema.js';
 
 export type ScheduleRow = Selectable<SchedulesTable> & { owner_username: string | null };
-export type FireRow = Selectable<ScheduleFiresTable> & { job_status: string | null };
+export type FireRow = Selectable<ScheduleFiresTable> & {
+  job_status: string | null;
+  job_started_at?: Date | null;
+};
 
 export interface NewSchedule {
   name: string;
@@ -228,7 +231,7 @@ export class SchedulesRepository {
       .selectFrom('schedule_fires')
       .leftJoin('jobs', 'jobs.id', 'schedule_fires.job_id')
       .selectAll('schedule_fires')
-      .select('jobs.status as job_status')
+      .select(['jobs.status as job_status', 'jobs.started_at as job_started_at'])
       .where('schedule_fires.schedule_id', '=', scheduleId)
       .orderBy('schedule_fires.fire_at', 'desc')
       .orderBy('schedule_fires.id', 'desc')
@@ -243,7 +246,7 @@ export class SchedulesRepository {
       .selectFrom('schedule_fires')
       .leftJoin('jobs', 'jobs.id', 'schedule_fires.job_id')
       .selectAll('schedule_fires')
-      .select('jobs.status as job_status')
+      .select(['jobs.status as job_status', 'jobs.started_at as job_started_at'])
       .distinctOn('schedule_fires.schedule_id')
       .where('schedule_fires.schedule_id', 'in', ids)
       .orderBy('schedule_fires.schedule_id')

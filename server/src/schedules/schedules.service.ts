@@ -317,6 +317,7 @@ function fireOf(f: FireRow): ScheduleFire {
     reason: f.reason,
     jobId: f.job_id,
     jobStatus: f.job_status,
+    jobStartedAt: f.job_started_at ? f.job_started_at.toISOString() : null,
     manual: f.manual,
     createdAt: f.created_at.toISOString(),
   };

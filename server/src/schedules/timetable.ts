@@ -3,7 +3,11 @@
 import { nextFires, type Missed, type ScheduleRun, type Timetable } from '@vmo/protocol';
 import type { ClaimedFire } from '../db/schedules.repository.js';
 
-/** A fire later than this is one missed (no instance was running), not one a little late. */
+/**
+ * A fire due more than this before the scheduler looked was missed (no instance was running), not
+ * one a little late. A scheduler that has been ticking counts as late, not missed, whatever came
+ * due since its previous tick began (see Scheduler.onTimeAfter).
+ */
 export const MISSED_AFTER_MS = 5_000;
 /** At most this many missed fires are counted; past it, the count says "at least". */
 const MAX_COUNTED = 1000;
@@ -22,12 +26,14 @@ export const timetableOf = (s: {
 
 /**
  * The fires of a schedule due at `now` (its `next_fire_at` and those after it, up to now), and
- * when it is due next. On time: each is claimed. Missed: `skip` records the last one skipped,
- * with how many were missed; `once` claims the last one, run once for all of them.
+ * when it is due next. On time (due at `onTimeAfter` or later): each is claimed. Missed: `skip`
+ * records the last one skipped, with how many were missed; `once` claims the last one, run once
+ * for all of them.
  */
 export function planFires(
   s: { next_fire_at: Date | null; missed: Missed } & Parameters<typeof timetableOf>[0],
   now: Date,
+  onTimeAfter = new Date(now.getTime() - MISSED_AFTER_MS),
 ): { fires: ClaimedFire[]; next: Date | null } {
   const t = timetableOf(s);
   const due: Date[] = [];
@@ -37,7 +43,7 @@ export function planFires(
     at = nextFires(t, at, 1)[0];
   }
   if (at && at.getTime() <= now.getTime()) at = nextFires(t, now, 1)[0];
-  const missed = due.filter((d) => now.getTime() - d.getTime() > MISSED_AFTER_MS);
+  const missed = due.filter((d) => d.getTime() < onTimeAfter.getTime());
   const onTime = due.slice(missed.length);
   const fires: ClaimedFire[] = [];
   const last = missed.at(-1);

@@ -394,7 +394,7 @@ describe('schedules', { timeout: 60_000 }, () => {
         clock < new Date(to);
         clock = new Date(clock.getTime() + 15 * 60_000)
       )
-        await scheduler.tick();
+        await (await scheduler.tick()).settled;
     };
     await walk('2027-03-27T00:00:00Z', '2027-03-30T00:00:00Z');
     await t.db.db
