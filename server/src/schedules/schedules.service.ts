@@ -302,11 +302,14 @@ function firstAfter(
 }
 
 function summary(row: ScheduleRow): Record<string, unknown> {
+  const confirm = row.run.request.confirm;
   return {
     when: row.cron ?? `every ${row.every_seconds} s`,
     timezone: row.timezone,
     command: describeRun(row.run),
     enabled: row.enabled,
+    // The confirmation given when it was saved, for a @confirm target or a protected place.
+    ...(confirm !== undefined ? { confirmed: confirm } : {}),
   };
 }
 

@@ -99,6 +99,11 @@ describe('schedules', { timeout: 60_000 }, () => {
       run: { kind: 'stream', request: { alias: 'guarded', target: 'deploy', confirm: true } },
     });
     expect(ok.status).toBe(201);
+    const saved = (await (await admin.get(`/api/audit?limit=20`)).json()) as AuditPage;
+    expect(saved.items.find((e) => e.target === ok.body.id)).toMatchObject({
+      action: 'schedule.create',
+      details: { confirmed: true },
+    });
     expect(ok.body).toMatchObject({
       name: 'guarded: make deploy',
       command: 'guarded: make deploy',
@@ -207,6 +212,24 @@ describe('schedules', { timeout: 60_000 }, () => {
         .set({ disabled: false })
         .where('id', '=', s.owner!.id)
         .execute();
+      await admin.patch(`/api/schedules/${s.id}`, { enabled: false });
+    }
+    // Its owner lowered to viewer: skipped, with can()'s reason.
+    await t.db.db
+      .updateTable('users')
+      .set({ role: 'viewer' })
+      .where('id', '=', s.owner!.id)
+      .execute();
+    await admin.patch(`/api/schedules/${s.id}`, { enabled: true });
+    try {
+      await vi.waitFor(
+        async () => {
+          const f = (await detail(s.id)).fires[0];
+          expect(f?.reason).toMatch(/may not run it: this needs the operator role$/);
+        },
+        { timeout: 5_000, interval: 200 },
+      );
+    } finally {
       await admin.patch(`/api/schedules/${s.id}`, { enabled: false });
     }
     const audit = (await (await admin.get(`/api/audit?limit=200`)).json()) as AuditPage;
@@ -394,7 +417,9 @@ describe('schedules', { timeout: 60_000 }, () => {
         clock < new Date(to);
         clock = new Date(clock.getTime() + 15 * 60_000)
       )
-        await (await scheduler.tick()).settled;
+        await (
+          await scheduler.tick()
+        ).settled;
     };
     await walk('2027-03-27T00:00:00Z', '2027-03-30T00:00:00Z');
     await t.db.db
