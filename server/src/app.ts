@@ -26,6 +26,7 @@ import { metricsRoutes } from './http/metrics.routes.js';
 import { openApiRoutes } from './http/openapi.routes.js';
 import { clusterAdapter } from './realtime/cluster-adapter.js';
 import { schedulesRoutes } from './http/schedules.routes.js';
+import { triggersRoutes, triggerUseRoutes } from './http/triggers.routes.js';
 import { tokensRoutes } from './http/tokens.routes.js';
 import { usersRoutes } from './http/users.routes.js';
 import type { Logger } from './logger.js';
@@ -104,6 +105,8 @@ export function createApp(deps: AppDeps): App {
       limitCounts: deps.services.loginLimits,
     }),
   );
+  // A trigger's use: its own secret is the credential (TRIGGER_PREFIX), no user is signed in.
+  api.use(triggerUseRoutes(deps.services));
   // Everything below needs a signed-in user, checked before any body is parsed (SPEC §2: auth → size → schema).
   api.use(requireAuth, rejectNulInUrl, express.json({ limit: '64kb' }), rejectNulInBody);
   api.use(catalogRoutes(deps.services));
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps): App {
   api.use(usersRoutes({ users: deps.services.accounts, access }));
   api.use(tokensRoutes(deps.services));
   api.use(schedulesRoutes(deps.services));
+  api.use(triggersRoutes(deps.services));
   api.use(auditRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);

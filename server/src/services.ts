@@ -21,7 +21,10 @@ import { SessionsRepository } from './db/sessions.repository.js';
 import { TokensRepository } from './db/tokens.repository.js';
 import { UsersRepository } from './db/users.repository.js';
 import { SchedulesRepository } from './db/schedules.repository.js';
+import { SavedRuns } from './schedules/saved-runs.js';
 import { Scheduler } from './schedules/scheduler.js';
+import { TriggersRepository } from './db/triggers.repository.js';
+import { TriggersService } from './triggers/triggers.service.js';
 import { SchedulesService } from './schedules/schedules.service.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
@@ -71,6 +74,7 @@ export interface Services {
   schedules: SchedulesService;
   /** start() it once the server is ready; stop it before jobs.shutdown(). */
   scheduler: Scheduler;
+  triggers: TriggersService;
 }
 
 export interface ServiceOptions {
@@ -261,12 +265,13 @@ export function createServices(opts: ServiceOptions): Services {
     peers: cluster ?? undefined,
   });
   const schedulesRepo = new SchedulesRepository(db.db);
+  const savedRuns = new SavedRuns({ jobs, requests, access });
+  const loginLimits = new LoginLimitsRepository(db.db);
   const schedules = new SchedulesService({
     schedules: schedulesRepo,
     users,
-    jobs,
     jobRows: jobsRepo,
-    requests,
+    runs: savedRuns,
     audit,
     access,
     log,
@@ -300,7 +305,7 @@ export function createServices(opts: ServiceOptions): Services {
       hashPassword: (p) => auth.hashPassword(p),
     }),
     tokens: new TokensService({ tokens: new TokensRepository(db.db), audit, events: authEvents }),
-    loginLimits: new LoginLimitsRepository(db.db),
+    loginLimits,
     auditLog: new AuditQueries({ audit }),
     authEvents,
     catalog,
@@ -313,5 +318,16 @@ export function createServices(opts: ServiceOptions): Services {
     metrics,
     schedules,
     scheduler,
+    triggers: new TriggersService({
+      triggers: new TriggersRepository(db.db),
+      users,
+      jobRows: jobsRepo,
+      runs: savedRuns,
+      audit,
+      access,
+      bus,
+      limits: loginLimits,
+      publicUrl: config.security.publicUrl,
+    }),
   };
 }

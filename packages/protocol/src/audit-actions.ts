@@ -25,7 +25,13 @@ export const AUDIT_ACTIONS = [
   'schedule.run',
   'schedule.fire',
   'schedule.skip',
+  'trigger.create',
+  'trigger.delete',
+  'trigger.use',
 ] as const;
 
 /** Personal API tokens start with this, so a leaked one is recognisable (and greppable). */
 export const TOKEN_PREFIX = 'vmo_';
+
+/** Trigger secrets start with this: a request bearing one is a trigger's use, not a user's. */
+export const TRIGGER_PREFIX = 'vmo_trg_';

@@ -11,4 +11,5 @@ export * from './lines.js';
 export * from './permissions.js';
 export * from './routes.js';
 export * from './schedules.js';
+export * from './triggers.js';
 export * from './disposables.js';

@@ -46,6 +46,7 @@ export const GLOBAL_ACTIONS = [
   'users.manage',
   'audit.read',
   'schedules.manage',
+  'triggers.manage',
 ] as const;
 export type GlobalAction = (typeof GLOBAL_ACTIONS)[number];
 
@@ -173,6 +174,7 @@ export function decide(subject: Subject, action: Action, job?: JobFacts): Decisi
       return adHoc(subject);
     case 'users.manage':
     case 'audit.read':
+    case 'triggers.manage':
       return atLeast(subject, 'admin');
     case 'job.readOutput':
     case 'job.readCommand':

@@ -54,6 +54,15 @@ import {
 } from './jobs.js';
 import { Me } from './permissions.js';
 import {
+  CreatedTrigger,
+  FireTrigger,
+  FireTriggerQuery,
+  Trigger,
+  TriggerId,
+  TriggerInput,
+  TriggerRun,
+} from './triggers.js';
+import {
   NextRunsQuery,
   Schedule,
   ScheduleDetail,
@@ -536,6 +545,51 @@ export const ROUTE_TABLE = {
       query: NextRunsQuery,
       ok: json(z.array(z.string()), 'ISO times'),
       errors: ['SCHEDULE_NOT_FOUND'],
+    },
+  },
+  triggers: {
+    listTriggers: {
+      method: 'GET',
+      path: '/api/triggers',
+      summary: 'Every trigger (never their secrets)',
+      allow: 'triggers.manage',
+      ok: json(z.array(Trigger), 'the triggers'),
+    },
+    createTrigger: {
+      method: 'POST',
+      path: '/api/triggers',
+      summary:
+        'A trigger for a target, preset or fan-out, run as you; its secret is shown this once',
+      allow: 'triggers.manage',
+      body: TriggerInput,
+      ok: json(CreatedTrigger, 'created, with its secret', 201),
+      errors: [...STREAM_ERRORS, 'UNKNOWN_PRESET'],
+    },
+    deleteTrigger: {
+      method: 'DELETE',
+      path: '/api/triggers/:id',
+      summary: 'Delete a trigger: its secret stops working at once',
+      allow: 'triggers.manage',
+      params: z.object({ id: TriggerId }),
+      ok: noContent('deleted'),
+      errors: ['NOT_FOUND'],
+    },
+    fireTrigger: {
+      method: 'POST',
+      path: '/api/triggers/:id',
+      summary:
+        "Start a trigger's run (Authorization: Bearer <its secret>); with wait=1 the answer comes when it ends",
+      allow: 'public',
+      params: z.object({ id: TriggerId }),
+      body: FireTrigger,
+      optionalBody: true,
+      query: FireTriggerQuery,
+      ok: json(
+        TriggerRun,
+        'started (201); with wait: ended (200), or still going at the time-out (202)',
+        201,
+      ),
+      errors: ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', ...STREAM_ERRORS, 'UNKNOWN_PRESET'],
     },
   },
   audit: {

@@ -35,6 +35,7 @@ const GLOBAL: Record<(typeof GLOBAL_ACTIONS)[number], [boolean, boolean, boolean
   'users.manage': [false, false, true],
   'audit.read': [false, false, true],
   'schedules.manage': [false, true, true],
+  'triggers.manage': [false, false, true],
 };
 
 type Kind = 'target' | 'remote-target' | 'preset' | 'adhoc' | 'terminal' | 'host-shell' | 'group';

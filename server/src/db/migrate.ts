@@ -8,6 +8,7 @@ import * as m0006 from './migrations/0006_job_process.js';
 import * as m0007 from './migrations/0007_job_request.js';
 import * as m0008 from './migrations/0008_job_vm.js';
 import * as m0009 from './migrations/0009_schedules.js';
+import * as m0010 from './migrations/0010_triggers.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007_job_request': m0007,
   '0008_job_vm': m0008,
   '0009_schedules': m0009,
+  '0010_triggers': m0010,
 };
 
 /** Every migration, in the order they run on a new database. */

@@ -131,6 +131,17 @@ export interface SchedulesTable {
   next_fire_at: NullableTimestamp;
 }
 
+export interface TriggersTable {
+  id: Generated<string>;
+  name: string;
+  run: Json<ScheduleRun>;
+  owner_id: string | null;
+  secret_hash: string;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+  uses: Generated<number>;
+}
+
 export interface ScheduleFiresTable {
   id: Generated<string>;
   schedule_id: string;
@@ -192,6 +203,7 @@ export interface Database {
   login_limits: LoginLimitsTable;
   schedules: SchedulesTable;
   schedule_fires: ScheduleFiresTable;
+  triggers: TriggersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -17,7 +17,7 @@ import {
 import type { Access } from '../auth/permissions.js';
 import { toUser } from '../auth/auth.service.js';
 import type { AuditRepository } from '../db/audit.repository.js';
-import type { JobsRepository, StartTrigger } from '../db/jobs.repository.js';
+import type { JobsRepository } from '../db/jobs.repository.js';
 import type {
   FireRow,
   NewSchedule,
@@ -26,17 +26,15 @@ import type {
 } from '../db/schedules.repository.js';
 import type { UsersRepository } from '../db/users.repository.js';
 import { AppError, toAppError } from '../errors.js';
-import type { JobRequests } from '../jobs/job.requests.js';
-import type { JobService } from '../jobs/job.service.js';
 import type { Logger } from '../logger.js';
+import type { SavedRuns } from './saved-runs.js';
 import { describeRun, timetableOf } from './timetable.js';
 
 export interface SchedulesServiceDeps {
   schedules: SchedulesRepository;
   users: UsersRepository;
-  jobs: JobService;
   jobRows: JobsRepository;
-  requests: JobRequests;
+  runs: SavedRuns;
   audit: AuditRepository;
   access: Access;
   log: Logger;
@@ -69,7 +67,7 @@ export class SchedulesService {
   }
 
   async create(input: ScheduleInput, user: User, source: string | null): Promise<Schedule> {
-    await this.check(input.run, user);
+    await this.deps.runs.check(input.run, user);
     const now = new Date();
     const values: NewSchedule = {
       name: input.name ?? describeRun(input.run),
@@ -97,7 +95,7 @@ export class SchedulesService {
     source: string | null,
   ): Promise<Schedule> {
     const row = await this.editable(id, user);
-    if (patch.run) await this.check(patch.run, user);
+    if (patch.run) await this.deps.runs.check(patch.run, user);
     const set: Partial<NewSchedule> = {};
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.cron !== undefined) Object.assign(set, { cron: patch.cron, every_seconds: null });
@@ -144,7 +142,10 @@ export class SchedulesService {
   /** Runs the schedule's request now, as the caller, recorded among its fires. */
   async runNow(id: string, user: User, source: string | null): Promise<StartedJob> {
     const row = await this.editable(id, user);
-    const started = await this.start(row.run, user, source, { kind: 'schedule', id: row.id });
+    const started = await this.deps.runs.start(row.run, user, source, {
+      kind: 'schedule',
+      id: row.id,
+    });
     await this.deps.schedules.recordManual(row.id, started.jobId, this.deps.instanceId);
     await this.audit(user, 'schedule.run', row, source, { jobId: started.jobId });
     return started;
@@ -182,7 +183,7 @@ export class SchedulesService {
     if (active && row.overlap === 'queue')
       return schedules.wait(f.id, `waits for the last run (job ${active}) to end`);
     try {
-      const started = await this.start(row.run, owner, null, {
+      const started = await this.deps.runs.start(row.run, owner, null, {
         kind: 'schedule',
         id: row.id,
         fireId: f.id,
@@ -195,35 +196,6 @@ export class SchedulesService {
       if (e.code === 'DB_UNAVAILABLE' || e.code === 'INTERNAL') throw err;
       await skip(`${e.code}: ${e.message}`, owner);
     }
-  }
-
-  private start(
-    run: ScheduleRun,
-    user: User,
-    source: string | null,
-    trigger: StartTrigger,
-  ): Promise<StartedJob> {
-    const { jobs } = this.deps;
-    switch (run.kind) {
-      case 'stream':
-        return jobs.startStream(run.request, user, source, trigger);
-      case 'ssh':
-        return jobs.startSsh(run.request, user, source, trigger);
-      case 'fanout':
-        return jobs.startFanout(run.request, user, source, trigger);
-    }
-  }
-
-  /**
-   * The request as a start by hand would check it, now: the role, an ad-hoc command's rules, a
-   * target or preset that exists, and a @confirm target's or protected place's confirmation.
-   */
-  private async check(run: ScheduleRun, user: User): Promise<void> {
-    const { access, requests } = this.deps;
-    access.assert(user, 'job.run');
-    if (run.kind === 'stream') await requests.stream(run.request);
-    else if (run.kind === 'ssh') requests.ssh(run.request, user);
-    else await requests.fanout(run.request, user);
   }
 
   private async row(id: string): Promise<ScheduleRow> {

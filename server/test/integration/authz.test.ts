@@ -71,6 +71,13 @@ async function ownSchedule({ caller, admin }: Pick<Ctx, 'caller' | 'admin'>): Pr
   throw new Error('no schedule could be created');
 }
 
+/** A trigger of the admin's. */
+async function adminTrigger(admin: HttpClient): Promise<string> {
+  const res = await admin.post('/api/triggers', { name: 'authz', run: SCHEDULE.run });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
 /** Every route of the API, keyed `METHOD /path` as Express has it. Public routes expect no 401. */
 const REST: Record<string, Row> = {
   'GET /api/health': { call: () => ({ path: '/api/health' }), expect: all(200) },
@@ -200,6 +207,20 @@ const REST: Record<string, Row> = {
     expect: all(204),
   },
   'GET /api/audit': { call: () => ({ path: '/api/audit' }), expect: only(403, 403, 200) },
+  'GET /api/triggers': { call: () => ({ path: '/api/triggers' }), expect: only(403, 403, 200) },
+  'POST /api/triggers': {
+    call: () => ({ path: '/api/triggers', body: { name: 'authz', run: SCHEDULE.run } }),
+    expect: only(403, 403, 201),
+  },
+  'DELETE /api/triggers/:id': {
+    call: async ({ admin }) => ({ path: `/api/triggers/${await adminTrigger(admin)}` }),
+    expect: only(403, 403, 204),
+  },
+  // Public: its secret is the credential, and a session or a personal token is not it.
+  'POST /api/triggers/:id': {
+    call: async ({ admin }) => ({ path: `/api/triggers/${await adminTrigger(admin)}` }),
+    expect: all(401),
+  },
   'GET /api/schedules': { call: () => ({ path: '/api/schedules' }), expect: all(200) },
   'POST /api/schedules': {
     call: () => ({ path: '/api/schedules', body: { ...SCHEDULE, enabled: false } }),
@@ -243,6 +264,7 @@ const PUBLIC = new Set([
   'GET /api/openapi.json',
   'POST /api/auth/login',
   'GET /auth/link/:token',
+  'POST /api/triggers/:id',
 ]);
 
 describe('authorization of every route and socket event (SPEC §4)', () => {

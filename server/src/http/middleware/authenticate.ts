@@ -1,6 +1,6 @@
 // Who is asking: the session's user, loaded fresh per request so role changes and disabling apply at once.
 import type { RequestHandler } from 'express';
-import { decide, type GlobalAction, type User } from '@vmo/protocol';
+import { decide, TRIGGER_PREFIX, type GlobalAction, type User } from '@vmo/protocol';
 import type { AuthService } from '../../auth/auth.service.js';
 import type { Access } from '../../auth/permissions.js';
 import type { TokensService } from '../../auth/tokens.service.js';
@@ -15,6 +15,8 @@ declare module 'express-serve-static-core' {
     authVia?: 'session' | 'token';
     /** The token's id when authVia is 'token'. */
     tokenId?: string;
+    /** A trigger's secret (TRIGGER_PREFIX) from the Bearer header: the trigger's route checks it. */
+    triggerSecret?: string;
   }
 }
 
@@ -37,6 +39,12 @@ export function loadUser(auth: AuthService, tokens: TokensService): RequestHandl
     const header = req.headers.authorization;
     if (header !== undefined) {
       const value = bearerToken(header);
+      // A trigger's secret names no user: the caller stays anonymous, and only the trigger's own
+      // route (public) reads it.
+      if (value?.startsWith(TRIGGER_PREFIX)) {
+        req.triggerSecret = value;
+        return next();
+      }
       const found = value ? await tokens.authenticate(value) : null;
       if (!found)
         return next(
