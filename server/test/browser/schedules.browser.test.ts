@@ -2,9 +2,11 @@
 // schedule made with the form (its expression read back in words with the next five times), listed
 // with its next run, firing every second as its owner, each run on its page with its job, the job
 // saying what started it; then paused.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../fixtures/app.js';
@@ -18,6 +20,7 @@ import {
   type BrowserFixture,
 } from '../fixtures/browser.js';
 
+const run = promisify(execFile);
 const project = mkdtempSync(path.join(tmpdir(), 'vmo-schedules-ui-'));
 writeFileSync(
   path.join(project, 'Makefile'),
@@ -118,5 +121,41 @@ describe('schedules in Chromium', { timeout: 90_000 }, () => {
       await dialog.getByRole('button', { name: 'Create schedule' }).click();
       await page.locator('tr[data-schedule="shop: make report"]').waitFor();
     });
+  });
+
+  it('makes a trigger whose curl line, as shown once, starts the target and waits for it', async () => {
+    await t.users.createIfMissing({
+      username: 'ada',
+      role: 'admin',
+      password_hash: await t.auth.hashPassword('ship it from CI'),
+    });
+    const admin = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    admin.setDefaultTimeout(20_000);
+    try {
+      await withScreenshotOnFailure(admin, 'triggers', async () => {
+        await signIn(admin, t.baseUrl, 'ada', 'ship it from CI');
+        await admin.getByRole('link', { name: 'Triggers' }).click();
+        await admin.getByRole('button', { name: 'New trigger' }).click();
+        const dialog = admin.getByRole('dialog');
+        await dialog.getByLabel('Name').fill('backup from CI');
+        await dialog.getByLabel('Target', { exact: true }).selectOption('backup');
+        await dialog.getByRole('button', { name: 'Create trigger' }).click();
+        const shown = admin.getByTestId('trigger-secret');
+        const line = (await shown.locator('pre').textContent())!;
+        expect(line).toMatch(/^curl -fsS -X POST -H "Authorization: Bearer vmo_trg_[\w-]+" "http/);
+        expect(await seriousA11yViolations(admin)).toEqual([]);
+        await admin.screenshot({ path: path.join(SCREENSHOTS_DIR, 'screenshot-triggers.png') });
+        // The line as a CI step runs it.
+        const { stdout } = await run('sh', ['-c', line]);
+        expect(JSON.parse(stdout)).toMatchObject({ status: 'success', exitCode: 0 });
+        await admin.getByRole('button', { name: 'Done' }).click();
+        await admin.reload();
+        const row = admin.locator('tr[data-trigger="backup from CI"]');
+        await expect.poll(() => row.textContent()).toMatch(/1 ×/);
+        expect(await admin.getByTestId('trigger-secret').count()).toBe(0);
+      });
+    } finally {
+      await admin.close();
+    }
   });
 });
