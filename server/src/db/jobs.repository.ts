@@ -13,7 +13,7 @@ import type { ProcessMark } from '../process/leftovers.js';
 
 export type JobRow = Selectable<JobsTable> & {
   requested_by_username: string | null;
-  /** The schedule's name, for a job a schedule started. */
+  /** The schedule's or trigger's name, for a job one of them started. */
   trigger_name?: string | null;
 };
 export type NewJob = Pick<
@@ -101,8 +101,12 @@ export class JobsRepository {
       .selectFrom('jobs')
       .leftJoin('users', 'users.id', 'jobs.requested_by')
       .leftJoin('schedules', 'schedules.id', 'jobs.trigger_id')
+      .leftJoin('triggers', 'triggers.id', 'jobs.trigger_id')
       .selectAll('jobs')
-      .select(['users.username as requested_by_username', 'schedules.name as trigger_name']);
+      .select([
+        'users.username as requested_by_username',
+        sql<string | null>`coalesce(schedules.name, triggers.name)`.as('trigger_name'),
+      ]);
   }
 
   async create(job: NewJob): Promise<JobRow> {

@@ -63,7 +63,7 @@ describe('triggers', { timeout: 60_000 }, () => {
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const jobId = started.body.jobId as string;
     const job = (await (await admin.get(`/api/jobs/${jobId}`)).json()) as Job;
-    expect(job.trigger).toEqual({ kind: 'trigger', id: tr.id });
+    expect(job.trigger).toEqual({ kind: 'trigger', id: tr.id, name: 'greet from CI' });
     expect(job.args).toEqual({ NAME: 'pipeline' });
     expect(job.requestedBy?.username).toBe(tr.owner?.username);
 
