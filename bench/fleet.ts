@@ -27,17 +27,6 @@ const HOSTS = smoke ? 10 : 50;
 const SECONDS = smoke ? 5 : 20;
 const PER_HOST_RATE = 20; // lines a second
 const LINES = SECONDS * PER_HOST_RATE;
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const hosts = Array.from({ length: HOSTS }, (_, i) => `h${String(i + 1).padStart(2, '0')}`);
 const root = mkdtempSync(path.join(tmpdir(), 'vmo-bench-fleet-'));

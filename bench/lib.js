@@ -12,6 +12,19 @@ import { io } from 'socket.io-client';
 const bin = fileURLToPath(new URL('../bin/vm-orchestrator.js', import.meta.url));
 export const projectDir = fileURLToPath(new URL('./project', import.meta.url));
 
+/** Debian's Chromium, and the flags it runs headless with here (never a downloaded browser). */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Epoch milliseconds with sub-millisecond resolution, as the `tick` target prints them. */
 export const nowMs = () => performance.timeOrigin + performance.now();

@@ -7,20 +7,17 @@
 /* global document, requestAnimationFrame -- the functions handed to page.evaluate run in the page */
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { getJob, percentile, sleep, startJob, withServer } from './lib.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS as ARGS,
+  getJob,
+  percentile,
+  sleep,
+  startJob,
+  withServer,
+} from './lib.js';
 import { BLOCK_BYTES } from './project/content.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const LINE_BYTES = 64;
 
 async function waitDone(server, jobId) {

@@ -1,6 +1,7 @@
 // A run saved to be started later (a schedule's, a trigger's): checked when it is saved as a start
 // by hand would be, and started as a user through the job service, with what started it.
 import type { ScheduleRun, StartedJob, User } from '@vmo/protocol';
+import type { AuditRepository } from '../db/audit.repository.js';
 import type { Access } from '../auth/permissions.js';
 import type { StartTrigger } from '../db/jobs.repository.js';
 import type { JobRequests } from '../jobs/job.requests.js';
@@ -73,4 +74,28 @@ export function withArgs(run: ScheduleRun, args: Record<string, string> | undefi
           }
         : { kind: 'fanout', request: { ...run.request, args: { ...run.request.args, ...args } } };
   }
+}
+
+/**
+ * An audit entry about a saved run's holder (a schedule, a trigger), named in the details under
+ * `kind`; by the user who acted, or by nobody (a schedule whose owner is gone).
+ */
+export function auditSaved(
+  audit: AuditRepository,
+  entry: {
+    user: User | null;
+    action: string;
+    holder: { kind: 'schedule' | 'trigger'; id: string; name: string };
+    source: string | null;
+    details: Record<string, unknown>;
+  },
+): Promise<void> {
+  return audit.add({
+    userId: entry.user?.id ?? null,
+    username: entry.user?.username ?? null,
+    action: entry.action,
+    target: entry.holder.id,
+    source: entry.source,
+    details: { [entry.holder.kind]: entry.holder.name, ...entry.details },
+  });
 }

@@ -27,7 +27,7 @@ import type {
 import type { UsersRepository } from '../db/users.repository.js';
 import { AppError, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { SavedRuns } from './saved-runs.js';
+import { auditSaved, type SavedRuns } from './saved-runs.js';
 import { describeRun, timetableOf } from './timetable.js';
 
 export interface SchedulesServiceDeps {
@@ -218,14 +218,8 @@ export class SchedulesService {
     source: string | null,
     details: Record<string, unknown>,
   ): Promise<void> {
-    return this.deps.audit.add({
-      userId: user?.id ?? null,
-      username: user?.username ?? null,
-      action,
-      target: row.id,
-      source,
-      details: { schedule: row.name, ...details },
-    });
+    const holder = { kind: 'schedule' as const, id: row.id, name: row.name };
+    return auditSaved(this.deps.audit, { user, action, holder, source, details });
   }
 
   private present(row: ScheduleRow, user: User, last: FireRow | null): Schedule {

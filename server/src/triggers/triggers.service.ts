@@ -22,8 +22,7 @@ import type { TriggerRow, TriggersRepository } from '../db/triggers.repository.j
 import type { UsersRepository } from '../db/users.repository.js';
 import { AppError } from '../errors.js';
 import type { JobBus } from '../jobs/job.bus.js';
-import type { SavedRuns } from '../schedules/saved-runs.js';
-import { withArgs } from '../schedules/saved-runs.js';
+import { auditSaved, withArgs, type SavedRuns } from '../schedules/saved-runs.js';
 import { describeRun } from '../schedules/timetable.js';
 
 export interface TriggersServiceDeps {
@@ -146,14 +145,8 @@ export class TriggersService {
     source: string | null,
     details: Record<string, unknown>,
   ): Promise<void> {
-    return this.deps.audit.add({
-      userId: user?.id ?? null,
-      username: user?.username ?? null,
-      action,
-      target: row.id,
-      source,
-      details: { trigger: row.name, ...details },
-    });
+    const holder = { kind: 'trigger' as const, id: row.id, name: row.name };
+    return auditSaved(this.deps.audit, { user, action, holder, source, details });
   }
 
   private present(row: TriggerRow): Trigger {
