@@ -13,6 +13,8 @@ import { chromium, type Page } from 'playwright-core';
 import { sshEntry, startSshd } from '../server/test/fixtures/sshd.ts';
 import {
   api,
+  CHROMIUM,
+  CHROMIUM_ARGS as ARGS,
   cpuSince,
   cpuSnapshot,
   fmtCpu,
