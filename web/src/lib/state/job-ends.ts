@@ -31,6 +31,11 @@ export class JobEnds {
     this.#startedHere = startedHere;
   }
 
+  /** How many of the user's jobs it knows to be queued or running. */
+  get running(): number {
+    return this.#waiting.size;
+  }
+
   /** The jobs it waits to hear the end of: after a reconnect, read them again (a missed end). */
   get waiting(): string[] {
     return [...new Set([...this.#waiting, ...this.#startedHere])];
