@@ -25,6 +25,7 @@ import { catalogRoutes } from './http/catalog.routes.js';
 import { metricsRoutes } from './http/metrics.routes.js';
 import { openApiRoutes } from './http/openapi.routes.js';
 import { clusterAdapter } from './realtime/cluster-adapter.js';
+import { notificationsRoutes } from './http/notifications.routes.js';
 import { schedulesRoutes } from './http/schedules.routes.js';
 import { triggersRoutes, triggerUseRoutes } from './http/triggers.routes.js';
 import { tokensRoutes } from './http/tokens.routes.js';
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps): App {
   api.use(tokensRoutes(deps.services));
   api.use(schedulesRoutes(deps.services));
   api.use(triggersRoutes(deps.services));
+  api.use(notificationsRoutes(deps.services));
   api.use(auditRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);

@@ -25,6 +25,8 @@ import { SavedRuns } from './schedules/saved-runs.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { TriggersRepository } from './db/triggers.repository.js';
 import { TriggersService } from './triggers/triggers.service.js';
+import { UnseenRepository } from './db/unseen.repository.js';
+import { UnseenEnds } from './notifications/unseen.js';
 import { SchedulesService } from './schedules/schedules.service.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
@@ -75,6 +77,8 @@ export interface Services {
   /** start() it once the server is ready; stop it before jobs.shutdown(). */
   scheduler: Scheduler;
   triggers: TriggersService;
+  /** The ends of each user's jobs not seen yet (kept as the bus announces them). */
+  unseen: UnseenEnds;
 }
 
 export interface ServiceOptions {
@@ -284,6 +288,8 @@ export function createServices(opts: ServiceOptions): Services {
     instanceId,
     log,
   });
+  const unseen = new UnseenEnds({ unseen: new UnseenRepository(db.db), queries, log });
+  unseen.listen(bus);
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();
   const auth = new AuthService({
@@ -318,6 +324,7 @@ export function createServices(opts: ServiceOptions): Services {
     metrics,
     schedules,
     scheduler,
+    unseen,
     triggers: new TriggersService({
       triggers: new TriggersRepository(db.db),
       users,

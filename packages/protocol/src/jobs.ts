@@ -171,6 +171,10 @@ export type CancelJob = z.infer<typeof CancelJob>;
 export const CanceledJob = z.object({ jobId: z.string(), status: JobStatus });
 export type CanceledJob = z.infer<typeof CanceledJob>;
 
+/** Ends of your own jobs a page has shown: they are not told again. */
+export const MarkSeen = z.strictObject({ jobIds: z.array(JobId).min(1).max(100) });
+export type MarkSeen = z.infer<typeof MarkSeen>;
+
 export const JoinJob = z.strictObject({
   jobId: z.string().max(64),
   afterSeq: z.number().int().nonnegative().optional(),

@@ -37,10 +37,12 @@ import {
   EventPage,
   EventsQuery,
   HostAlias,
+  Job,
   JobId,
   JobPage,
   JobWithChildren,
   JobsQuery,
+  MarkSeen,
   ProjectInfo,
   RerunJob,
   StartFanout,
@@ -545,6 +547,24 @@ export const ROUTE_TABLE = {
       query: NextRunsQuery,
       ok: json(z.array(z.string()), 'ISO times'),
       errors: ['SCHEDULE_NOT_FOUND'],
+    },
+  },
+  notifications: {
+    listUnseen: {
+      method: 'GET',
+      path: '/api/notifications/unseen',
+      summary:
+        'The ends of your own jobs no page of yours has shown yet (newest first), to tell you now',
+      allow: 'signedIn',
+      ok: json(z.array(Job), 'those jobs'),
+    },
+    markSeen: {
+      method: 'POST',
+      path: '/api/notifications/unseen/seen',
+      summary: 'A page told you of these ends: they are not told again',
+      allow: 'signedIn',
+      body: MarkSeen,
+      ok: noContent('noted'),
     },
   },
   triggers: {

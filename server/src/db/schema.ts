@@ -131,6 +131,12 @@ export interface SchedulesTable {
   next_fire_at: NullableTimestamp;
 }
 
+export interface UnseenEndsTable {
+  user_id: string;
+  job_id: string;
+  created_at: Generated<Date>;
+}
+
 export interface TriggersTable {
   id: Generated<string>;
   name: string;
@@ -204,6 +210,7 @@ export interface Database {
   schedules: SchedulesTable;
   schedule_fires: ScheduleFiresTable;
   triggers: TriggersTable;
+  unseen_ends: UnseenEndsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
+import type { Job } from '@vmo/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../fixtures/app.js';
+import { HttpClient, startTestApp, type TestApp } from '../fixtures/app.js';
 import { seriousA11yViolations } from '../fixtures/axe.js';
 import {
   builtWebDir,
@@ -157,5 +158,37 @@ describe('schedules in Chromium', { timeout: 90_000 }, () => {
     } finally {
       await admin.close();
     }
+  });
+
+  it('tells, on the next page opened, the end of a job that ended while no page was open', async () => {
+    await withScreenshotOnFailure(page, 'unseen-ends', async () => {
+      await page.goto('about:blank'); // no page of sam's is open
+      const sam = new HttpClient(t.baseUrl);
+      await sam.post('/api/auth/login', { username: 'sam', password: 'on a timetable' });
+      const started = await sam.post('/api/jobs/stream', { alias: 'shop', target: 'backup' });
+      const { jobId } = (await started.json()) as { jobId: string };
+      await expect
+        .poll(async () => ((await (await sam.get(`/api/jobs/${jobId}`)).json()) as Job).status, {
+          timeout: 20_000,
+        })
+        .toBe('success');
+      await page.goto(t.baseUrl + '/jobs');
+      const toast = page.locator('[data-toast]', { hasText: 'make backup — success' });
+      await toast.first().waitFor();
+      // Told once: after a reload it is not told again.
+      await expect
+        .poll(
+          async () =>
+            ((await (await sam.get('/api/notifications/unseen')).json()) as Job[]).map(
+              (j) => `${j.command} ${j.status} ${j.trigger.kind}`,
+            ),
+          { timeout: 10_000 },
+        )
+        .toEqual([]);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+      await page.waitForTimeout(1_000);
+      expect(await toast.count()).toBe(0);
+    });
   });
 });

@@ -207,6 +207,17 @@ const REST: Record<string, Row> = {
     expect: all(204),
   },
   'GET /api/audit': { call: () => ({ path: '/api/audit' }), expect: only(403, 403, 200) },
+  'GET /api/notifications/unseen': {
+    call: () => ({ path: '/api/notifications/unseen' }),
+    expect: all(200),
+  },
+  'POST /api/notifications/unseen/seen': {
+    call: ({ streamJob }) => ({
+      path: '/api/notifications/unseen/seen',
+      body: { jobIds: [streamJob] },
+    }),
+    expect: all(204),
+  },
   'GET /api/triggers': { call: () => ({ path: '/api/triggers' }), expect: only(403, 403, 200) },
   'POST /api/triggers': {
     call: () => ({ path: '/api/triggers', body: { name: 'authz', run: SCHEDULE.run } }),

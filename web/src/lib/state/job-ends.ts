@@ -31,6 +31,11 @@ export class JobEnds {
     this.#startedHere = startedHere;
   }
 
+  /** Whether this tab follows the job (saw it queued or running, or started it). */
+  known(jobId: string): boolean {
+    return this.#waiting.has(jobId) || this.#startedHere.has(jobId);
+  }
+
   /** How many of the user's jobs it knows to be queued or running. */
   get running(): number {
     return this.#waiting.size;
