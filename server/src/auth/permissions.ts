@@ -19,7 +19,17 @@ import {
 import { AppError } from '../errors.js';
 
 /** What a caller who may not read an ad-hoc command sees instead of it. */
-const HIDDEN_COMMAND = '(ad-hoc command, shown to admins only)';
+export const HIDDEN_COMMAND = '(ad-hoc command, shown to admins only)';
+
+/** Any ad-hoc command, as can() sees it: whether a caller may read such a command's text. */
+export const AD_HOC_FACTS: JobFacts = {
+  type: 'ssh',
+  status: 'success',
+  preset: null,
+  target: null,
+  project: null,
+  requestedBy: null,
+};
 
 export class Access {
   constructor(readonly policy: Policy) {}

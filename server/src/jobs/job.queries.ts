@@ -19,7 +19,7 @@ import { FINAL_STATUSES, STATS_RUNS, streamsIn } from '@vmo/protocol';
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import { decodeCursor, toJob, type JobRow, type JobsRepository } from '../db/jobs.repository.js';
 import { AppError } from '../errors.js';
-import { factsOf, type Access } from '../auth/permissions.js';
+import { AD_HOC_FACTS, factsOf, type Access } from '../auth/permissions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -79,14 +79,7 @@ export class JobQueries {
     if (q.before && !decodeCursor(q.before))
       throw new AppError('VALIDATION', 'before: not a cursor this server gave out');
     // Searching the text of ad-hoc commands would tell what a caller may not read.
-    const adHocText = this.deps.access.can(user, 'job.readCommand', {
-      type: 'ssh',
-      status: 'success',
-      preset: null,
-      target: null,
-      project: null,
-      requestedBy: null,
-    });
+    const adHocText = this.deps.access.can(user, 'job.readCommand', AD_HOC_FACTS);
     const { rows, next } = await this.deps.jobs.list(q, user.id, adHocText);
     return { items: rows.map((r) => this.present(r, user)), nextCursor: next };
   }

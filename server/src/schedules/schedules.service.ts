@@ -14,7 +14,7 @@ import {
   type StartedJob,
   type User,
 } from '@vmo/protocol';
-import type { Access } from '../auth/permissions.js';
+import { AD_HOC_FACTS, HIDDEN_COMMAND, type Access } from '../auth/permissions.js';
 import { toUser } from '../auth/auth.service.js';
 import type { AuditRepository } from '../db/audit.repository.js';
 import type { JobsRepository } from '../db/jobs.repository.js';
@@ -223,7 +223,9 @@ export class SchedulesService {
   }
 
   private present(row: ScheduleRow, user: User, last: FireRow | null): Schedule {
-    const readable = user.role === 'admin' || !isAdHoc(row.run);
+    // An ad-hoc command's text is shown to whom can() shows a job's command (SPEC §4).
+    const adHoc = row.run.kind === 'ssh' && 'command' in row.run.request;
+    const readable = !adHoc || this.deps.access.can(user, 'job.readCommand', AD_HOC_FACTS);
     const run = readable ? row.run : hideCommand(row.run);
     return {
       id: row.id,
@@ -251,11 +253,9 @@ export class SchedulesService {
   }
 }
 
-const HIDDEN = '(ad-hoc command, shown to admins only)';
-const isAdHoc = (run: ScheduleRun) => run.kind === 'ssh' && 'command' in run.request;
 const hideCommand = (run: ScheduleRun): ScheduleRun =>
   run.kind === 'ssh' && 'command' in run.request
-    ? { kind: 'ssh', request: { ...run.request, command: HIDDEN } }
+    ? { kind: 'ssh', request: { ...run.request, command: HIDDEN_COMMAND } }
     : run;
 
 const wholeSecond = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);

@@ -92,7 +92,6 @@ export class TriggersService {
       throw new AppError('FORBIDDEN', 'the trigger’s owner no longer exists or is disabled');
     const owner = toUser(ownerRow);
     const run = withArgs(row.run, body.args);
-    // Followed before it starts, so an end that comes at once is not missed.
     const { jobId } = await this.deps.runs.start(run, owner, source, {
       kind: 'trigger',
       id: row.id,
