@@ -4,6 +4,7 @@ import type { Job } from '@vmo/protocol';
 import { FINAL_STATUSES } from '@vmo/protocol';
 import { fetchJobs } from '$lib/api/jobs.js';
 import type { JobsSocket } from '$lib/realtime/connection.svelte.js';
+import { Snapshots } from './snapshots.js';
 
 const isActive = (job: Job) => !FINAL_STATUSES.includes(job.status);
 
@@ -19,16 +20,21 @@ export class ActiveJobs {
   /** True until the first answer: the views show placeholders, not "nothing is running". */
   loading = $state(true);
   error = $state<unknown>(null);
+  #snapshots = new Snapshots();
 
   /** Asks the server (again, e.g. after a reconnect, when changes may have been missed). */
   async load(): Promise<void> {
     try {
-      const [running, queued] = await Promise.all([
-        fetchJobs({ status: 'running' }, { limit: 500 }),
-        fetchJobs({ status: 'queued' }, { limit: 500 }),
-      ]);
+      const { value, since } = await this.#snapshots.take(() =>
+        Promise.all([
+          fetchJobs({ status: 'running' }, { limit: 500 }),
+          fetchJobs({ status: 'queued' }, { limit: 500 }),
+        ]),
+      );
       let items: Job[] = [];
-      for (const job of [...running.items, ...queued.items]) items = applyActive(items, job);
+      for (const job of [...value[0].items, ...value[1].items, ...since]) {
+        items = applyActive(items, job);
+      }
       this.items = items;
       this.error = null;
     } catch (error) {
@@ -39,6 +45,7 @@ export class ActiveJobs {
   }
 
   apply(job: Job): void {
+    this.#snapshots.heard(job);
     this.items = applyActive(this.items, job);
   }
 

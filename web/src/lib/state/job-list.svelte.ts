@@ -3,6 +3,7 @@
 import type { Job, User } from '@vmo/protocol';
 import { fetchJobs, type JobFilter } from '$lib/api/jobs.js';
 import { matchesFilter } from './job-filter.js';
+import { Snapshots } from './snapshots.js';
 
 export const PAGE_SIZE = 50;
 
@@ -17,6 +18,7 @@ export class JobList {
   #me: User;
   /** Only the latest load may write its answer: filters can change faster than replies come. */
   #generation = 0;
+  #snapshots = new Snapshots();
 
   constructor(me: User) {
     this.#me = me;
@@ -28,10 +30,13 @@ export class JobList {
     const generation = ++this.#generation;
     this.loading = true;
     try {
-      const page = await fetchJobs(filter, { limit: PAGE_SIZE });
+      const { value: page, since } = await this.#snapshots.take(() =>
+        fetchJobs(filter, { limit: PAGE_SIZE }),
+      );
       if (generation !== this.#generation) return;
       this.items = page.items;
       this.nextCursor = page.nextCursor;
+      for (const job of since) this.#put(job);
       this.error = null;
     } catch (error) {
       if (generation === this.#generation) this.error = error;
@@ -61,6 +66,11 @@ export class JobList {
 
   /** A `jobs:changed` job: updated where it is, or put on top if it is new and fits the filter. */
   apply(job: Job): void {
+    this.#snapshots.heard(job);
+    this.#put(job);
+  }
+
+  #put(job: Job): void {
     const i = this.items.findIndex((j) => j.id === job.id);
     if (i !== -1) {
       this.items = this.items.with(i, job);
