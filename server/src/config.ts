@@ -84,6 +84,19 @@ export const FileConfig = z.strictObject({
       allowAdHoc: z.boolean().default(false),
     })
     .prefault({}),
+  notifications: z
+    .strictObject({
+      /** The sender of e-mail when a channel names none (`vm-orchestrator <vmo@<hostname>>`). */
+      from: z.email().nullable().default(null),
+      /** The first retry of a failed delivery after this long; each next one waits twice as long. */
+      firstRetrySeconds: z.number().positive().default(30),
+      maxRetrySeconds: z.number().positive().default(3600),
+      /** A delivery is retried this long, then given up (it can still be sent again by hand). */
+      retryForHours: z.number().positive().default(24),
+      timeoutSeconds: z.number().positive().default(10),
+      pollSeconds: z.number().positive().default(2),
+    })
+    .prefault({}),
   cluster: z
     .strictObject({
       enabled: z.boolean().default(false),

@@ -190,6 +190,8 @@ async function serve(
       if (!stopping) stopScheduler = services.scheduler.start();
     });
   const stopWatching = services.catalog.watch();
+  // Notifications of job ends: the outbox is sent from now on, whatever the catalog is doing.
+  const stopDispatcher = services.dispatcher.start();
 
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -200,6 +202,7 @@ async function serve(
     stopRetention();
     stopWatching();
     await stopScheduler?.();
+    await stopDispatcher();
     await services.jobs.shutdown();
     await services.cluster?.stop();
     await app.close();

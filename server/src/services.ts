@@ -7,7 +7,7 @@ import { UsersService } from './auth/users.service.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { envRules, jobEnvironment } from './process/environment.js';
 import { BUILTIN_PRESETS } from './catalog/presets.js';
-import type { Waiting } from '@vmo/protocol';
+import { FINAL_STATUSES, type Waiting } from '@vmo/protocol';
 import type { Config } from './config.js';
 import { Access } from './auth/permissions.js';
 import { AuditRepository } from './db/audit.repository.js';
@@ -27,6 +27,9 @@ import { TriggersRepository } from './db/triggers.repository.js';
 import { TriggersService } from './triggers/triggers.service.js';
 import { UnseenRepository } from './db/unseen.repository.js';
 import { UnseenEnds } from './notifications/unseen.js';
+import { NotificationsRepository } from './db/notifications.repository.js';
+import { Dispatcher } from './notifications/dispatcher.js';
+import { NotificationsService } from './notifications/notifications.service.js';
 import { SchedulesService } from './schedules/schedules.service.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
@@ -79,6 +82,9 @@ export interface Services {
   triggers: TriggersService;
   /** The ends of each user's jobs not seen yet (kept as the bus announces them). */
   unseen: UnseenEnds;
+  notifications: NotificationsService;
+  /** Sends the notifications' outbox; started by main (and by tests that want it). */
+  dispatcher: Dispatcher;
 }
 
 export interface ServiceOptions {
@@ -92,6 +98,7 @@ export interface ServiceOptions {
     | 'jobs'
     | 'db'
     | 'cluster'
+    | 'notifications'
     | 'security'
     | 'terminal'
     | 'fanout'
@@ -290,6 +297,30 @@ export function createServices(opts: ServiceOptions): Services {
   });
   const unseen = new UnseenEnds({ unseen: new UnseenRepository(db.db), queries, log });
   unseen.listen(bus);
+  const notificationsRepo = new NotificationsRepository(db.db);
+  const n = config.notifications;
+  const dispatcher = new Dispatcher({
+    repo: notificationsRepo,
+    jobRows: jobsRepo,
+    events,
+    users,
+    access,
+    instanceId,
+    log,
+    options: {
+      pollMs: n.pollSeconds * 1000,
+      firstRetryMs: n.firstRetrySeconds * 1000,
+      maxRetryMs: n.maxRetrySeconds * 1000,
+      timeoutMs: n.timeoutSeconds * 1000,
+      concurrency: 8,
+      from: n.from,
+      publicUrl: config.security.publicUrl,
+    },
+  });
+  // The outbox row was committed with the end: look at once rather than at the next poll.
+  bus.onChanged((job) => {
+    if (FINAL_STATUSES.includes(job.status)) dispatcher.nudge();
+  });
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();
   const auth = new AuthService({
@@ -325,6 +356,15 @@ export function createServices(opts: ServiceOptions): Services {
     schedules,
     scheduler,
     unseen,
+    dispatcher,
+    notifications: new NotificationsService({
+      repo: notificationsRepo,
+      audit,
+      access,
+      dispatcher,
+      retryForMs: n.retryForHours * 3600 * 1000,
+      publicUrl: config.security.publicUrl,
+    }),
     triggers: new TriggersService({
       triggers: new TriggersRepository(db.db),
       users,

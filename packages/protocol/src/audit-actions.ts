@@ -28,6 +28,13 @@ export const AUDIT_ACTIONS = [
   'trigger.create',
   'trigger.delete',
   'trigger.use',
+  'channel.create',
+  'channel.update',
+  'channel.delete',
+  'rule.create',
+  'rule.update',
+  'rule.delete',
+  'delivery.resend',
 ] as const;
 
 /** Personal API tokens start with this, so a leaked one is recognisable (and greppable). */

@@ -12,4 +12,5 @@ export * from './permissions.js';
 export * from './routes.js';
 export * from './schedules.js';
 export * from './triggers.js';
+export * from './notifications.js';
 export * from './disposables.js';

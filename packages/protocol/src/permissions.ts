@@ -47,6 +47,7 @@ export const GLOBAL_ACTIONS = [
   'audit.read',
   'schedules.manage',
   'triggers.manage',
+  'notifications.manage',
 ] as const;
 export type GlobalAction = (typeof GLOBAL_ACTIONS)[number];
 
@@ -175,6 +176,7 @@ export function decide(subject: Subject, action: Action, job?: JobFacts): Decisi
     case 'users.manage':
     case 'audit.read':
     case 'triggers.manage':
+    case 'notifications.manage':
       return atLeast(subject, 'admin');
     case 'job.readOutput':
     case 'job.readCommand':

@@ -36,6 +36,7 @@ const GLOBAL: Record<(typeof GLOBAL_ACTIONS)[number], [boolean, boolean, boolean
   'audit.read': [false, false, true],
   'schedules.manage': [false, true, true],
   'triggers.manage': [false, false, true],
+  'notifications.manage': [false, false, true],
 };
 
 type Kind = 'target' | 'remote-target' | 'preset' | 'adhoc' | 'terminal' | 'host-shell' | 'group';

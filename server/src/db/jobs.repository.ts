@@ -10,6 +10,10 @@ import type {
 } from '@vmo/protocol';
 import type { Database, JobsTable } from './schema.js';
 import type { ProcessMark } from '../process/leftovers.js';
+import { enqueueDeliveries } from './notifications.repository.js';
+
+/** The ends a notification may tell (a terminal handed to a desktop app is not one). */
+const ENDS = new Set<JobsTable['status']>(['success', 'failed', 'canceled', 'interrupted']);
 
 export type JobRow = Selectable<JobsTable> & {
   requested_by_username: string | null;
@@ -145,13 +149,23 @@ export class JobsRepository {
       >
     >,
   ): Promise<JobRow | undefined> {
-    const res = await this.db
-      .updateTable('jobs')
-      .set(set)
-      .where('id', '=', id)
-      .where('status', 'in', from)
-      .returning('id')
-      .executeTakeFirst();
+    const move = (db: Kysely<Database>) =>
+      db
+        .updateTable('jobs')
+        .set(set)
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .returning('id')
+        .executeTakeFirst();
+    // An end writes its notifications' outbox rows in the same transaction: told once, never lost.
+    const res =
+      set.status && ENDS.has(set.status)
+        ? await this.db.transaction().execute(async (trx) => {
+            const moved = await move(trx);
+            if (moved) await enqueueDeliveries(trx, id);
+            return moved;
+          })
+        : await move(this.db);
     return res ? this.get(id) : undefined;
   }
 

@@ -10,6 +10,7 @@ import * as m0008 from './migrations/0008_job_vm.js';
 import * as m0009 from './migrations/0009_schedules.js';
 import * as m0010 from './migrations/0010_triggers.js';
 import * as m0011 from './migrations/0011_unseen_ends.js';
+import * as m0012 from './migrations/0012_notifications.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_schedules': m0009,
   '0010_triggers': m0010,
   '0011_unseen_ends': m0011,
+  '0012_notifications': m0012,
 };
 
 /** Every migration, in the order they run on a new database. */

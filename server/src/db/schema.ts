@@ -194,6 +194,52 @@ export interface LoginLimitsTable {
   reset_at: Timestamp;
 }
 
+export type ChannelKindColumn = 'webhook' | 'slack' | 'email';
+export type OutcomeColumn = 'failed' | 'succeeded' | 'canceled' | 'interrupted' | 'recovered';
+
+export interface NotificationChannelsTable {
+  id: Generated<string>;
+  name: string;
+  kind: ChannelKindColumn;
+  url: string;
+  secret: string | null;
+  recipients: ColumnType<string[], string[] | undefined, string[]>;
+  sender: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface NotificationRulesTable {
+  id: Generated<string>;
+  owner_id: string;
+  channel_id: string;
+  outcomes: OutcomeColumn[];
+  project: string | null;
+  target: string | null;
+  environment: string | null;
+  schedule_id: string | null;
+  mine: Generated<boolean>;
+  enabled: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  channel_id: string;
+  rule_id: string | null;
+  job_id: string;
+  event: OutcomeColumn;
+  status: Generated<'pending' | 'sending' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  next_attempt_at: Generated<Date>;
+  lease_until: Date | null;
+  claimed_by: string | null;
+  give_up_at: Generated<Date>;
+  sent_at: Date | null;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   settings: SettingsTable;
   users: UsersTable;
@@ -211,6 +257,9 @@ export interface Database {
   schedule_fires: ScheduleFiresTable;
   triggers: TriggersTable;
   unseen_ends: UnseenEndsTable;
+  notification_channels: NotificationChannelsTable;
+  notification_rules: NotificationRulesTable;
+  notification_deliveries: NotificationDeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

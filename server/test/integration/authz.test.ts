@@ -1,7 +1,7 @@
 // SPEC §4's role rules, route by route and event by event: every REST route the Express app has
 // and every socket event the server listens to is called anonymously, with each role's session and
 // with each role's personal token. A route or event without an entry in these tables fails the test.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Role } from '@vmo/protocol';
 import { HttpClient, startTestApp, type TestApp, type TestSocket } from '../fixtures/app.js';
@@ -74,6 +74,29 @@ async function ownSchedule({ caller, admin }: Pick<Ctx, 'caller' | 'admin'>): Pr
 /** A trigger of the admin's. */
 async function adminTrigger(admin: HttpClient): Promise<string> {
   const res = await admin.post('/api/triggers', { name: 'authz', run: SCHEDULE.run });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** A channel of the admin's (a Slack-style URL nothing answers: nothing is sent here). */
+async function adminChannel(admin: HttpClient): Promise<string> {
+  const res = await admin.post('/api/notifications/channels', {
+    name: `authz ${randomUUID()}`,
+    kind: 'slack',
+    url: 'http://127.0.0.1:1/services/authz',
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** A "my jobs" rule of the caller's, on an admin's channel. */
+async function ownRule({ caller, admin }: Pick<Ctx, 'caller' | 'admin'>): Promise<string> {
+  const channelId = await adminChannel(admin);
+  const res = await caller.client.post('/api/notifications/rules', {
+    channelId,
+    on: ['failed'],
+    match: { mine: true },
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -217,6 +240,67 @@ const REST: Record<string, Row> = {
       body: { jobIds: [streamJob] },
     }),
     expect: all(204),
+  },
+  'GET /api/notifications/channels': {
+    call: () => ({ path: '/api/notifications/channels' }),
+    expect: all(200),
+  },
+  'POST /api/notifications/channels': {
+    call: () => ({
+      path: '/api/notifications/channels',
+      body: { name: `authz ${randomUUID()}`, kind: 'slack', url: 'http://127.0.0.1:1/x' },
+    }),
+    expect: only(403, 403, 201),
+  },
+  'PATCH /api/notifications/channels/:id': {
+    call: async ({ admin }) => ({
+      path: `/api/notifications/channels/${await adminChannel(admin)}`,
+      body: { url: 'http://127.0.0.1:1/y' },
+    }),
+    expect: only(403, 403, 200),
+  },
+  'DELETE /api/notifications/channels/:id': {
+    call: async ({ admin }) => ({
+      path: `/api/notifications/channels/${await adminChannel(admin)}`,
+    }),
+    expect: only(403, 403, 204),
+  },
+  'POST /api/notifications/channels/:id/test': {
+    call: async ({ admin }) => ({
+      path: `/api/notifications/channels/${await adminChannel(admin)}/test`,
+    }),
+    expect: only(403, 403, 200),
+  },
+  'GET /api/notifications/rules': {
+    call: () => ({ path: '/api/notifications/rules' }),
+    expect: all(200),
+  },
+  'POST /api/notifications/rules': {
+    call: async ({ admin }) => ({
+      path: '/api/notifications/rules',
+      body: { channelId: await adminChannel(admin), on: ['failed'], match: { mine: true } },
+    }),
+    expect: all(201),
+  },
+  'PATCH /api/notifications/rules/:id': {
+    call: async (ctx) => ({
+      path: `/api/notifications/rules/${await ownRule(ctx)}`,
+      body: { enabled: false },
+    }),
+    expect: all(200),
+  },
+  'DELETE /api/notifications/rules/:id': {
+    call: async (ctx) => ({ path: `/api/notifications/rules/${await ownRule(ctx)}` }),
+    expect: all(204),
+  },
+  'GET /api/notifications/deliveries': {
+    call: () => ({ path: '/api/notifications/deliveries' }),
+    expect: only(403, 403, 200),
+  },
+  // No such delivery: the access check comes first, then the admin is told it is not there.
+  'POST /api/notifications/deliveries/:id/resend': {
+    call: () => ({ path: `/api/notifications/deliveries/${randomUUID()}/resend` }),
+    expect: only(403, 403, 404),
   },
   'GET /api/triggers': { call: () => ({ path: '/api/triggers' }), expect: only(403, 403, 200) },
   'POST /api/triggers': {

@@ -1,7 +1,8 @@
 // Schedules on two real server processes sharing one Postgres (issue 23): every due time of six
 // every-second schedules starts one job, whichever instance claims it, for 60 fires and more;
 // when the instance that fired is killed (SIGKILL), the other keeps firing within a heartbeat; and
-// the killed one, restarted, fires nothing twice.
+// the killed one, restarted, fires nothing twice. Each job's end is told once (issue 24), by
+// whichever instance takes its delivery.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HttpClient } from '../fixtures/app.js';
 import { ENGINE_PROJECT } from '../fixtures/jobs.js';
 import { createTestDatabase, type TestDatabase } from '../fixtures/postgres.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../fixtures/receivers.js';
 import { exited, serverScratch, startServer, type Running } from '../fixtures/server-process.js';
 
 describe('schedules on several instances', { timeout: 120_000 }, () => {
@@ -29,6 +31,7 @@ describe('schedules on several instances', { timeout: 120_000 }, () => {
         'mkcli: { registry: /nonexistent/mkcli/registry }',
         'ssh: { config: /nonexistent/ssh/config }',
         `cluster: { enabled: true, heartbeatSeconds: 1, instanceId: ${name} }`,
+        'notifications: { pollSeconds: 0.2, firstRetrySeconds: 0.2, timeoutSeconds: 1 }',
         '',
       ].join('\n'),
     );
@@ -48,23 +51,36 @@ describe('schedules on several instances', { timeout: 120_000 }, () => {
 
   let a: Running;
   let b: Running;
+  let hook: WebhookReceiver;
   beforeAll(async () => {
+    hook = await startWebhookReceiver();
     database = await createTestDatabase();
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
     [a, b] = await Promise.all([instance('a'), instance('b')]);
   }, 120_000);
   afterAll(async () => {
+    await hook?.close();
     await db?.end();
     await scratch.cleanup();
     await database?.drop();
   });
 
-  it('starts each due time once, takes over when the firing instance dies, and fires nothing twice after a restart', async () => {
+  it('starts each due time once, takes over when the firing instance dies, and fires nothing twice after a restart, and tells each end once', async () => {
     const admin = new HttpClient(a.url);
     expect(
       (await admin.post('/api/auth/login', { username: 'admin', password: 'pw' })).status,
     ).toBe(200);
+    const channel = await admin.post('/api/notifications/channels', {
+      name: 'every end',
+      kind: 'webhook',
+      url: hook.url,
+    });
+    const { id: channelId, secret } = (await channel.json()) as { id: string; secret: string };
+    hook.secret = secret;
+    expect(
+      (await admin.post('/api/notifications/rules', { channelId, on: ['succeeded'] })).status,
+    ).toBe(201);
     for (let i = 0; i < 6; i++) {
       const res = await admin.post('/api/schedules', {
         name: `tick ${i}`,
@@ -146,5 +162,40 @@ describe('schedules on several instances', { timeout: 120_000 }, () => {
       { timeout: 10_000, interval: 250 },
     );
     await db.query(`update schedules set enabled = false`);
+
+    // Every successful job was told, by one delivery, however many times it was sent: an
+    // instance killed mid-send leaves its lease to the other, which sends it again with the same
+    // key (X-Vmo-Delivery), so a receiver that drops repeats sees each end once.
+    await vi.waitFor(
+      async () =>
+        expect(
+          await count(
+            `select count(*) n from notification_deliveries where status in ('pending', 'sending')`,
+          ),
+        ).toBe(0),
+      { timeout: 30_000, interval: 250 },
+    );
+    const succeeded = await count(
+      `select count(*) n from jobs where status = 'success' and parent_id is null`,
+    );
+    expect(succeeded).toBeGreaterThanOrEqual(60);
+    expect(
+      await count(`select count(*) n from notification_deliveries where status = 'sent'`),
+    ).toBe(succeeded);
+    const keysByJob = new Map<string, Set<string>>();
+    for (const r of hook.received) {
+      expect(r.verified).toBe(true);
+      const jobId = (r.json.job as { id: string }).id;
+      keysByJob.set(
+        jobId,
+        (keysByJob.get(jobId) ?? new Set()).add(String(r.headers['x-vmo-delivery'])),
+      );
+    }
+    expect(keysByJob.size).toBe(succeeded);
+    expect([...keysByJob.values()].every((keys) => keys.size === 1)).toBe(true);
+    const senders = await db.query<{ claimed_by: string }>(
+      `select distinct claimed_by from notification_deliveries`,
+    );
+    expect(senders.rows.map((r) => r.claimed_by).sort()).toEqual(['a', 'b']);
   });
 });
