@@ -41,7 +41,9 @@ const channelFields = {
 /** A channel to create: the URL must fit its kind; e-mail needs recipients. */
 export const ChannelInput = z
   .strictObject({ ...channelFields, kind: ChannelKind })
-  .superRefine((c, ctx) => checkChannel(c, ctx));
+  .superRefine((c, ctx) => {
+    for (const p of channelProblems(c)) ctx.addIssue({ code: 'custom', ...p });
+  });
 export type ChannelInput = z.infer<typeof ChannelInput>;
 
 /** A change: a field left out stays; the kind stays what it was. */
@@ -54,22 +56,20 @@ export const ChannelPatch = z.strictObject({
 });
 export type ChannelPatch = z.infer<typeof ChannelPatch>;
 
-/** Checks a whole channel (a new one, or one with a change applied). */
-export function checkChannel(
-  c: { kind: ChannelKind; url: string; to?: readonly string[] | null },
-  ctx: z.RefinementCtx,
-): void {
+/** What is wrong with a whole channel (a new one, or one with a change applied). */
+export function channelProblems(c: {
+  kind: ChannelKind;
+  url: string;
+  to?: readonly string[] | null;
+}): { path: string[]; message: string }[] {
+  const problems: { path: string[]; message: string }[] = [];
   const url = (c.kind === 'email' ? smtpUrl : httpUrl).safeParse(c.url);
-  if (!url.success)
-    ctx.addIssue({ code: 'custom', path: ['url'], message: url.error.issues[0]!.message });
+  if (!url.success) problems.push({ path: ['url'], message: url.error.issues[0]!.message });
   if (c.kind === 'email' && !c.to?.length)
-    ctx.addIssue({ code: 'custom', path: ['to'], message: 'an e-mail channel needs recipients' });
+    problems.push({ path: ['to'], message: 'an e-mail channel needs recipients' });
   if (c.kind !== 'email' && c.to?.length)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['to'],
-      message: 'only an e-mail channel has recipients',
-    });
+    problems.push({ path: ['to'], message: 'only an e-mail channel has recipients' });
+  return problems;
 }
 
 export const Channel = z.object({

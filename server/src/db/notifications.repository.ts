@@ -300,14 +300,4 @@ export class NotificationsRepository {
       WHERE id = ${id}::uuid
     `.execute(this.db);
   }
-
-  /** When the next pending delivery is due (null: none). */
-  async nextDue(): Promise<Date | null> {
-    const row = await this.db
-      .selectFrom('notification_deliveries')
-      .select((eb) => eb.fn.min('next_attempt_at').as('at'))
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return row?.at ? new Date(row.at as unknown as string) : null;
-  }
 }

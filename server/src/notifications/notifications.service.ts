@@ -3,9 +3,8 @@
 // admin made. Secrets are write-only: a webhook's is made and shown once, an SMTP password and a
 // Slack URL's path are never answered.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import {
-  checkChannel,
+  channelProblems,
   type Channel,
   type ChannelInput,
   type ChannelPatch,
@@ -82,14 +81,11 @@ export class NotificationsService {
     const row = await this.channelRow(id);
     if (patch.name !== undefined && patch.name !== row.name) await this.uniqueName(patch.name);
     const next = { kind: row.kind, url: patch.url ?? row.url, to: patch.to ?? row.recipients };
-    const checked = z
-      .any()
-      .superRefine((c, ctx) => checkChannel(c, ctx))
-      .safeParse(next);
-    if (!checked.success)
+    const problems = channelProblems(next);
+    if (problems.length > 0)
       throw new AppError(
         'VALIDATION',
-        checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; '),
       );
     await this.deps.repo.updateChannel(row.id, {
       ...(patch.name !== undefined ? { name: patch.name } : {}),

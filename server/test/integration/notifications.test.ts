@@ -314,10 +314,11 @@ describe('notifications', { timeout: 90_000 }, () => {
       expect(mine.received[0]!.json).toMatchObject({ job: { id: theirs } });
 
       // Their rules are theirs: listed, changed and deleted by them (or an admin), not by others.
-      const ids = (rs: NotificationRule[]) => rs.map((x) => x.id);
-      expect(ids(await (await operator.get('/api/notifications/rules')).json())).toEqual([r.id]);
-      expect(ids(await (await viewer.get('/api/notifications/rules')).json())).toEqual([]);
-      expect(ids(await (await admin.get('/api/notifications/rules')).json())).toContain(r.id);
+      const ids = async (res: Response) =>
+        ((await res.json()) as NotificationRule[]).map((x) => x.id);
+      expect(await ids(await operator.get('/api/notifications/rules'))).toEqual([r.id]);
+      expect(await ids(await viewer.get('/api/notifications/rules'))).toEqual([]);
+      expect(await ids(await admin.get('/api/notifications/rules'))).toContain(r.id);
       expect((await viewer.delete(`/api/notifications/rules/${r.id}`)).status).toBe(404);
       expect((await operator.patch(`/api/notifications/rules/${r.id}`, { match: {} })).status).toBe(
         403,
