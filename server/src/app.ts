@@ -11,6 +11,7 @@ import { JOBS_NAMESPACE } from '@vmo/protocol';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { auditRoutes } from './http/audit.routes.js';
+import { searchRoutes } from './http/search.routes.js';
 import { authRoutes, loginLinkRoute } from './http/auth.routes.js';
 import { healthRoutes } from './http/health.routes.js';
 import { loadUser, originCheck, requireAuth } from './http/middleware/authenticate.js';
@@ -117,6 +118,7 @@ export function createApp(deps: AppDeps): App {
   api.use(schedulesRoutes(deps.services));
   api.use(triggersRoutes(deps.services));
   api.use(notificationsRoutes(deps.services));
+  api.use(searchRoutes(deps.services));
   api.use(auditRoutes(deps.services));
   api.use(notFound);
   app.use('/api', api);

@@ -97,6 +97,14 @@ export const FileConfig = z.strictObject({
       pollSeconds: z.number().positive().default(2),
     })
     .prefault({}),
+  search: z
+    .strictObject({
+      /** How often the indexer looks for output not indexed yet (a job's end looks at once). */
+      pollSeconds: z.number().positive().default(2),
+      /** A running job's new lines are indexed at most this often. */
+      runningEverySeconds: z.number().positive().default(10),
+    })
+    .prefault({}),
   cluster: z
     .strictObject({
       enabled: z.boolean().default(false),

@@ -192,6 +192,8 @@ async function serve(
   const stopWatching = services.catalog.watch();
   // Notifications of job ends: the outbox is sent from now on, whatever the catalog is doing.
   const stopDispatcher = services.dispatcher.start();
+  // Search: the jobs' output indexed in the background, out of the live path.
+  const stopIndexer = services.indexer.start();
 
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -203,6 +205,7 @@ async function serve(
     stopWatching();
     await stopScheduler?.();
     await stopDispatcher();
+    await stopIndexer();
     await services.jobs.shutdown();
     await services.cluster?.stop();
     await app.close();

@@ -30,6 +30,9 @@ import { UnseenEnds } from './notifications/unseen.js';
 import { NotificationsRepository } from './db/notifications.repository.js';
 import { Dispatcher } from './notifications/dispatcher.js';
 import { NotificationsService } from './notifications/notifications.service.js';
+import { SearchRepository } from './db/search.repository.js';
+import { SearchIndexer } from './search/indexer.js';
+import { SearchService } from './search/search.service.js';
 import { SchedulesService } from './schedules/schedules.service.js';
 import { JobBus } from './jobs/job.bus.js';
 import { EventWriter } from './jobs/event-writer.js';
@@ -85,6 +88,9 @@ export interface Services {
   notifications: NotificationsService;
   /** Sends the notifications' outbox; started by main (and by tests that want it). */
   dispatcher: Dispatcher;
+  search: SearchService;
+  /** Indexes the jobs' output for search; started by main (and by tests that want it). */
+  indexer: SearchIndexer;
 }
 
 export interface ServiceOptions {
@@ -99,6 +105,7 @@ export interface ServiceOptions {
     | 'db'
     | 'cluster'
     | 'notifications'
+    | 'search'
     | 'security'
     | 'terminal'
     | 'fanout'
@@ -317,9 +324,22 @@ export function createServices(opts: ServiceOptions): Services {
       publicUrl: config.security.publicUrl,
     },
   });
-  // The outbox row was committed with the end: look at once rather than at the next poll.
+  const searchRepo = new SearchRepository(db.db);
+  const indexer = new SearchIndexer({
+    repo: searchRepo,
+    log,
+    options: {
+      pollMs: config.search.pollSeconds * 1000,
+      runningEveryMs: config.search.runningEverySeconds * 1000,
+      batchBytes: 16 * 1024 * 1024,
+    },
+  });
+  // The outbox row was committed with the end: look at once rather than at the next poll. The
+  // job's output is all stored by then too.
   bus.onChanged((job) => {
-    if (FINAL_STATUSES.includes(job.status)) dispatcher.nudge();
+    if (!FINAL_STATUSES.includes(job.status)) return;
+    dispatcher.nudge();
+    indexer.nudge();
   });
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();
@@ -357,6 +377,8 @@ export function createServices(opts: ServiceOptions): Services {
     scheduler,
     unseen,
     dispatcher,
+    indexer,
+    search: new SearchService({ repo: searchRepo, jobRows: jobsRepo, access }),
     notifications: new NotificationsService({
       repo: notificationsRepo,
       audit,

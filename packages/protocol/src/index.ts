@@ -13,4 +13,5 @@ export * from './routes.js';
 export * from './schedules.js';
 export * from './triggers.js';
 export * from './notifications.js';
+export * from './search.js';
 export * from './disposables.js';

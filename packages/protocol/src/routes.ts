@@ -55,6 +55,7 @@ import {
   TargetInfo,
 } from './jobs.js';
 import { Me } from './permissions.js';
+import { SearchPage, SearchQuery } from './search.js';
 import {
   Channel,
   ChannelId,
@@ -723,6 +724,17 @@ export const ROUTE_TABLE = {
         201,
       ),
       errors: ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', ...STREAM_ERRORS, 'UNKNOWN_PRESET'],
+    },
+  },
+  search: {
+    search: {
+      method: 'GET',
+      path: '/api/search',
+      summary:
+        'Which jobs printed this, and on which lines: the output as a user sees it, newest jobs first (what the caller may not read is left out)',
+      allow: 'jobs.list',
+      query: SearchQuery,
+      ok: json(SearchPage, 'a page of jobs with their matching lines'),
     },
   },
   audit: {

@@ -11,6 +11,7 @@ import * as m0009 from './migrations/0009_schedules.js';
 import * as m0010 from './migrations/0010_triggers.js';
 import * as m0011 from './migrations/0011_unseen_ends.js';
 import * as m0012 from './migrations/0012_notifications.js';
+import * as m0013 from './migrations/0013_search.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010_triggers': m0010,
   '0011_unseen_ends': m0011,
   '0012_notifications': m0012,
+  '0013_search': m0013,
 };
 
 /** Every migration, in the order they run on a new database. */

@@ -240,6 +240,23 @@ export interface NotificationDeliveriesTable {
   created_at: Generated<Date>;
 }
 
+export interface SearchBlocksTable {
+  id: Generated<string>;
+  job_id: string;
+  job_created_at: Date;
+  first_line: number;
+  line_nos: number[] | null;
+  body: string;
+}
+
+export interface SearchProgressTable {
+  job_id: string;
+  seq: Generated<number>;
+  state: Json<unknown>;
+  done: Generated<boolean>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   settings: SettingsTable;
   users: UsersTable;
@@ -260,6 +277,8 @@ export interface Database {
   notification_channels: NotificationChannelsTable;
   notification_rules: NotificationRulesTable;
   notification_deliveries: NotificationDeliveriesTable;
+  search_blocks: SearchBlocksTable;
+  search_progress: SearchProgressTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

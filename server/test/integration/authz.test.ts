@@ -229,6 +229,7 @@ const REST: Record<string, Row> = {
     },
     expect: all(204),
   },
+  'GET /api/search': { call: () => ({ path: '/api/search?q=hello' }), expect: all(200) },
   'GET /api/audit': { call: () => ({ path: '/api/audit' }), expect: only(403, 403, 200) },
   'GET /api/notifications/unseen': {
     call: () => ({ path: '/api/notifications/unseen' }),

@@ -1,0 +1,108 @@
+// Keeps search_blocks up with the jobs' output (issue 25), out of the live path: a job's output
+// is indexed when it ends (the bus nudges this instance; a sweep finds the others' and those left
+// over), and a long-running job's completed lines every `runningEveryMs`. One job at a time in one
+// transaction with its progress row locked (SKIP LOCKED: two instances never index one job), so
+// its blocks and its progress commit together and a crash redoes the batch, never half of it.
+import type { JobEventsRepository } from '../db/job-events.repository.js';
+import type { SearchRepository } from '../db/search.repository.js';
+import type { Logger } from '../logger.js';
+import { closeLines, feedLines, toBlocks, type DoneLine } from './lines.js';
+
+export interface IndexerOptions {
+  pollMs: number;
+  /** A running job's new lines are indexed at most this often. */
+  runningEveryMs: number;
+  /** Output read per job per transaction (a bigger job takes several). */
+  batchBytes: number;
+}
+
+/** Reads events a page at a time; each page at most this big. */
+const PAGE_BYTES = 4 * 1024 * 1024;
+
+export class SearchIndexer {
+  private wake: (() => void) | null = null;
+  private since: Date | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly deps: { repo: SearchRepository; log: Logger; options: IndexerOptions },
+  ) {}
+
+  nudge(): void {
+    this.wake?.();
+  }
+
+  start(): () => Promise<void> {
+    let stopped = false;
+    const loop = (async () => {
+      while (!stopped) {
+        const busy = await this.runOnce(() => stopped);
+        if (busy) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.deps.options.pollMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+    })();
+    return async () => {
+      stopped = true;
+      this.wake?.();
+      await loop;
+    };
+  }
+
+  /** One sweep: indexes what is pending. Returns whether there may be more right away. */
+  async runOnce(stopped: () => boolean = () => false): Promise<boolean> {
+    const { repo, log, options } = this.deps;
+    try {
+      this.since ??= (await repo.lowWater()) ?? new Date();
+      const pending = await repo.pending(this.since, 50, options.runningEveryMs);
+      let more = false;
+      for (const job of pending) {
+        if (stopped()) return false;
+        more = (await this.indexJob(job.id)) || more;
+      }
+      // Everything before the oldest job still undone is done: the next sweeps start there.
+      this.since = (await repo.oldestUndone(this.since)) ?? new Date(Date.now() - 60_000);
+      this.failing = false;
+      return more || pending.length === 50;
+    } catch (err) {
+      if (!this.failing) log.warn({ err: (err as Error).message }, 'search: indexing paused');
+      this.failing = true;
+      return false;
+    }
+  }
+
+  /** Indexes one batch of a job's output; true when more of it is waiting. */
+  async indexJob(jobId: string): Promise<boolean> {
+    const { repo, options } = this.deps;
+    const more = await repo.withJob(jobId, async ({ trx, seq, state, job, events }) => {
+      const done: DoneLine[] = [];
+      let read = 0;
+      let at = seq;
+      while (read < options.batchBytes) {
+        const page = await readPage(events, jobId, at);
+        if (page.length === 0) break;
+        for (const e of page) {
+          feedLines(state, e.stream, e.chunk, done);
+          read += e.chunk.length;
+          at = e.seq;
+        }
+      }
+      const all = job.ended && at >= job.last_seq;
+      if (all) closeLines(state, done);
+      await repo.addBlocks(trx, jobId, job.created_at, toBlocks(done));
+      await repo.saveProgress(trx, jobId, { seq: at, state, done: all });
+      return !all && at < job.last_seq;
+    });
+    return more ?? false;
+  }
+}
+
+function readPage(events: JobEventsRepository, jobId: string, after: number) {
+  return events.after(jobId, after, 5000, PAGE_BYTES);
+}
