@@ -45,12 +45,14 @@ function hookSignals() {
 
 /**
  * Starts `bin/vm-orchestrator.js` on port 0 with a fresh data dir and embedded Postgres, the bench
- * project as its only project (`extraConfig`: more top-level YAML for the config file). Resolves once it logged that it is ready and its catalog has the targets.
+ * project as its only project (`extraConfig`: more top-level YAML for the config file;
+ * `databaseUrl`: a database of the caller's instead of the embedded one). Resolves once it logged that it is ready and its catalog has the targets.
  */
 export async function startServer({
   maxConcurrent = 512,
   project = projectDir,
   extraConfig = '',
+  databaseUrl = '',
 } = {}) {
   hookSignals();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vmo-bench-'));
@@ -68,7 +70,7 @@ export async function startServer({
   for (const k of Object.keys(env)) if (k.startsWith('VMO_')) delete env[k];
   Object.assign(env, {
     LOG_JSON: '1',
-    DATABASE_URL: '',
+    DATABASE_URL: databaseUrl,
     VMO_ADMIN_PASSWORD: 'bench',
     PATH: `${path.dirname(process.execPath)}:${env.PATH ?? ''}`,
   });

@@ -328,7 +328,9 @@ export function createServices(opts: ServiceOptions): Services {
   const indexer = new SearchIndexer({
     repo: searchRepo,
     log,
+    busy: () => queue.runningCount > 0,
     options: {
+      busyDuty: 0.1,
       pollMs: config.search.pollSeconds * 1000,
       runningEveryMs: config.search.runningEverySeconds * 1000,
       batchBytes: 16 * 1024 * 1024,

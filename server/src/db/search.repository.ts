@@ -57,6 +57,13 @@ function matches(p: Pattern): RawBuilder<boolean> {
   return p.caseSensitive ? sql<boolean>`b.body LIKE ${like}` : sql<boolean>`b.body ILIKE ${like}`;
 }
 
+/** Blocks of jobs older than `upper` (all when null). */
+function below(upper: JobPlace | null): RawBuilder<boolean> {
+  return upper
+    ? sql<boolean>`(b.job_created_at, b.job_id) < (${upper.createdAt}, ${upper.id}::uuid)`
+    : sql<boolean>`true`;
+}
+
 function filters(f: SearchFilter): RawBuilder<boolean> {
   const parts: RawBuilder<boolean>[] = [sql<boolean>`true`];
   if (f.status) parts.push(sql<boolean>`j.status = ${f.status}`);
@@ -198,60 +205,102 @@ export class SearchRepository {
   // ---- the search's side
 
   /**
-   * Jobs with a matching block, newest first, below `upper` and (when given) at or above
-   * `lower`: at most `limit`.
+   * Jobs with a matching block below `upper` and at or above `lower`, newest first, at most
+   * `limit`: the window's blocks read in order through the newest-first index, each checked (no
+   * trigram bitmap of the whole table for a word most blocks hold). For small windows.
    */
-  async jobsMatching(
+  async jobsInWindow(
     p: Pattern,
     f: SearchFilter,
-    window: { upper: JobPlace | null; lower: JobPlace | null },
+    window: { upper: JobPlace | null; lower: JobPlace },
     limit: number,
   ): Promise<JobPlace[]> {
-    const upper = window.upper
-      ? sql<boolean>`(b.job_created_at, b.job_id) < (${window.upper.createdAt}, ${window.upper.id}::uuid)`
-      : sql<boolean>`true`;
-    const lower = window.lower
-      ? sql<boolean>`(b.job_created_at, b.job_id) >= (${window.lower.createdAt}, ${window.lower.id}::uuid)`
-      : sql<boolean>`true`;
-    const { rows } = await sql<{ job_id: string; job_created_at: Date }>`
-      SELECT DISTINCT b.job_created_at, b.job_id FROM search_blocks b JOIN jobs j ON j.id = b.job_id
-      WHERE ${upper} AND ${lower} AND ${matches(p)} AND ${filters(f)}
-      ORDER BY b.job_created_at DESC, b.job_id DESC
-      LIMIT ${limit}
-    `.execute(this.db);
-    return rows.map((r) => ({ createdAt: r.job_created_at, id: r.job_id }));
+    return this.db.transaction().execute(async (trx) => {
+      // The window through its index, in order (whatever the statistics say of the table).
+      await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
+      await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+      const { rows } = await sql<{ job_id: string; job_created_at: Date }>`
+        SELECT DISTINCT b.job_created_at, b.job_id FROM search_blocks b JOIN jobs j ON j.id = b.job_id
+        WHERE ${below(window.upper)}
+          AND (b.job_created_at, b.job_id) >= (${window.lower.createdAt}, ${window.lower.id}::uuid)
+          AND ${matches(p)} AND ${filters(f)}
+        ORDER BY b.job_created_at DESC, b.job_id DESC
+        LIMIT ${limit}
+      `.execute(trx);
+      return rows.map((r) => ({ createdAt: r.job_created_at, id: r.job_id }));
+    });
+  }
+
+  /**
+   * Jobs with a matching block below `upper`, newest first, at most `limit`: the candidates come
+   * from the trigram index alone (a bitmap scan; no reading of every block in order), so a rare
+   * pattern costs its few blocks. Past `timeoutMs` it stops (a pattern too common for it).
+   */
+  async jobsByIndex(
+    p: Pattern,
+    f: SearchFilter,
+    upper: JobPlace | null,
+    limit: number,
+    timeoutMs: number,
+  ): Promise<JobPlace[]> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+      await sql`SET LOCAL enable_indexscan = off`.execute(trx);
+      await sql.raw(`SET LOCAL statement_timeout = ${Math.round(timeoutMs)}`).execute(trx);
+      // The match alone picks the blocks (so the trigram index does, not the newest-first one).
+      const { rows } = await sql<{ job_id: string; job_created_at: Date }>`
+        WITH hit AS MATERIALIZED (
+          SELECT b.job_id, b.job_created_at FROM search_blocks b WHERE ${matches(p)}
+        )
+        SELECT DISTINCT b.job_created_at, b.job_id FROM hit b JOIN jobs j ON j.id = b.job_id
+        WHERE ${below(upper)} AND ${filters(f)}
+        ORDER BY b.job_created_at DESC, b.job_id DESC
+        LIMIT ${limit}
+      `.execute(trx);
+      return rows.map((r) => ({ createdAt: r.job_created_at, id: r.job_id }));
+    });
   }
 
   /** The place of the `count`-th newest job below `upper` (null: there are fewer). */
   async placeBelow(upper: JobPlace | null, count: number): Promise<JobPlace | null> {
-    const below = upper
+    const under = upper
       ? sql<boolean>`(created_at, id) < (${upper.createdAt}, ${upper.id}::uuid)`
       : sql<boolean>`true`;
     const { rows } = await sql<{ created_at: Date; id: string }>`
-      SELECT created_at, id FROM jobs WHERE ${below}
+      SELECT created_at, id FROM jobs WHERE ${under}
       ORDER BY created_at DESC, id DESC OFFSET ${count - 1} LIMIT 1
     `.execute(this.db);
     const r = rows[0];
     return r ? { createdAt: r.created_at, id: r.id } : null;
   }
 
-  /** Each job's first `perJob` matching blocks, in the order their lines ended. */
+  /**
+   * A job's first `count` matching blocks, in the order their lines ended. The first `scan`
+   * blocks are read in order (a common word is in them); when none of those matches, the rest
+   * come from the trigram index (a rare one deep in a long job).
+   */
   async matchingBlocks(
     p: Pattern,
-    jobIds: readonly string[],
-    perJob: number,
+    jobId: string,
+    count: number,
+    scan: number,
   ): Promise<StoredBlock[]> {
-    if (jobIds.length === 0) return [];
     const { rows } = await sql<StoredBlock>`
-      SELECT m.id, m.job_id, m.first_line, m.line_nos, m.body
-      FROM unnest(${jobIds}::uuid[]) AS jid
-      CROSS JOIN LATERAL (
-        SELECT b.id, b.job_id, b.first_line, b.line_nos, b.body FROM search_blocks b
-        WHERE b.job_id = jid AND ${matches(p)}
-        ORDER BY b.id LIMIT ${perJob}
-      ) m
+      SELECT b.id, b.job_id, b.first_line, b.line_nos, b.body FROM (
+        SELECT * FROM search_blocks WHERE job_id = ${jobId}::uuid ORDER BY id LIMIT ${scan}
+      ) b
+      WHERE ${matches(p)} ORDER BY b.id LIMIT ${count}
     `.execute(this.db);
-    return rows;
+    if (rows.length > 0) return rows;
+    return this.db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL enable_indexscan = off`.execute(trx);
+      const deeper = await sql<StoredBlock>`
+        SELECT b.id, b.job_id, b.first_line, b.line_nos, b.body FROM search_blocks b
+        WHERE b.job_id = ${jobId}::uuid AND ${matches(p)}
+        ORDER BY b.id LIMIT ${count}
+      `.execute(trx);
+      return deeper.rows;
+    });
   }
 
   /** The blocks just before and after `blockId` in its job (for a line of context at an edge). */

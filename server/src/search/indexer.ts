@@ -10,22 +10,40 @@ import { closeLines, feedLines, toBlocks, type DoneLine } from './lines.js';
 
 export interface IndexerOptions {
   pollMs: number;
+  /**
+   * The share of its time the indexer works while `busy()` says jobs are running (it sleeps the
+   * rest): live output keeps the machine; a backlog is caught up when it is quiet.
+   */
+  busyDuty: number;
   /** A running job's new lines are indexed at most this often. */
   runningEveryMs: number;
   /** Output read per job per transaction (a bigger job takes several). */
   batchBytes: number;
 }
 
+/** How often the oldest job not indexed is looked for in the whole table. */
+const RESCAN_MS = 60_000;
+
 /** Reads events a page at a time; each page at most this big. */
 const PAGE_BYTES = 4 * 1024 * 1024;
 
 export class SearchIndexer {
   private wake: (() => void) | null = null;
+  /** Ends a pause (stopping only: a job's end does not cut the share given to live output). */
+  private halt: (() => void) | null = null;
+  /** Jobs created before this are all indexed; null: to be read again from the database. */
   private since: Date | null = null;
+  private sinceReadAt = 0;
   private failing = false;
 
   constructor(
-    private readonly deps: { repo: SearchRepository; log: Logger; options: IndexerOptions },
+    private readonly deps: {
+      repo: SearchRepository;
+      log: Logger;
+      options: IndexerOptions;
+      /** Whether jobs run on this instance now. */
+      busy?: () => boolean;
+    },
   ) {}
 
   nudge(): void {
@@ -51,6 +69,7 @@ export class SearchIndexer {
     return async () => {
       stopped = true;
       this.wake?.();
+      this.halt?.();
       await loop;
     };
   }
@@ -59,12 +78,19 @@ export class SearchIndexer {
   async runOnce(stopped: () => boolean = () => false): Promise<boolean> {
     const { repo, log, options } = this.deps;
     try {
-      this.since ??= (await repo.lowWater()) ?? new Date();
+      // Now and then from the whole table: a job written with an older time (another
+      // instance's clock, a restore) is found too.
+      if (this.since === null || Date.now() - this.sinceReadAt > RESCAN_MS) {
+        this.since = (await repo.lowWater()) ?? new Date(Date.now() - 60_000);
+        this.sinceReadAt = Date.now();
+      }
       const pending = await repo.pending(this.since, 50, options.runningEveryMs);
       let more = false;
       for (const job of pending) {
         if (stopped()) return false;
+        const t0 = performance.now();
         more = (await this.indexJob(job.id)) || more;
+        if (this.deps.busy?.()) await this.pause(performance.now() - t0);
       }
       // Everything before the oldest job still undone is done: the next sweeps start there.
       this.since = (await repo.oldestUndone(this.since)) ?? new Date(Date.now() - 60_000);
@@ -75,6 +101,19 @@ export class SearchIndexer {
       this.failing = true;
       return false;
     }
+  }
+
+  /** Sleeps so that `workedMs` was `busyDuty` of the time (a nudge or a stop cuts it short). */
+  private pause(workedMs: number): Promise<void> {
+    const duty = this.deps.options.busyDuty;
+    const ms = Math.min(5_000, (workedMs * (1 - duty)) / duty);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.halt = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => (this.halt = null));
   }
 
   /** Indexes one batch of a job's output; true when more of it is waiting. */

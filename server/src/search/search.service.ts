@@ -1,7 +1,7 @@
-// GET /api/search (issue 25): which jobs printed this, and on which lines. The trigram index
-// finds the blocks; a literal or regex then finds the lines in them. Jobs are searched a window
-// at a time, newest first, each window four times the last, until the page is full: a common
-// word fills it from the newest jobs' blocks alone, a rare one takes a few index lookups more.
+// GET /api/search (issue 25): which jobs printed this, and on which lines. First the newest jobs
+// are read in order, a small window at a time (a common word fills the page from them alone);
+// then, for what is left, the trigram index gives the candidate blocks of all older jobs at once
+// (a rare literal costs its few blocks). A literal or regex then finds the lines in the blocks.
 import type { SearchHit, SearchMatch, SearchPage, SearchQuery, User } from '@vmo/protocol';
 import type { Access } from '../auth/permissions.js';
 import { decodeCursor, encodeCursor, toJob, type JobsRepository } from '../db/jobs.repository.js';
@@ -15,10 +15,14 @@ import type {
 import { AppError } from '../errors.js';
 import { numbersOf } from './lines.js';
 
-/** The first window of a common pattern, in jobs; each next is four times bigger. */
-const FIRST_WINDOW = 200;
+/** The newest jobs read in order before the index is asked: windows of the page's size × these. */
+const WINDOWS = [1, 4];
+/** A search through the index stops after this long (too common a pattern for it). */
+const INDEX_TIMEOUT_MS = 10_000;
 /** Blocks read per job, and lines shown per job. */
 const BLOCKS_PER_JOB = 3;
+/** A job's first blocks read in order for its lines, before its index is asked. */
+const SCAN_BLOCKS = 16;
 const LINES_PER_JOB = 10;
 /** A longer line is shown as a window this wide around its first match. */
 const MAX_TEXT = 400;
@@ -151,15 +155,24 @@ export class SearchService {
   ): Promise<JobPlace[]> {
     const { repo } = this.deps;
     const found: JobPlace[] = [];
-    let size = FIRST_WINDOW;
-    for (;;) {
-      const lower = await repo.placeBelow(upper, size);
-      const page = await repo.jobsMatching(p, f, { upper, lower }, limit - found.length);
-      found.push(...page);
-      if (found.length >= limit || !lower) return found;
+    for (const factor of WINDOWS) {
+      const lower = await repo.placeBelow(upper, limit * factor);
+      if (!lower) break; // fewer jobs than that left: the index takes them all
+      found.push(...(await repo.jobsInWindow(p, f, { upper, lower }, limit - found.length)));
+      if (found.length >= limit) return found;
       upper = lower; // the next window: below this one
-      size *= 4;
     }
+    try {
+      found.push(...(await repo.jobsByIndex(p, f, upper, limit - found.length, INDEX_TIMEOUT_MS)));
+    } catch (err) {
+      if ((err as { code?: string }).code === '57014')
+        throw new AppError(
+          'VALIDATION',
+          'q: too common a pattern to search the whole history for; narrow it (a longer text, a project, a time range)',
+        );
+      throw err;
+    }
+    return found;
   }
 
   private async hits(
@@ -171,7 +184,9 @@ export class SearchService {
     const ids = places.map((x) => x.id);
     const [rows, blocks] = await Promise.all([
       this.deps.jobRows.getMany(ids),
-      this.deps.repo.matchingBlocks(p, ids, BLOCKS_PER_JOB),
+      Promise.all(
+        ids.map((id) => this.deps.repo.matchingBlocks(p, id, BLOCKS_PER_JOB, SCAN_BLOCKS)),
+      ).then((each) => each.flat()),
     ]);
     const items: SearchHit[] = [];
     for (const id of ids) {

@@ -18,6 +18,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // The lines as a user sees them, joined with \n.
     .addColumn('body', 'text', (c) => c.notNull())
     .execute();
+  // lz4 where the server has it: blocks are read back at every search, and pglz is slow to undo.
+  await sql`DO $$ BEGIN
+              ALTER TABLE search_blocks ALTER COLUMN body SET COMPRESSION lz4;
+            EXCEPTION WHEN OTHERS THEN NULL;
+            END $$`.execute(db);
   await sql`CREATE INDEX search_blocks_trgm ON search_blocks USING gin (body gin_trgm_ops)`.execute(
     db,
   );
