@@ -219,11 +219,17 @@ export class SearchRepository {
       // The window through its index, in order (whatever the statistics say of the table).
       await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
       await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+      // The window's blocks first, whatever the filters: jobs must not drive (a filter such as
+      // status=failed would have every failed job's blocks read).
       const { rows } = await sql<{ job_id: string; job_created_at: Date }>`
-        SELECT DISTINCT b.job_created_at, b.job_id FROM search_blocks b JOIN jobs j ON j.id = b.job_id
-        WHERE ${below(window.upper)}
-          AND (b.job_created_at, b.job_id) >= (${window.lower.createdAt}, ${window.lower.id}::uuid)
-          AND ${matches(p)} AND ${filters(f)}
+        WITH hit AS MATERIALIZED (
+          SELECT b.job_id, b.job_created_at FROM search_blocks b
+          WHERE ${below(window.upper)}
+            AND (b.job_created_at, b.job_id) >= (${window.lower.createdAt}, ${window.lower.id}::uuid)
+            AND ${matches(p)}
+        )
+        SELECT DISTINCT b.job_created_at, b.job_id FROM hit b JOIN jobs j ON j.id = b.job_id
+        WHERE ${filters(f)}
         ORDER BY b.job_created_at DESC, b.job_id DESC
         LIMIT ${limit}
       `.execute(trx);

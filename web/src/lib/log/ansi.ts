@@ -3,6 +3,7 @@
 // inside spans. Nothing here produces HTML; links are kept only when they are http(s).
 /* eslint-disable no-control-regex -- escape sequences are exactly what this module reads */
 import Anser from 'anser';
+import { isMatcher, makeMatcher, type Matcher } from './matcher.js';
 
 /** anser's running colour state, carried from the end of one line into the next. */
 export interface SgrState {
@@ -147,18 +148,20 @@ function linkUrls(seg: Segment): Segment[] {
   return out;
 }
 
-/** Splits segments so that every case-insensitive occurrence of `query` is its own marked one. */
-export function markMatches(segments: Segment[], query: string): Segment[] {
-  if (!query) return segments;
-  const q = query.toLowerCase();
+/**
+ * Splits segments so that every match of `query` (a text, any case; or a Matcher) is its own
+ * marked one. A match is looked for within each segment: one across a colour change is not marked.
+ */
+export function markMatches(segments: Segment[], query: string | Matcher | null): Segment[] {
+  const matcher = typeof query === 'string' ? makeMatcher({ query }) : query;
+  if (!matcher || !isMatcher(matcher)) return segments;
   const out: Segment[] = [];
   for (const seg of segments) {
-    const lower = seg.text.toLowerCase();
     let last = 0;
-    for (let at = lower.indexOf(q); at !== -1; at = lower.indexOf(q, at + q.length)) {
+    for (const [at, end] of matcher.ranges(seg.text)) {
       if (at > last) out.push({ ...seg, text: seg.text.slice(last, at) });
-      out.push({ ...seg, text: seg.text.slice(at, at + q.length), mark: true });
-      last = at + q.length;
+      out.push({ ...seg, text: seg.text.slice(at, end), mark: true });
+      last = end;
     }
     if (last < seg.text.length) out.push(last === 0 ? seg : { ...seg, text: seg.text.slice(last) });
   }
@@ -166,7 +169,11 @@ export function markMatches(segments: Segment[], query: string): Segment[] {
 }
 
 /** One line of output, starting in colour state `carry`, as segments to render as text. */
-export function toSegments(line: string, carry: SgrState | null, query = ''): Segment[] {
+export function toSegments(
+  line: string,
+  carry: SgrState | null,
+  query: string | Matcher | null = '',
+): Segment[] {
   const anser = newAnser(carry);
   const segments: Segment[] = [];
   for (const piece of splitOsc(line)) {

@@ -1,10 +1,14 @@
-// Search in a job's output: which lines contain the query (case-insensitive, colours ignored),
-// and which match is current. New output is scanned as it arrives, not the whole log again.
+// Search in a job's output: which lines match the query (a text in any case or in its case, or a
+// regular expression; colours ignored), and which match is current. New output is scanned as it
+// arrives, not the whole log again.
 import { plainText } from './ansi.js';
 import type { LineSource } from './log-lines.svelte.js';
+import { isMatcher, makeMatcher, type Matcher } from './matcher.js';
 
 export class LogSearch {
   #query = $state('');
+  #regex = $state(false);
+  #caseSensitive = $state(false);
   /** Index into `matches` of the match shown, -1 before next()/previous(). */
   current = $state(-1);
 
@@ -29,9 +33,37 @@ export class LogSearch {
     this.current = -1;
   }
 
+  get regex(): boolean {
+    return this.#regex;
+  }
+
+  set regex(value: boolean) {
+    this.#regex = value;
+    this.current = -1;
+  }
+
+  get caseSensitive(): boolean {
+    return this.#caseSensitive;
+  }
+
+  set caseSensitive(value: boolean) {
+    this.#caseSensitive = value;
+    this.current = -1;
+  }
+
+  /** What the query asks for, or why it cannot be asked (a broken regular expression). */
+  readonly matcher: Matcher | { error: string } | null = $derived(
+    makeMatcher({ query: this.#query, regex: this.#regex, caseSensitive: this.#caseSensitive }),
+  );
+
+  /** Why the query finds nothing by construction, if it does. */
+  readonly error: string | null = $derived(
+    this.matcher && !isMatcher(this.matcher) ? this.matcher.error : null,
+  );
+
   /** Line numbers that match, up to date with the lines (reactive on query and lines). */
   readonly matches: readonly number[] = $derived.by(() =>
-    this.#scan(this.query, this.#lines.version),
+    this.#scan(this.matcher, this.#lines.version),
   );
 
   /** The line number of the current match, or null. */
@@ -52,23 +84,24 @@ export class LogSearch {
     return this.matches[this.current] ?? null;
   }
 
-  #scan(query: string, _version: number): number[] {
+  #scan(matcher: LogSearch['matcher'], _version: number): number[] {
     const lines = this.#lines;
-    const q = query.trim().toLowerCase();
+    const key = `${this.#regex ? 're' : 'text'}:${this.#caseSensitive ? 'case' : 'any'}:${this.#query}`;
     // A new query, or lines added in front (earlier output) or dropped: scan again.
-    if (q !== this.#scannedQuery || lines.origin !== this.#originAtScan) {
+    if (key !== this.#scannedQuery || lines.origin !== this.#originAtScan) {
       this.#found = [];
       this.#scanned = 0;
-      this.#scannedQuery = q;
+      this.#scannedQuery = key;
       this.#originAtScan = lines.origin;
     }
-    if (!q) return [];
+    if (!isMatcher(matcher)) return [];
     // The last line scanned may have grown since: look at it again.
     const from = Math.max(0, this.#scanned - 1);
     if (this.#found.length && this.#found.at(-1) === lines.numberOf(from)) this.#found.pop();
     for (let i = from; i < lines.count; i++) {
       const n = lines.numberOf(i); // a fragment has none until its line arrives
-      if (n !== null && plainText(lines.at(i)!.text).toLowerCase().includes(q)) this.#found.push(n);
+      if (n !== null && matcher.ranges(plainText(lines.at(i)!.text)).length > 0)
+        this.#found.push(n);
     }
     this.#scanned = lines.count;
     return [...this.#found];
