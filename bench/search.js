@@ -148,7 +148,7 @@ await withServer(
     await db.connect();
     built = await build();
   },
-  { databaseUrl },
+  { databaseUrl, extraConfig: 'search: { enabled: false }\n' },
 );
 
 await withServer(

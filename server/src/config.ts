@@ -99,6 +99,8 @@ export const FileConfig = z.strictObject({
     .prefault({}),
   search: z
     .strictObject({
+      /** false: no output is indexed (GET /api/search then finds only what was indexed before). */
+      enabled: z.boolean().default(true),
       /** How often the indexer looks for output not indexed yet (a job's end looks at once). */
       pollSeconds: z.number().positive().default(2),
       /** A running job's new lines are indexed at most this often. */

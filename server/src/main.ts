@@ -193,7 +193,7 @@ async function serve(
   // Notifications of job ends: the outbox is sent from now on, whatever the catalog is doing.
   const stopDispatcher = services.dispatcher.start();
   // Search: the jobs' output indexed in the background, out of the live path.
-  const stopIndexer = services.indexer.start();
+  const stopIndexer = config.search.enabled ? services.indexer.start() : async () => {};
 
   const shutdown = async (signal: string) => {
     if (stopping) return;
