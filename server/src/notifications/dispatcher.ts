@@ -10,6 +10,7 @@ import { toJob, type JobsRepository } from '../db/jobs.repository.js';
 import type { DeliveryRow, NotificationsRepository } from '../db/notifications.repository.js';
 import type { UsersRepository } from '../db/users.repository.js';
 import type { Logger } from '../logger.js';
+import { WorkLoop } from '../loop.js';
 import { lastLines, type JobEnd } from './message.js';
 import { send, type ChannelSecrets } from './senders.js';
 
@@ -53,38 +54,21 @@ export function retryDelay(
 const TAIL_BYTES = 64 * 1024;
 
 export class Dispatcher {
-  private wake: (() => void) | null = null;
   private failing = false;
+  private readonly loop: WorkLoop;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.loop = new WorkLoop(async () => (await this.runOnce()) > 0, deps.options.pollMs);
+  }
 
   /** Something may be due now (a job of this instance ended). */
   nudge(): void {
-    this.wake?.();
+    this.loop.nudge();
   }
 
   /** Sends until stopped; the returned stop waits for the sends under way. */
   start(): () => Promise<void> {
-    let stopped = false;
-    const loop = (async () => {
-      while (!stopped) {
-        const sent = await this.runOnce();
-        if (sent > 0) continue; // more may be due
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.deps.options.pollMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = null;
-      }
-    })();
-    return async () => {
-      stopped = true;
-      this.wake?.();
-      await loop;
-    };
+    return this.loop.start();
   }
 
   /** One round: claims what is due and sends it. Returns how many were claimed. */

@@ -6,6 +6,7 @@
 import type { JobEventsRepository } from '../db/job-events.repository.js';
 import type { SearchRepository } from '../db/search.repository.js';
 import type { Logger } from '../logger.js';
+import { WorkLoop } from '../loop.js';
 import { closeLines, feedLines, toBlocks, type DoneLine } from './lines.js';
 
 export interface IndexerOptions {
@@ -28,13 +29,13 @@ const RESCAN_MS = 60_000;
 const PAGE_BYTES = 4 * 1024 * 1024;
 
 export class SearchIndexer {
-  private wake: (() => void) | null = null;
   /** Ends a pause (stopping only: a job's end does not cut the share given to live output). */
   private halt: (() => void) | null = null;
   /** Jobs created before this are all indexed; null: to be read again from the database. */
   private since: Date | null = null;
   private sinceReadAt = 0;
   private failing = false;
+  private readonly loop: WorkLoop;
 
   constructor(
     private readonly deps: {
@@ -44,33 +45,21 @@ export class SearchIndexer {
       /** Whether jobs run on this instance now. */
       busy?: () => boolean;
     },
-  ) {}
+  ) {
+    this.loop = new WorkLoop((stopped) => this.runOnce(stopped), deps.options.pollMs);
+  }
 
+  /** A job ended: its output is all stored, index it now. */
   nudge(): void {
-    this.wake?.();
+    this.loop.nudge();
   }
 
   start(): () => Promise<void> {
-    let stopped = false;
-    const loop = (async () => {
-      while (!stopped) {
-        const busy = await this.runOnce(() => stopped);
-        if (busy) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.deps.options.pollMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = null;
-      }
-    })();
+    const stop = this.loop.start();
     return async () => {
-      stopped = true;
-      this.wake?.();
+      const stopping = stop();
       this.halt?.();
-      await loop;
+      await stopping;
     };
   }
 
