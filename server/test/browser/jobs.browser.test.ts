@@ -437,7 +437,7 @@ describe('jobs in Chromium', () => {
       await page.reload();
       await end.waitFor();
       await page.getByLabel('Search the output').fill('numbered 000002 ');
-      await page.getByText('1 matching lines').waitFor();
+      await page.getByText('1 matching line').waitFor();
       await page.getByRole('button', { name: 'Next match' }).click();
       await row(2).waitFor();
       expect(await row(2).getAttribute('aria-current')).toBe('true');

@@ -137,6 +137,13 @@ describe('search in Chromium', { timeout: 90_000 }, () => {
       await expect.poll(() => summary.textContent()).toBe('No matches');
       await box.fill('(unclosed');
       await page.getByText('Not a regular expression', { exact: false }).waitFor();
+
+      // A search result's "search in the job" carries the search there.
+      await page.goto(`${t.baseUrl}/jobs/${jobId}?q=ROLLED&case=1`);
+      expect(await page.getByLabel('Search the output').inputValue()).toBe('ROLLED');
+      await expect.poll(() => summary.textContent()).toBe('No matches');
+      await page.goto(`${t.baseUrl}/jobs/${jobId}?q=rolled`);
+      await expect.poll(() => summary.textContent()).toMatch(/^1 matching line/);
     });
   });
 });
