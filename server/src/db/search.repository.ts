@@ -309,22 +309,20 @@ export class SearchRepository {
     });
   }
 
-  /** The blocks just before and after `blockId` in its job (for a line of context at an edge). */
-  async neighbours(
+  /** The block just before or after `blockId` in its job (a line of context at an edge). */
+  async neighbour(
     jobId: string,
     blockId: string,
-  ): Promise<{ before: StoredBlock | null; after: StoredBlock | null }> {
-    const pick = async (dir: 'before' | 'after') => {
-      const q = this.db
-        .selectFrom('search_blocks')
-        .select(['id', 'job_id', 'first_line', 'line_nos', 'body'])
-        .where('job_id', '=', jobId)
-        .where('id', dir === 'before' ? '<' : '>', blockId)
-        .orderBy('id', dir === 'before' ? 'desc' : 'asc')
-        .limit(1);
-      return (await q.executeTakeFirst()) ?? null;
-    };
-    const [before, after] = await Promise.all([pick('before'), pick('after')]);
-    return { before, after };
+    side: 'before' | 'after',
+  ): Promise<StoredBlock | null> {
+    const row = await this.db
+      .selectFrom('search_blocks')
+      .select(['id', 'job_id', 'first_line', 'line_nos', 'body'])
+      .where('job_id', '=', jobId)
+      .where('id', side === 'before' ? '<' : '>', blockId)
+      .orderBy('id', side === 'before' ? 'desc' : 'asc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ?? null;
   }
 }

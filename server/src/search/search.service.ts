@@ -214,16 +214,19 @@ export class SearchService {
         const ranges = match(lines[k]!);
         if (ranges.length === 0) continue;
         if (matches.length === LINES_PER_JOB) return { matches, more: true };
-        const edge = k === 0 || k === lines.length - 1;
-        const near = edge ? await this.deps.repo.neighbours(block.job_id, block.id) : null;
+        const { repo } = this.deps;
         matches.push({
           line: nos[k]!,
           ...clip(lines[k]!, ranges),
-          before: k > 0 ? brief(nos[k - 1]!, lines[k - 1]!) : lastLine(near?.before ?? null),
+          // At a block's edge the line of context is the neighbouring block's.
+          before:
+            k > 0
+              ? brief(nos[k - 1]!, lines[k - 1]!)
+              : lastLine(await repo.neighbour(block.job_id, block.id, 'before')),
           after:
             k < lines.length - 1
               ? brief(nos[k + 1]!, lines[k + 1]!)
-              : firstLine(near?.after ?? null),
+              : firstLine(await repo.neighbour(block.job_id, block.id, 'after')),
         });
       }
     }

@@ -166,6 +166,9 @@ describe('search', { timeout: 120_000 }, () => {
     expect(m!.offset).toBeGreaterThan(10 * 1024 * 1024 - 400);
     const [[a, b]] = m!.ranges as [[number, number]];
     expect(m!.text.slice(a, b)).toBe('HUGE-MARKER');
+    // A block of its own: the lines of context come from the blocks either side.
+    expect(m!.before?.text).toMatch(/^started: make huge/);
+    expect(m!.after?.text).toMatch(/^exited with code 0/);
   });
 
   it('takes regular expressions, refusing a broken one with its reason', async () => {
