@@ -58,9 +58,12 @@ export async function startServer({
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vmo-bench-'));
   await chmod(dataDir, 0o755); // as root the cluster runs as `postgres`, which must reach <data-dir>/pg
   const config = path.join(dataDir, 'vmo.yaml');
+  // BENCH_SEARCH=off: no search indexing (the live-output benchmarks compare with and without it).
+  const search = process.env.BENCH_SEARCH === 'off' ? 'search:\n  enabled: false\n' : '';
   await writeFile(
     config,
     `projects:\n  - alias: bench\n    dir: ${JSON.stringify(project)}\njobs:\n  maxConcurrent: ${maxConcurrent}\n` +
+      search +
       extraConfig,
   );
   const env = { ...process.env };
