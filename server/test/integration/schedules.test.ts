@@ -262,7 +262,10 @@ describe('schedules', { timeout: 60_000 }, () => {
     // skip: one run, the rest skipped because it still goes.
     expect(count('skip', 'started')).toBe(1);
     expect(count('skip', 'skipped')).toBeGreaterThanOrEqual(2);
-    expect(fires.skip!.find((f) => f.outcome === 'skipped')?.reason).toMatch(/still going/);
+    // (A fire claimed just before the pause is skipped as paused: the pause may land in between.)
+    const reasons = fires.skip!.filter((f) => f.outcome === 'skipped').map((f) => f.reason);
+    expect(reasons.some((r) => /still going/.test(r ?? ''))).toBe(true);
+    expect(reasons.every((r) => /still going|paused/.test(r ?? ''))).toBe(true);
     // queue: one run, the rest waiting behind it; allow: one run per fire.
     expect(count('queue', 'started')).toBe(1);
     expect(count('queue', 'waiting')).toBeGreaterThanOrEqual(2);
