@@ -252,7 +252,17 @@ describe('schedules', { timeout: 60_000 }, () => {
         return [overlap, body.id] as const;
       }),
     );
-    await new Promise((r) => setTimeout(r, 3_500));
+    // A few fires each (on a loaded machine a second may pass without one), then paused.
+    const outcomes = async (id: string) => (await detail(id)).fires.map((f) => f.outcome);
+    await vi.waitFor(
+      async () => {
+        const [skip, queue, allow] = await Promise.all(made.map(([, id]) => outcomes(id)));
+        expect(skip!.filter((o) => o === 'skipped').length).toBeGreaterThanOrEqual(2);
+        expect(queue!.filter((o) => o === 'waiting').length).toBeGreaterThanOrEqual(2);
+        expect(allow!.filter((o) => o === 'started').length).toBeGreaterThanOrEqual(3);
+      },
+      { timeout: 20_000, interval: 250 },
+    );
     for (const [, id] of made) await operator.patch(`/api/schedules/${id}`, { enabled: false });
     const fires = Object.fromEntries(
       await Promise.all(made.map(async ([o, id]) => [o, (await detail(id)).fires] as const)),
