@@ -309,10 +309,11 @@ class Tracker {
     this.seen.add(e.seq);
     this.lastSeq = Math.max(this.lastSeq, e.seq);
     this.events++;
-    this.streamBytes[e.stream] = (this.streamBytes[e.stream] ?? 0) + Buffer.byteLength(e.chunk);
+    const size = e.data?.length ?? Buffer.byteLength(e.chunk);
+    this.streamBytes[e.stream] = (this.streamBytes[e.stream] ?? 0) + size;
     if (e.stream === 'stdout') {
       this.firstStdoutAt ??= receivedAt;
-      this.stdoutHash.update(e.chunk);
+      this.stdoutHash.update(e.data ?? e.chunk);
       this.stdoutParts?.push(e.chunk);
     } else if (e.stream === 'system') this.system.push(e.chunk);
     this.onEvent?.(e, receivedAt);
@@ -337,9 +338,14 @@ class Tracker {
   }
 }
 
+/** Whether followers ask for binary mode, as the web client does (BENCH_TEXT=1: text events). */
+export const BINARY = process.env.BENCH_TEXT !== '1';
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /**
  * One socket on `/jobs` following any number of jobs. `follow(jobId)` joins and resolves with the
- * Tracker at `job:done`; a `job:resync` rejoins from what is held, as does a reconnect.
+ * Tracker at `job:done`; a `job:resync` rejoins from what is held, as does a reconnect. In binary
+ * mode each event's bytes are decoded here, as the web client does, and hashed as they came.
  */
 export class JobsClient {
   constructor(server) {
@@ -349,11 +355,16 @@ export class JobsClient {
     this.socket = io(server.url + '/jobs', {
       transports: ['websocket'],
       extraHeaders: { cookie: server.cookie, origin: server.url },
+      auth: { binary: BINARY },
       reconnectionDelay: 200,
     });
     this.socket.on('job:log', (e) => {
       const at = nowMs();
       this.trackers.get(e.jobId)?.onLog(e, at);
+    });
+    this.socket.on('job:bytes', (e) => {
+      const at = nowMs();
+      this.trackers.get(e.jobId)?.onLog({ ...e, chunk: decoder.decode(e.data) }, at);
     });
     this.socket.on('job:done', (d) => {
       const t = this.trackers.get(d.jobId);

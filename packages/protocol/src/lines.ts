@@ -22,10 +22,22 @@ export interface LineState {
 /** The state after `stream` wrote `chunk`. */
 export function advanceLines(state: LineState, stream: Stream, chunk: string): LineState {
   if (chunk === '') return state;
-  const bit = STREAM_BIT[stream];
   let newlines = 0;
   for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) newlines++;
-  const endsOpen = chunk.charCodeAt(chunk.length - 1) !== 10;
+  return advanceLinesBy(state, stream, newlines, chunk.charCodeAt(chunk.length - 1) !== 10);
+}
+
+/**
+ * The state after `stream` wrote non-empty output holding `newlines` line feeds and ending
+ * without one when `endsOpen` (what advanceLines counts, for callers that count on bytes).
+ */
+export function advanceLinesBy(
+  state: LineState,
+  stream: Stream,
+  newlines: number,
+  endsOpen: boolean,
+): LineState {
+  const bit = STREAM_BIT[stream];
   const wasOpen = (state.open & bit) !== 0;
   return {
     lines: state.lines + newlines + (endsOpen ? 1 : 0) - (wasOpen ? 1 : 0),

@@ -80,6 +80,26 @@ export type JobResync = z.infer<typeof JobResync>;
 export const GroupLog = JobLog.extend({ source: z.string() });
 export type GroupLog = z.infer<typeof GroupLog>;
 
+/**
+ * Binary mode, asked for in the handshake (`auth: {binary: true}`): output comes as `job:bytes` and
+ * `group:bytes` instead of `job:log` and `group:log`, each event's bytes in place of its text. An
+ * event's bytes decode on their own (UTF-8 as the WHATWG decoder reads it, a BOM kept:
+ * `new TextDecoder('utf-8', {ignoreBOM: true})`) to the `chunk` the text events carry; socket.io
+ * sends them as binary frames (an ArrayBuffer in a browser, a Buffer in Node).
+ */
+const Bytes = z.custom<Uint8Array | ArrayBuffer>(
+  (v) => v instanceof Uint8Array || v instanceof ArrayBuffer,
+  'bytes',
+);
+export const JobBytes = JobLog.omit({ chunk: true }).extend({ data: Bytes });
+export type JobBytes = z.infer<typeof JobBytes>;
+export const GroupBytes = GroupLog.omit({ chunk: true }).extend({ data: Bytes });
+export type GroupBytes = z.infer<typeof GroupBytes>;
+
+/** What a client may ask for in the handshake's `auth`, besides its token. */
+export const SocketOptions = z.object({ binary: z.boolean().optional() });
+export type SocketOptions = z.infer<typeof SocketOptions>;
+
 /** The server dropped a group's merged output for a slow socket: rejoin with `after`. */
 export const GroupResync = z.object({
   jobId: z.string(),
@@ -99,6 +119,8 @@ export const SERVER_EVENTS = {
   'job:error': JobErrorMessage,
   'job:resync': JobResync,
   'group:log': GroupLog,
+  'job:bytes': JobBytes,
+  'group:bytes': GroupBytes,
   'group:done': JobDone,
   'group:resync': GroupResync,
   'jobs:changed': JobChanged,

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { JobEvent, LineState } from '@vmo/protocol';
+import { bytesOf, byteEvent, sizeOf, withFields } from '../output/bytes.js';
 import type { Database } from './schema.js';
 
 /** An event as stored: with where it leaves the job's lines (jobs/line-marks.ts), when known. */
@@ -8,13 +9,11 @@ export interface StoredEvent extends JobEvent {
   openStreams?: number | null;
 }
 
-const hasNul = (s: string) => s.includes('\0');
-
 /**
  * A chunk this long goes to Postgres as a statement parameter of its own (see appendMany). The
  * group commit's 2,000 events per statement keep that far below Postgres's 65,535 parameters.
  */
-const OWN_PARAMETER_CHARS = 16 * 1024;
+const OWN_PARAMETER_BYTES = 16 * 1024;
 
 /** Pages of stored events stop once they hold this many bytes (see `after`). */
 export const EVENTS_PAGE_BYTES = 8 * 1024 * 1024;
@@ -34,13 +33,14 @@ export interface MergedPage {
 
 /**
  * Whether more may follow a page of one job: it was full by count, or it may have been cut by
- * size (a UTF-16 unit is at most 3 bytes of UTF-8). A short, small page is the end.
+ * size (its bytes, or for a row stored as text, at most 3 bytes per UTF-16 unit). A short, small
+ * page is the end.
  */
 function mayContinue(page: readonly JobEvent[], limit: number, maxBytes: number): boolean {
   if (page.length >= limit) return true;
-  let units = 0;
-  for (const e of page) units += e.chunk.length;
-  return units * 3 >= maxBytes;
+  let bytes = 0;
+  for (const e of page) bytes += 'data' in e ? sizeOf(e) : e.chunk.length * 3;
+  return bytes >= maxBytes;
 }
 
 export class JobEventsRepository {
@@ -53,37 +53,37 @@ export class JobEventsRepository {
 
   /**
    * Several jobs' batches in one statement (group commit): events, and each job's last_seq and
-   * output_bytes. Small chunks travel as arrays (unnest: one parameter per column, however many
-   * events); a large chunk is a parameter of its own, because an array literal would make both
-   * sides escape and parse every byte of it once more (a fifth of a big job's commit time).
+   * output_bytes. An event's output is stored as its bytes (`chunk_bin`; `chunk` is left empty),
+   * the text derived when read (output/bytes.ts). Small chunks travel as arrays (unnest: one
+   * parameter per column, however many events); a large chunk is a parameter of its own, sent as
+   * binary, because an array literal would make both sides escape and parse every byte.
    */
   async appendMany(
     batches: { jobId: string; events: StoredEvent[]; addBytes: number }[],
   ): Promise<void> {
-    const all = batches.flatMap((b) => b.events.map((e) => ({ jobId: b.jobId, e })));
-    const small = all.filter(({ e }) => e.chunk.length < OWN_PARAMETER_CHARS);
-    const large = all.filter(({ e }) => e.chunk.length >= OWN_PARAMETER_CHARS);
+    const all = batches.flatMap((b) =>
+      b.events.map((e) => ({ jobId: b.jobId, e, data: bytesOf(e) })),
+    );
+    const small = all.filter(({ data }) => data.length < OWN_PARAMETER_BYTES);
+    const large = all.filter(({ data }) => data.length >= OWN_PARAMETER_BYTES);
     const columns = sql`job_events (job_id, seq, ts, stream, chunk, chunk_bin, line_end, open_streams)`;
     const parts = [];
     if (small.length)
       parts.push(sql`small as (
         insert into ${columns}
-        select e.job_id, e.seq, e.ts, e.stream, e.chunk, e.bin, e.line_end, e.open_streams
+        select e.job_id, e.seq, e.ts, e.stream, '', e.bin, e.line_end, e.open_streams
         from unnest(
           ${small.map((x) => x.jobId)}::uuid[], ${small.map((x) => x.e.seq)}::int[],
           ${small.map((x) => new Date(x.e.ts))}::timestamptz[], ${small.map((x) => x.e.stream)}::text[],
-          ${small.map((x) => (hasNul(x.e.chunk) ? '' : x.e.chunk))}::text[],
-          ${small.map((x) => (hasNul(x.e.chunk) ? Buffer.from(x.e.chunk, 'utf8') : null))}::bytea[],
+          ${small.map((x) => x.data)}::bytea[],
           ${small.map((x) => x.e.lineEnd ?? null)}::int[], ${small.map((x) => x.e.openStreams ?? null)}::smallint[]
-        ) as e(job_id, seq, ts, stream, chunk, bin, line_end, open_streams)
+        ) as e(job_id, seq, ts, stream, bin, line_end, open_streams)
       )`);
     if (large.length) {
-      const rows = large.map(({ jobId, e }) => {
-        const nul = hasNul(e.chunk);
-        return sql`(${jobId}::uuid, ${e.seq}::int, ${new Date(e.ts)}::timestamptz, ${e.stream},
-          ${nul ? '' : e.chunk}, ${nul ? Buffer.from(e.chunk, 'utf8') : null}::bytea,
-          ${e.lineEnd ?? null}::int, ${e.openStreams ?? null}::smallint)`;
-      });
+      const rows = large.map(
+        ({ jobId, e, data }) => sql`(${jobId}::uuid, ${e.seq}::int, ${new Date(e.ts)}::timestamptz,
+          ${e.stream}, '', ${data}::bytea, ${e.lineEnd ?? null}::int, ${e.openStreams ?? null}::smallint)`,
+      );
       parts.push(sql`large as (insert into ${columns} values ${sql.join(rows)})`);
     }
     parts.push(sql`totals as (
@@ -156,7 +156,7 @@ export class JobEventsRepository {
       const { jobId, afterSeq } = cursors[0]!;
       const events = await this.after(jobId, afterSeq, limit, maxBytes);
       return {
-        events: events.map((e) => ({ ...e, source: jobId })),
+        events: events.map((e) => withFields(e, { source: jobId })),
         more: mayContinue(events, limit, maxBytes),
       };
     }
@@ -182,7 +182,7 @@ export class JobEventsRepository {
     `.execute(this.db);
     const read = rows.map((r) => ({
       id: Number(r.id),
-      event: { ...toEvent(r), source: r.job_id },
+      event: withFields(toEvent(r), { source: r.job_id }),
     }));
     const perJob = new Map<string, { events: JobEvent[]; lastId: number }>();
     for (const { id, event } of read) {
@@ -258,11 +258,8 @@ interface EventRow {
   ts: Date;
 }
 
+/** A stored event: its text derived from its bytes when first read (rows from before bytes hold text). */
 function toEvent(r: EventRow): JobEvent {
-  return {
-    seq: r.seq,
-    stream: r.stream,
-    chunk: r.chunk_bin ? r.chunk_bin.toString('utf8') : r.chunk,
-    ts: r.ts.getTime(),
-  };
+  if (r.chunk_bin) return byteEvent(r.seq, r.stream, r.chunk_bin, r.ts.getTime());
+  return { seq: r.seq, stream: r.stream, chunk: r.chunk, ts: r.ts.getTime() };
 }

@@ -2,13 +2,9 @@
 // backpressure and the commit-then-publish order of SPEC §2's guarantee.
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '@vmo/protocol';
-import {
-  OutputPipeline,
-  splitChunk,
-  type EventStore,
-  type PipelineOptions,
-} from './output.pipeline.js';
+import { OutputPipeline, type EventStore, type PipelineOptions } from './output.pipeline.js';
 import type { StoredEvent } from '../db/job-events.repository.js';
+import { bytesOf } from '../output/bytes.js';
 
 /** Records what was committed; can fail the next calls or hold them until released. */
 class MemoryStore implements EventStore {
@@ -56,38 +52,7 @@ const text = (events: JobEvent[], stream: JobEvent['stream']) =>
     .map((e) => e.chunk)
     .join('');
 
-/** A high surrogate without its low half, or a low one without its high half. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 const seqs = (events: JobEvent[]) => events.map((e) => e.seq);
-
-describe(splitChunk.name, () => {
-  it('keeps a string that fits whole', () => {
-    expect(splitChunk('abc', 3)).toEqual(['abc']);
-    expect(splitChunk('', 3)).toEqual(['']);
-  });
-
-  it('cuts at exactly max units', () => {
-    expect(splitChunk('abcdefg', 3)).toEqual(['abc', 'def', 'g']);
-  });
-
-  it('never cuts a surrogate pair', () => {
-    expect(splitChunk('ab😀c', 3)).toEqual(['ab', '😀c']);
-    const samples = ['😀😀😀😀', 'a😀b😀😀cd👍🏽e', '日本😀語😀', 'x'.repeat(5) + '😀'.repeat(7)];
-    for (const s of samples) {
-      for (let max = 2; max <= 9; max++) {
-        const parts = splitChunk(s, max);
-        expect(parts.join('')).toBe(s);
-        for (const part of parts) {
-          expect(part.length).toBeGreaterThan(0);
-          expect(part.length).toBeLessThanOrEqual(max);
-          // Each piece is well-formed UTF-16 on its own: no lone surrogate at either end.
-          expect(part).not.toMatch(LONE_SURROGATE);
-        }
-      }
-    }
-  });
-});
 
 describe(OutputPipeline.name, () => {
   it('coalesces writes to one stream into one event, and starts a new one on a stream change', async () => {
@@ -220,13 +185,39 @@ describe(OutputPipeline.name, () => {
     expect([e.seq, e.lineEnd, e.openStreams]).toEqual([3, null, null]);
   });
 
-  it('splits an event larger than maxChunkChars into contiguous events', async () => {
+  it('splits an event larger than maxChunkBytes into contiguous events, never inside a character', async () => {
     const store = new MemoryStore();
-    const { p } = pipeline(store, { maxChunkChars: 10 });
-    p.write('stdout', Buffer.from('0123456789'.repeat(2) + '😀😀'));
+    const { p } = pipeline(store, { maxChunkBytes: 10 });
+    p.write('stdout', Buffer.from('0123456789'.repeat(2) + '😀😀😀'));
     await p.flush();
-    expect(store.committed.map((e) => e.chunk)).toEqual(['0123456789', '0123456789', '😀😀']);
-    expect(seqs(store.committed)).toEqual([1, 2, 3]);
+    expect(store.committed.map((e) => e.chunk)).toEqual(['0123456789', '0123456789', '😀😀', '😀']);
+    expect(seqs(store.committed)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('keeps the bytes as written: each event decodes on its own to what one streaming decoder gives', async () => {
+    // Random bytes, biased toward UTF-8 lead and continuation bytes, written in random pieces and
+    // flushed at random: the events' texts joined equal the whole decoded at once.
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const alphabet = [0x41, 0x0a, 0x0d, 0x80, 0xbf, 0xc2, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xff];
+    for (let round = 0; round < 200; round++) {
+      const bytes = Buffer.from(Array.from({ length: 40 }, () => alphabet[rand(alphabet.length)]!));
+      if (round % 3 === 0) bytes.set([0xef, 0xbb, 0xbf], 0); // a BOM first, dropped as a decoder does
+      if (round % 5 === 0) bytes.set([0xef, 0xbb, 0xbf], 20); // and one later, kept
+      const store = new MemoryStore();
+      const { p } = pipeline(store, { maxChunkBytes: 1 + rand(8) });
+      for (let at = 0; at < bytes.length;) {
+        const n = 1 + rand(5);
+        p.write('stdout', bytes.subarray(at, at + n));
+        at += n;
+        if (rand(3) === 0) await p.flush();
+      }
+      p.endStreams();
+      await p.flush();
+      expect(store.committed.map((e) => e.chunk).join('')).toBe(new TextDecoder().decode(bytes));
+      for (const e of store.committed)
+        expect(e.chunk).toBe(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytesOf(e)));
+    }
   });
 
   it('flushes by itself once flushBytes are pending', async () => {
@@ -545,11 +536,5 @@ describe(OutputPipeline.name, () => {
       'publish 7,8',
     ]);
     expect(seqs(published.flat())).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-  });
-});
-
-describe('splitChunk with a tiny limit', () => {
-  it('keeps a surrogate pair whole even when the limit is one unit', () => {
-    expect(splitChunk('a😀b', 1)).toEqual(['a', '😀', 'b']);
   });
 });

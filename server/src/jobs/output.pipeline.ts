@@ -1,7 +1,16 @@
-// One job's output on its way to Postgres and the browsers: decode per stream (WHATWG UTF-8,
-// streaming), coalesce, assign seq, commit a batch, and only then publish it.
-import { advanceLines, type JobEvent, type LineState, type Stream } from '@vmo/protocol';
+// One job's output on its way to Postgres and the browsers: kept as bytes, cut per stream where
+// UTF-8 decoding may restart (output/bytes.ts), coalesced, given seqs, committed in a batch, and
+// only then published. Nothing on this path decodes: the text is derived when someone reads it.
+import { advanceLinesBy, type JobEvent, type LineState, type Stream } from '@vmo/protocol';
 import type { StoredEvent } from '../db/job-events.repository.js';
+import {
+  byteEvent,
+  completeLength,
+  countNewlines,
+  endsOpen,
+  splitBytes,
+  type ByteEvent,
+} from '../output/bytes.js';
 import { StateMachine } from './state-machine.js';
 
 /**
@@ -47,7 +56,8 @@ export interface PipelineOptions {
   flushBytes?: number;
   /** Output held in memory before the producer is paused. */
   bufferBytes?: number;
-  maxChunkChars?: number;
+  /** An event holds at most this many bytes (a bigger write becomes several events). */
+  maxChunkBytes?: number;
   /** Retries a failed commit with backoff until this many ms have passed, then fails the job. */
   retryForMs?: number;
   /** Raw output bytes kept; past this a system event says so and the rest is discarded. */
@@ -63,32 +73,37 @@ export interface PipelineOptions {
 
 interface Pending {
   stream: Stream;
-  parts: string[];
-  chars: number;
+  parts: Buffer[];
+  size: number;
   ts: number;
 }
 
-/** Splits a string into pieces of at most `max` UTF-16 units without cutting a surrogate pair. */
-export function splitChunk(text: string, max: number): string[] {
-  if (text.length <= max) return [text];
-  const out: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let end = Math.min(i + max, text.length);
-    const last = text.charCodeAt(end - 1);
-    // Never split a surrogate pair, and always move on (a pair is kept whole even past `max`).
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff)
-      end = end - 1 > i ? end - 1 : end + 1;
-    out.push(text.slice(i, end));
-    i = end;
-  }
-  return out;
+/** A stream's bytes not yet passed on: a sequence cut by a read, and whether its start (a BOM) is behind it. */
+interface StreamCut {
+  held: Buffer | null;
+  started: boolean;
+}
+
+/** A batch as handed to the store: events without their line marks yet. */
+interface Unmarked {
+  seq: number;
+  stream: Stream;
+  data: Buffer;
+  ts: number;
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Where `data` written on `stream` leaves the job's lines (advanceLines, counted on bytes). */
+function advance(state: LineState, stream: Stream, data: Buffer): LineState {
+  if (data.length === 0) return state;
+  return advanceLinesBy(state, stream, countNewlines(data), endsOpen(data));
 }
 
 export class OutputPipeline {
-  private readonly decoders = new Map<Stream, TextDecoder>();
+  private readonly streams = new Map<Stream, StreamCut>();
   private pending: Pending[] = [];
-  private pendingChars = 0;
+  private pendingSize = 0;
   private pendingBytes = 0;
   private inflightBytes = 0;
   private nextSeq: number;
@@ -124,7 +139,7 @@ export class OutputPipeline {
       flushMs: 10,
       flushBytes: 1024 * 1024,
       bufferBytes: 8 * 1024 * 1024,
-      maxChunkChars: 1024 * 1024,
+      maxChunkBytes: 1024 * 1024,
       maxOutputBytes: Number.MAX_SAFE_INTEGER,
       retryForMs: 60_000,
       now: Date.now,
@@ -156,11 +171,9 @@ export class OutputPipeline {
     if (this.intake.is('cut')) return;
     const room = this.o.maxOutputBytes - this.keptBytes;
     const kept = data.length > room ? data.subarray(0, room) : data;
-    let decoder = this.decoders.get(stream);
-    if (!decoder) this.decoders.set(stream, (decoder = new TextDecoder('utf-8')));
     this.keptBytes += kept.length;
     this.pendingBytes += kept.length;
-    this.add(stream, decoder.decode(kept, { stream: true }));
+    this.add(stream, this.whole(stream, kept));
     if (kept !== data) {
       this.intake.to('cut');
       this.endStreams();
@@ -170,15 +183,33 @@ export class OutputPipeline {
     }
   }
 
-  /** A line of our own (start, exit, cancel, errors). */
-  system(text: string): void {
-    this.add('system', text.endsWith('\n') ? text : text + '\n');
+  /**
+   * The bytes of `stream` that end on a whole sequence (what a sequence cut by this read still
+   * waits for is held), without the BOM a stream may start with (the WHATWG decoder drops it).
+   */
+  private whole(stream: Stream, data: Buffer): Buffer {
+    let cut = this.streams.get(stream);
+    if (!cut) this.streams.set(stream, (cut = { held: null, started: false }));
+    let bytes = cut.held ? Buffer.concat([cut.held, data]) : data;
+    const n = completeLength(bytes);
+    cut.held = n < bytes.length ? Buffer.from(bytes.subarray(n)) : null;
+    bytes = n < bytes.length ? bytes.subarray(0, n) : bytes;
+    if (!cut.started && bytes.length > 0) {
+      cut.started = true;
+      if (bytes.subarray(0, 3).equals(BOM)) bytes = bytes.subarray(3);
+    }
+    return bytes;
   }
 
-  /** Ends every stream's decoder: a truncated trailing sequence becomes U+FFFD, as TextDecoder.decode() does. */
+  /** A line of our own (start, exit, cancel, errors). */
+  system(text: string): void {
+    this.add('system', Buffer.from(text.endsWith('\n') ? text : text + '\n', 'utf8'));
+  }
+
+  /** Ends every stream: a sequence still waiting for its continuation is passed on (it reads as U+FFFD). */
   endStreams(): void {
-    for (const [stream, decoder] of this.decoders) this.add(stream, decoder.decode());
-    this.decoders.clear();
+    for (const [stream, cut] of this.streams) if (cut.held) this.add(stream, cut.held);
+    this.streams.clear();
   }
 
   /** Commits everything written so far; resolves when it is stored and published. Never rejects. */
@@ -187,17 +218,18 @@ export class OutputPipeline {
     this.timer = null;
     const batch = this.pending;
     const bytes = this.pendingBytes;
+    const size = this.pendingSize;
     this.pending = [];
-    this.pendingChars = 0;
+    this.pendingSize = 0;
     this.pendingBytes = 0;
     if (batch.length === 0 && bytes === 0) return this.settled();
-    const events: JobEvent[] = [];
+    const events: Unmarked[] = [];
     for (const p of batch) {
-      for (const chunk of splitChunk(p.parts.join(''), this.o.maxChunkChars)) {
-        events.push({ seq: this.nextSeq++, stream: p.stream, chunk, ts: p.ts });
+      const data = p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts, p.size);
+      for (const piece of splitBytes(data, this.o.maxChunkBytes)) {
+        events.push({ seq: this.nextSeq++, stream: p.stream, data: piece, ts: p.ts });
       }
     }
-    const size = batch.reduce((n, p) => n + p.chars, 0);
     this.inflightBytes += size;
     this.chain = this.chain.then(async () => {
       try {
@@ -234,20 +266,20 @@ export class OutputPipeline {
     return this.chain.then(() => this.published);
   }
 
-  private add(stream: Stream, text: string): void {
-    if (!text) return;
+  private add(stream: Stream, data: Buffer): void {
+    if (data.length === 0) return;
     const last = this.pending.at(-1);
-    if (last && last.stream === stream) last.parts.push(text);
-    else this.pending.push({ stream, parts: [text], chars: 0, ts: this.o.now() });
-    this.pending.at(-1)!.chars += text.length;
-    this.pendingChars += text.length;
-    if (this.pendingChars >= this.o.flushBytes) void this.flush();
+    if (last && last.stream === stream) last.parts.push(data);
+    else this.pending.push({ stream, parts: [data], size: 0, ts: this.o.now() });
+    this.pending.at(-1)!.size += data.length;
+    this.pendingSize += data.length;
+    if (this.pendingSize >= this.o.flushBytes) void this.flush();
     else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
     this.updateBackpressure();
   }
 
   private updateBackpressure(): void {
-    const held = this.inflightBytes + this.pendingChars;
+    const held = this.inflightBytes + this.pendingSize;
     const next = held > this.o.bufferBytes ? 'paused' : 'flowing';
     if (!this.flow.is(next)) {
       this.flow.to(next);
@@ -260,7 +292,7 @@ export class OutputPipeline {
    * pipeline reports a failure once (the job will end `failed`) but keeps the output and keeps trying.
    * A permanent error (see `isPermanent`) is reported at once, and nothing more is stored.
    */
-  private async commit(events: JobEvent[], bytes: number): Promise<StoredEvent[]> {
+  private async commit(events: Unmarked[], bytes: number): Promise<StoredEvent[]> {
     const deadline = this.o.now() + this.o.retryForMs;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -288,11 +320,17 @@ export class OutputPipeline {
   }
 
   /** The events with their line marks, and the state after them. */
-  private mark(events: JobEvent[]): { events: StoredEvent[]; after: LineState | null } {
+  private mark(events: Unmarked[]): {
+    events: (ByteEvent & StoredEvent)[];
+    after: LineState | null;
+  } {
     let state = this.lines ?? null;
-    const out = events.map((e): StoredEvent => {
-      if (state) state = advanceLines(state, e.stream, e.chunk);
-      return { ...e, lineEnd: state?.lines ?? null, openStreams: state?.open ?? null };
+    const out = events.map((e) => {
+      if (state) state = advance(state, e.stream, e.data);
+      return byteEvent(e.seq, e.stream, e.data, e.ts, {
+        lineEnd: state?.lines ?? null,
+        openStreams: state?.open ?? null,
+      });
     });
     return { events: out, after: state };
   }

@@ -51,6 +51,7 @@ export async function authenticate(socket: JobsSocket, deps: HandshakeDeps): Pro
         ? bearerToken(req.headers.authorization)
         : null;
   socket.data.source = deps.sourceOf(req);
+  socket.data.binary = (socket.handshake.auth as { binary?: unknown } | undefined)?.binary === true;
   if (token !== null || given !== undefined) {
     const found = token ? await deps.tokens.authenticate(token) : null;
     if (!found) return new Error('UNAUTHENTICATED');

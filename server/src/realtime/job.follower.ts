@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { Ended, JobBus, JobTrouble } from '../jobs/job.bus.js';
 import { StateMachine } from '../jobs/state-machine.js';
 import type { JobQueries } from '../jobs/job.queries.js';
+import { sizeOf, withFields } from '../output/bytes.js';
 import type { SendBudget } from './send-budget.js';
 
 const REPLAY_PAGE = 1000;
@@ -122,13 +123,13 @@ export class JobFollower {
       if (i === events.length) return;
       // A gap before the rest: read what is missing from the database.
     }
-    for (; i < events.length; i++) this.queued.push({ ...events[i]!, source });
+    for (; i < events.length; i++) this.queued.push(withFields(events[i]!, { source }));
     void this.catchUp();
   }
 
   private send(source: string, e: JobEvent): void {
     this.deps.outlet.log(source, e);
-    this.deps.budget.add(e.chunk.length);
+    this.deps.budget.add(sizeOf(e));
     this.sent.set(source, e.seq);
   }
 

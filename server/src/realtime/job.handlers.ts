@@ -15,6 +15,7 @@ import type { JobBus, JobTrouble } from '../jobs/job.bus.js';
 import type { JobQueries } from '../jobs/job.queries.js';
 import type { JobService } from '../jobs/job.service.js';
 import type { Logger } from '../logger.js';
+import { bytesOf } from '../output/bytes.js';
 import { JobFollower, type FollowOutlet } from './job.follower.js';
 import type { JobsSocket } from './socket.types.js';
 import { SendBudget } from './send-budget.js';
@@ -41,6 +42,7 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
   const followers = new Map<string, JobFollower>();
   const budget = new SendBudget(socket, deps.sendBufferBytes ?? 8 * 1024 * 1024);
   const source = socket.data.source;
+  const binary = socket.data.binary === true;
 
   /** The caller, re-read, when `can()` lets them do `action`. */
   const need = async (action: GlobalAction): Promise<User> => {
@@ -116,14 +118,11 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     const row = await deps.queries.readableRow(jobId, user);
     follow(row.id, row.id, [row.id], new Map([[row.id, afterSeq]]), {
       // Field by field: the events the pipeline publishes carry line marks the client does not need.
-      log: (_, e) =>
-        socket.emit('job:log', {
-          jobId: row.id,
-          seq: e.seq,
-          stream: e.stream,
-          chunk: e.chunk,
-          ts: e.ts,
-        }),
+      log: (_, e) => {
+        const { seq, stream, ts } = e;
+        if (binary) socket.emit('job:bytes', { jobId: row.id, seq, stream, data: bytesOf(e), ts });
+        else socket.emit('job:log', { jobId: row.id, seq, stream, chunk: e.chunk, ts });
+      },
       done: (d) => socket.emit('job:done', d),
       error: troubleOf,
       resync: (after) => socket.emit('job:resync', { jobId: row.id, afterSeq: after.get(row.id)! }),
@@ -143,15 +142,12 @@ export function registerJobHandlers(socket: JobsSocket, deps: JobHandlerDeps): v
     );
     const held = new Map(Object.entries(after).map(([id, seq]) => [id.toLowerCase(), seq]));
     follow(`group:${row.id}`, row.id, [row.id, ...children.map((c) => c.id)], held, {
-      log: (source, e) =>
-        socket.emit('group:log', {
-          jobId: row.id,
-          source,
-          seq: e.seq,
-          stream: e.stream,
-          chunk: e.chunk,
-          ts: e.ts,
-        }),
+      log: (source, e) => {
+        const { seq, stream, ts } = e;
+        if (binary)
+          socket.emit('group:bytes', { jobId: row.id, source, seq, stream, data: bytesOf(e), ts });
+        else socket.emit('group:log', { jobId: row.id, source, seq, stream, chunk: e.chunk, ts });
+      },
       done: (d) => socket.emit('group:done', d),
       error: troubleOf,
       resync: (sent) =>

@@ -11,6 +11,8 @@ export interface SocketData {
   tokenId?: string;
   /** The session id, when the cookie authenticated it, so signing out disconnects the socket. */
   sid?: string;
+  /** Output goes as bytes (`job:bytes`, `group:bytes`): the client asked for binary mode. */
+  binary?: boolean;
 }
 
 export type JobsServer = Server<

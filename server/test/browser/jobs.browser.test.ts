@@ -312,7 +312,7 @@ describe('jobs in Chromium', () => {
       );
       expect(stored.rows[0]).toEqual({ status: 'success', exit_code: 0 });
       const output = await t.db.pool.query<{ text: string }>(
-        "select string_agg(chunk, '' order by seq) as text from job_events where job_id = $1 and stream = 'pty'",
+        "select convert_from(string_agg(chunk_bin, '' order by seq), 'UTF8') as text from job_events where job_id = $1 and stream = 'pty'",
         [jobId],
       );
       const text = output.rows[0]!.text;

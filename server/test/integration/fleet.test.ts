@@ -240,10 +240,16 @@ describe('a fleet of VMs behind shared ssh entries', () => {
     new Promise<{ logs: GroupLog[]; done: JobDone | null; children: string[] }>((resolve) => {
       const logs: GroupLog[] = [];
       let children: string[] = [];
-      socket.on('group:log', (e) => {
+      const onLog = (e: GroupLog) => {
         logs.push(e);
         if (stop(logs)) resolve({ logs, done: null, children });
-      });
+      };
+      socket.on('group:log', onLog);
+      // Binary mode: the same events as bytes, decoded as the web client does.
+      const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+      socket.on('group:bytes', ({ data, ...e }) =>
+        onLog({ ...e, chunk: decoder.decode(data as Uint8Array) }),
+      );
       socket.on('group:done', (done) => resolve({ logs, done, children }));
       socket.emit('join-group', { jobId, after }, (res) => {
         expect(res.ok, JSON.stringify(res)).toBe(true);
@@ -262,8 +268,8 @@ describe('a fleet of VMs behind shared ssh entries', () => {
     const s2 = await operator.socket();
     const rest = await followGroup(s2, jobId, held);
     s2.close();
-    // A second client joins late, from nothing: it gets all of it.
-    const s3 = await operator.socket();
+    // A second client joins late, from nothing, in binary mode: it gets all of it.
+    const s3 = await operator.socket({ auth: { binary: true } });
     const late = await followGroup(s3, jobId);
     s3.close();
     expect(rest.done).toMatchObject({ jobId, status: 'success' });

@@ -4,6 +4,7 @@ import {
   JOBS_NAMESPACE,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  type SocketOptions,
 } from '@vmo/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { createContext } from 'svelte';
@@ -34,14 +35,20 @@ export interface RealtimeOptions {
 function openJobsSocket(): JobsSocket {
   const backend = loadBackend();
   // Under the backend-URL override the handshake carries the token, not this origin's cookie.
+  // Binary mode: output comes as bytes (`job:bytes`), decoded here, not encoded as JSON text.
+  const binary: SocketOptions = { binary: true };
   if (backend) {
     return io(backend.url + JOBS_NAMESPACE, {
       withCredentials: false,
-      auth: { token: backend.token },
+      auth: { token: backend.token, ...binary },
       transports: ['websocket', 'polling'],
     });
   }
-  return io(JOBS_NAMESPACE, { withCredentials: true, transports: ['websocket', 'polling'] });
+  return io(JOBS_NAMESPACE, {
+    withCredentials: true,
+    auth: binary,
+    transports: ['websocket', 'polling'],
+  });
 }
 
 export class Realtime {

@@ -65,6 +65,23 @@ describe(JobStream.name, () => {
     expect(stream.lastSeq).toBe(3);
   });
 
+  it("takes binary mode's bytes, decoded as the text events would carry them", () => {
+    const { socket, sink } = setup();
+    const bytes = (seq: number, data: number[]) => ({
+      jobId: 'j1',
+      seq,
+      stream: 'stdout',
+      data: new Uint8Array(data).buffer,
+      ts: seq,
+    });
+    socket.serve('job:bytes', bytes(1, [0xef, 0xbb, 0xbf, 0x68, 0xc3, 0xa9, 0x0a])); // BOM kept: only the server drops a stream's first
+    socket.serve('job:bytes', bytes(2, [0xe2, 0x9c, 0x93, 0xff]));
+    socket.serve('job:log', log(3));
+    vi.runAllTimers();
+    expect(sink.batches.flat().map((e) => e.chunk)).toEqual(['\uFEFFhé\n', '✓\uFFFD', '3\n']);
+    expect(sink.batches.flat()[0]).not.toHaveProperty('data');
+  });
+
   it('rejoins from the last seq it holds after job:resync and after a reconnect', () => {
     const { socket } = setup();
     socket.serve('job:log', log(1));
@@ -177,8 +194,15 @@ describe(JobStream.name, () => {
       ['c1', 2],
       ['j1', 2],
     ] as const)
-      socket.serve('group:log', glog(source, seq));
+      if (seq === 2)
+        socket.serve('group:bytes', {
+          ...glog(source, seq),
+          chunk: undefined,
+          data: new TextEncoder().encode(`${seq}\n`),
+        });
+      else socket.serve('group:log', glog(source, seq));
     vi.runAllTimers();
+    expect(sink.batches.flat().map((e) => e.chunk)).toEqual(['1\n', '1\n', '2\n', '2\n']);
     expect(sink.batches.flat().map((e) => `${e.source}${e.seq}`)).toEqual([
       'j11',
       'c11',

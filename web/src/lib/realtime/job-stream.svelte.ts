@@ -32,6 +32,16 @@ export interface JobSink {
 const stage = (status: JobStatus) =>
   status === 'queued' ? 0 : status === 'running' ? 1 : FINAL_STATUSES.includes(status) ? 2 : 1;
 
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** An event of binary mode as the text events carry it: its bytes decode on their own. */
+function asText<E extends { data: Uint8Array | ArrayBuffer }>(
+  e: E,
+): Omit<E, 'data'> & { chunk: string } {
+  const { data, ...rest } = e;
+  return { ...rest, chunk: decoder.decode(data) };
+}
+
 /** A frame, or a timer when frames stop (a hidden tab), whichever comes first. */
 const FLUSH_FALLBACK_MS = 250;
 
@@ -109,10 +119,12 @@ export class JobStream<S extends JobSink = JobSink> {
       subs.listen(socket, event, fn);
     if (this.merged) {
       on('group:log', (e) => mine(e.jobId) && this.#receive(e.source.toLowerCase(), e));
+      on('group:bytes', (e) => mine(e.jobId) && this.#receive(e.source.toLowerCase(), asText(e)));
       on('group:done', (d) => mine(d.jobId) && this.#finish(d));
       on('group:resync', (r) => mine(r.jobId) && this.#join());
     } else {
       on('job:log', (e) => mine(e.jobId) && this.#receive(this.jobId, e));
+      on('job:bytes', (e) => mine(e.jobId) && this.#receive(this.jobId, asText(e)));
       on('job:done', (d) => mine(d.jobId) && this.#finish(d));
       on('job:resync', (r) => mine(r.jobId) && this.#join());
     }
