@@ -229,6 +229,28 @@ describe(OutputPipeline.name, () => {
     await expect.poll(() => store.committed.map((e) => e.chunk)).toEqual(['abcdefgh']);
   });
 
+  it('with no fixed wait: commits in the next turn, and what comes during a commit goes next as one batch', async () => {
+    const store = new MemoryStore();
+    const gate = deferred();
+    store.hold = gate.promise;
+    const { p, published } = pipeline(store, { flushMs: 0 });
+    p.write('stdout', Buffer.from('a'));
+    p.write('stdout', Buffer.from('b')); // the same turn: the same event
+    await new Promise((r) => setImmediate(r));
+    expect(store.calls.map((c) => c.events.map((e) => e.chunk))).toEqual([['ab']]);
+    // While that commit is held, writes wait for it, then go together.
+    p.write('stdout', Buffer.from('c'));
+    await new Promise((r) => setTimeout(r, 20));
+    p.write('stderr', Buffer.from('d'));
+    expect(store.calls).toHaveLength(1);
+    gate.resolve();
+    await expect
+      .poll(() => store.calls.map((c) => c.events.map((e) => e.chunk)))
+      .toEqual([['ab'], ['c', 'd']]);
+    await p.flush();
+    expect(published.flat().map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it('flushes on its timer', async () => {
     const store = new MemoryStore();
     const { p, published } = pipeline(store, { flushMs: 5 });

@@ -52,6 +52,12 @@ export interface PipelineOptions {
    * before the first commit. Null: they predate line marks, so these events get none either.
    */
   lineState?: () => Promise<LineState | null>;
+  /**
+   * 0 (the default): no fixed wait. A write is committed in the next turn of the event loop when
+   * none of this job's batches is in flight; else it waits for that commit and goes with whatever
+   * else came meanwhile. Above 0: a write waits this long for others to join it (tests use a long
+   * one to flush by hand).
+   */
   flushMs?: number;
   flushBytes?: number;
   /** Output held in memory before the producer is paused. */
@@ -107,7 +113,10 @@ export class OutputPipeline {
   private pendingBytes = 0;
   private inflightBytes = 0;
   private nextSeq: number;
-  private timer: NodeJS.Timeout | null = null;
+  /** Cancels the scheduled flush, if one is. */
+  private scheduled: (() => void) | null = null;
+  /** Batches handed to the store and not settled yet. */
+  private inflight = 0;
   private chain: Promise<void> = Promise.resolve();
   /** Batches go to `publish` one after another, in seq order, each after its commit. */
   private published: Promise<void> = Promise.resolve();
@@ -136,7 +145,7 @@ export class OutputPipeline {
     if (this.nextSeq === 1) this.lines = { lines: 0, open: 0 };
     else if (!opts.lineState) this.lines = null;
     this.o = {
-      flushMs: 10,
+      flushMs: 0,
       flushBytes: 1024 * 1024,
       bufferBytes: 8 * 1024 * 1024,
       maxChunkBytes: 1024 * 1024,
@@ -214,8 +223,8 @@ export class OutputPipeline {
 
   /** Commits everything written so far; resolves when it is stored and published. Never rejects. */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.scheduled?.();
+    this.scheduled = null;
     const batch = this.pending;
     const bytes = this.pendingBytes;
     const size = this.pendingSize;
@@ -231,6 +240,7 @@ export class OutputPipeline {
       }
     }
     this.inflightBytes += size;
+    this.inflight++;
     this.chain = this.chain.then(async () => {
       try {
         if (this.storage.is('abandoned', 'broken')) return;
@@ -255,7 +265,10 @@ export class OutputPipeline {
         // abandoned at shutdown, or a permanent error: the rest is not stored
       } finally {
         this.inflightBytes -= size;
+        this.inflight--;
         this.updateBackpressure();
+        // What came while this batch was in flight goes now, as one batch.
+        if (this.pending.length > 0 || this.pendingBytes > 0) this.schedule();
       }
     });
     return this.settled();
@@ -274,8 +287,20 @@ export class OutputPipeline {
     this.pending.at(-1)!.size += data.length;
     this.pendingSize += data.length;
     if (this.pendingSize >= this.o.flushBytes) void this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
+    else this.schedule();
     this.updateBackpressure();
+  }
+
+  /** Flushes after flushMs, or with no fixed wait in the next turn unless a batch is in flight (see flushMs). */
+  private schedule(): void {
+    if (this.scheduled) return;
+    if (this.o.flushMs > 0) {
+      const timer = setTimeout(() => void this.flush(), this.o.flushMs);
+      this.scheduled = () => clearTimeout(timer);
+    } else if (this.inflight === 0) {
+      const immediate = setImmediate(() => void this.flush());
+      this.scheduled = () => clearImmediate(immediate);
+    }
   }
 
   private updateBackpressure(): void {
