@@ -78,25 +78,48 @@ export class JobEventsRepository {
           ${small.map((x) => x.data)}::bytea[],
           ${small.map((x) => x.e.lineEnd ?? null)}::int[], ${small.map((x) => x.e.openStreams ?? null)}::smallint[]
         ) as e(job_id, seq, ts, stream, bin, line_end, open_streams)
+        returning 1
       )`);
     if (large.length) {
       const rows = large.map(
         ({ jobId, e, data }) => sql`(${jobId}::uuid, ${e.seq}::int, ${new Date(e.ts)}::timestamptz,
           ${e.stream}, '', ${data}::bytea, ${e.lineEnd ?? null}::int, ${e.openStreams ?? null}::smallint)`,
       );
-      parts.push(sql`large as (insert into ${columns} values ${sql.join(rows)})`);
+      parts.push(sql`large as (insert into ${columns} values ${sql.join(rows)} returning 1)`);
     }
+    // Each job's range of seqs and bytes (two batches of one job may share a statement).
     parts.push(sql`totals as (
-      select * from unnest(
-        ${batches.map((b) => b.jobId)}::uuid[], ${batches.map((b) => b.events.at(-1)?.seq ?? null)}::int[],
-        ${batches.map((b) => b.addBytes)}::bigint[]
-      ) as u(id, last_seq, bytes)
+      select id, min(first) as first, max(last) as last, sum(bytes) as bytes
+      from unnest(
+        ${batches.map((b) => b.jobId)}::uuid[], ${batches.map((b) => b.events[0]?.seq ?? null)}::int[],
+        ${batches.map((b) => b.events.at(-1)?.seq ?? null)}::int[], ${batches.map((b) => b.addBytes)}::bigint[]
+      ) as u(id, first, last, bytes)
+      group by id
+    )`);
+    // The inserts run first, then the jobs' rows are locked in id order (so two statements with
+    // batches of the same jobs never deadlock), then updated: a row is locked only for the end of
+    // the statement, and another statement's batch of the same job inserts meanwhile.
+    const inserted = [small.length ? 'small' : null, large.length ? 'large' : null].filter(
+      (t): t is string => t !== null,
+    );
+    parts.push(sql`locked as (
+      select id from jobs
+      where id in (select id from totals)
+        ${sql.join(
+          inserted.map((t) => sql`and (select count(*) from ${sql.table(t)}) >= 0`),
+          sql` `,
+        )}
+      order by id
+      for update
     )`);
     await sql`
       with ${sql.join(parts)}
-      update jobs set last_seq = coalesce(u.last_seq, jobs.last_seq), output_bytes = jobs.output_bytes + u.bytes
+      update jobs set (last_seq, seq_ahead) = (
+          select new_last, new_ahead from vmo_seq_advance(jobs.last_seq, jobs.seq_ahead, u.first, u.last)
+        ),
+        output_bytes = jobs.output_bytes + u.bytes
       from totals u
-      where jobs.id = u.id
+      where jobs.id = u.id and (select count(*) from locked) >= 0
     `.execute(this.db);
   }
 
@@ -132,6 +155,7 @@ export class JobEventsRepository {
             - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as before
         from job_events
         where job_id = ${jobId}::uuid and seq > ${afterSeq}
+          and seq <= (select last_seq from jobs where id = ${jobId}::uuid)
         order by seq
         limit ${limit}
       ) page
@@ -173,6 +197,7 @@ export class JobEventsRepository {
               - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as before
           from job_events
           where job_id = c.job_id and seq > c.after
+            and seq <= (select last_seq from jobs where id = c.job_id)
           order by seq
           limit ${limit}
         ) w
@@ -211,6 +236,9 @@ export class JobEventsRepository {
       .select(['line_end', 'open_streams'])
       .where('job_id', '=', jobId);
     if (seq !== null) q = q.where('seq', '<', seq);
+    q = q.where('seq', '<=', (eb) =>
+      eb.selectFrom('jobs').select('last_seq').where('id', '=', jobId),
+    );
     const row = await q.orderBy('seq', 'desc').limit(1).executeTakeFirst();
     if (!row) return { lines: 0, open: 0 };
     return row.line_end === null || row.open_streams === null
@@ -236,6 +264,7 @@ export class JobEventsRepository {
             - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as after
         from job_events
         where job_id = ${jobId}::uuid and seq < ${beforeSeq}
+          and seq <= (select last_seq from jobs where id = ${jobId}::uuid)
         order by seq desc
         limit ${limit}
       ) page

@@ -248,6 +248,22 @@ export class JobsRepository {
     return rows;
   }
 
+  /**
+   * Recovery of a job whose writer is gone: output committed past its last_seq (ahead of a batch
+   * that never committed) is dropped, so its output is the contiguous run readers saw.
+   */
+  async dropUncommitted(jobId: string): Promise<void> {
+    await sql`
+      with gone as (
+        delete from job_events e using jobs j
+        where j.id = ${jobId}::uuid and e.job_id = j.id and e.seq > j.last_seq
+        returning 1
+      )
+      update jobs set seq_ahead = '{}'
+      where id = ${jobId}::uuid and (select count(*) from gone) >= 0
+    `.execute(this.db);
+  }
+
   /** Jobs an instance left queued or running (null instance: written before instances were recorded). */
   unfinished(instanceId: string): Promise<JobRow[]> {
     return this.base()

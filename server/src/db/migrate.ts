@@ -12,6 +12,7 @@ import * as m0010 from './migrations/0010_triggers.js';
 import * as m0011 from './migrations/0011_unseen_ends.js';
 import * as m0012 from './migrations/0012_notifications.js';
 import * as m0013 from './migrations/0013_search.js';
+import * as m0014 from './migrations/0014_seq_ahead.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_unseen_ends': m0011,
   '0012_notifications': m0012,
   '0013_search': m0013,
+  '0014_seq_ahead': m0014,
 };
 
 /** Every migration, in the order they run on a new database. */

@@ -92,7 +92,10 @@ export interface JobsTable {
   finished_at: NullableTimestamp;
   requested_by: string | null;
   parent_id: string | null;
+  /** The last seq of the contiguous run of committed output: readers never read past it. */
   last_seq: Generated<number>;
+  /** Seqs committed beyond last_seq, waiting for a batch still in flight (migration 0014). */
+  seq_ahead: Generated<string>;
   output_bytes: ColumnType<string, number | bigint | undefined, number | bigint>;
   truncated: Generated<boolean>;
   instance_id: string | null;

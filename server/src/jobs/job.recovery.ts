@@ -59,6 +59,7 @@ export class JobRecovery {
       ),
     );
     for (const [i, row] of rows.entries()) {
+      await this.deps.jobs.dropUncommitted(row.id);
       const pipeline = this.deps.records.systemPipeline(row);
       pipeline.system(typeof why === 'string' ? why : why(row));
       if (stopped[i]) pipeline.system(stopped[i]);

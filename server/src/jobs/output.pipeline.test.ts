@@ -229,11 +229,11 @@ describe(OutputPipeline.name, () => {
     await expect.poll(() => store.committed.map((e) => e.chunk)).toEqual(['abcdefgh']);
   });
 
-  it('with no fixed wait: commits in the next turn, and what comes during a commit goes next as one batch', async () => {
+  it('with no fixed wait: sends in the next turn, and what comes while no slot is free goes next as one batch', async () => {
     const store = new MemoryStore();
     const gate = deferred();
     store.hold = gate.promise;
-    const { p, published } = pipeline(store, { flushMs: 0 });
+    const { p, published } = pipeline(store, { flushMs: 0, maxInflight: 1 });
     p.write('stdout', Buffer.from('a'));
     p.write('stdout', Buffer.from('b')); // the same turn: the same event
     await new Promise((r) => setImmediate(r));
@@ -517,46 +517,94 @@ describe(OutputPipeline.name, () => {
     expect(text(store.committed, 'stdout')).toBe('more than one');
   });
 
-  it('publishes each batch after its commit, in commit order', async () => {
+  it.each([1, 2])(
+    'publishes each batch after its commit and in seq order, with %i in flight',
+    async (maxInflight) => {
+      const store = new MemoryStore();
+      const delays = [30, 0, 10, 0];
+      const order: string[] = [];
+      store.hold = null;
+      const inner = store.append.bind(store);
+      store.append = async (jobId, events, addBytes) => {
+        await new Promise((r) => setTimeout(r, delays.shift() ?? 0));
+        await inner(jobId, events, addBytes);
+        order.push(`commit ${seqs(events).join(',')}`);
+      };
+      const published: JobEvent[][] = [];
+      const p = new OutputPipeline({
+        jobId: 'job-1',
+        store,
+        flushMs: 60_000,
+        maxInflight,
+        publish: (events) => {
+          // Every event published is already in the store.
+          for (const e of events) expect(store.committed).toContain(e);
+          order.push(`publish ${seqs(events).join(',')}`);
+          published.push(events);
+        },
+      });
+      const flushes: Promise<void>[] = [];
+      for (const line of ['a', 'b', 'c', 'd']) {
+        p.write('stdout', Buffer.from(line));
+        p.write('stderr', Buffer.from(line.toUpperCase()));
+        flushes.push(p.flush());
+      }
+      await Promise.all(flushes);
+      if (maxInflight === 1)
+        expect(order).toEqual([
+          'commit 1,2',
+          'publish 1,2',
+          'commit 3,4',
+          'publish 3,4',
+          'commit 5,6',
+          'publish 5,6',
+          'commit 7,8',
+          'publish 7,8',
+        ]);
+      else {
+        // Later batches commit first (the first is slower) and wait for it to be published.
+        expect(order[0]).toBe('commit 3,4');
+        const at = (o: string) => order.indexOf(o);
+        for (const b of ['1,2', '3,4', '5,6', '7,8'])
+          expect(at(`publish ${b}`)).toBeGreaterThan(Math.max(at(`commit ${b}`), at('commit 1,2')));
+        expect(order.filter((o) => o.startsWith('publish'))).toEqual([
+          'publish 1,2',
+          'publish 3,4',
+          'publish 5,6',
+          'publish 7,8',
+        ]);
+      }
+      expect(seqs(published.flat())).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    },
+  );
+
+  it('publishes nothing after a batch that is lost, though a later one was stored', async () => {
     const store = new MemoryStore();
-    const delays = [30, 0, 10, 0];
-    const order: string[] = [];
-    store.hold = null;
+    const gate = deferred();
     const inner = store.append.bind(store);
+    let calls = 0;
     store.append = async (jobId, events, addBytes) => {
-      await new Promise((r) => setTimeout(r, delays.shift() ?? 0));
+      if (++calls === 1) {
+        await gate.promise;
+        throw Object.assign(new Error('the job is gone'), { permanent: true });
+      }
       await inner(jobId, events, addBytes);
-      order.push(`commit ${seqs(events).join(',')}`);
     };
-    const published: JobEvent[][] = [];
-    const p = new OutputPipeline({
-      jobId: 'job-1',
-      store,
-      flushMs: 60_000,
-      publish: (events) => {
-        // Every event published is already in the store.
-        for (const e of events) expect(store.committed).toContain(e);
-        order.push(`publish ${seqs(events).join(',')}`);
-        published.push(events);
-      },
+    const { p, published } = pipeline(store, {
+      isPermanent: (err) => (err as { permanent?: boolean }).permanent === true,
     });
-    const flushes: Promise<void>[] = [];
-    for (const line of ['a', 'b', 'c', 'd']) {
-      p.write('stdout', Buffer.from(line));
-      p.write('stderr', Buffer.from(line.toUpperCase()));
-      flushes.push(p.flush());
-    }
-    await Promise.all(flushes);
-    expect(order).toEqual([
-      'commit 1,2',
-      'publish 1,2',
-      'commit 3,4',
-      'publish 3,4',
-      'commit 5,6',
-      'publish 5,6',
-      'commit 7,8',
-      'publish 7,8',
-    ]);
-    expect(seqs(published.flat())).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    p.write('stdout', Buffer.from('a'));
+    const first = p.flush();
+    p.write('stdout', Buffer.from('b'));
+    const second = p.flush();
+    await expect.poll(() => store.committed.length).toBe(1); // the second is stored, ahead
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(p.storage.is('broken')).toBe(true);
+    expect(published).toEqual([]);
+    expect(p.committedSeq).toBe(0);
+    p.write('stdout', Buffer.from('c'));
+    await p.flush();
+    expect(store.committed.map((e) => e.chunk)).toEqual(['b']);
   });
 });

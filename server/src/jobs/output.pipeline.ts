@@ -53,13 +53,18 @@ export interface PipelineOptions {
    */
   lineState?: () => Promise<LineState | null>;
   /**
-   * 0 (the default): no fixed wait. A write is committed in the next turn of the event loop when
-   * none of this job's batches is in flight; else it waits for that commit and goes with whatever
-   * else came meanwhile. Above 0: a write waits this long for others to join it (tests use a long
+   * 0 (the default): no fixed wait. A write is sent in the next turn of the event loop while fewer
+   * than maxInflight of this job's batches are in flight; else it waits for a commit and goes with
+   * whatever else came meanwhile. Above 0: a write waits this long for others to join it (tests use a long
    * one to flush by hand).
    */
   flushMs?: number;
   flushBytes?: number;
+  /**
+   * Batches of this job sent to the store at once (default 2): a later one may commit first; the
+   * store's last_seq and this pipeline's publishing wait for the gap to fill.
+   */
+  maxInflight?: number;
   /** Output held in memory before the producer is paused. */
   bufferBytes?: number;
   /** An event holds at most this many bytes (a bigger write becomes several events). */
@@ -90,6 +95,17 @@ interface StreamCut {
   started: boolean;
 }
 
+/** A batch flushed: `waiting` for a slot, `sent`, then `stored` or `lost`. */
+interface Batch {
+  events: Unmarked[];
+  bytes: number;
+  size: number;
+  state: 'waiting' | 'sent' | 'stored' | 'lost';
+  stored: StoredEvent[] | null;
+  /** Resolves its flush() once it is published (or given up). */
+  done: () => void;
+}
+
 /** A batch as handed to the store: events without their line marks yet. */
 interface Unmarked {
   seq: number;
@@ -115,11 +131,18 @@ export class OutputPipeline {
   private nextSeq: number;
   /** Cancels the scheduled flush, if one is. */
   private scheduled: (() => void) | null = null;
-  /** Batches handed to the store and not settled yet. */
+  /** Batches flushed and not yet published (or given up), in seq order. */
+  private queue: Batch[] = [];
+  /** Batches sent to the store and not settled yet. */
   private inflight = 0;
-  private chain: Promise<void> = Promise.resolve();
+  /** Settles once the last batch flushed is stored and published. */
+  private last: Promise<void> = Promise.resolve();
   /** Batches go to `publish` one after another, in seq order, each after its commit. */
   private published: Promise<void> = Promise.resolve();
+  /** Reading where the job's stored output left its lines, before its first batch is sent. */
+  private loading: Promise<void> | null = null;
+  /** A batch was given up: nothing after it is published. */
+  private lost = false;
   readonly storage = new StateMachine<StorageState>('output storage', 'storing', STORAGE);
   readonly intake = new StateMachine<IntakeState>('output intake', 'open', INTAKE);
   readonly flow = new StateMachine<FlowState>('output flow', 'flowing', FLOW);
@@ -149,6 +172,7 @@ export class OutputPipeline {
       flushBytes: 1024 * 1024,
       bufferBytes: 8 * 1024 * 1024,
       maxChunkBytes: 1024 * 1024,
+      maxInflight: 2,
       maxOutputBytes: Number.MAX_SAFE_INTEGER,
       retryForMs: 60_000,
       now: Date.now,
@@ -225,58 +249,107 @@ export class OutputPipeline {
   flush(): Promise<void> {
     this.scheduled?.();
     this.scheduled = null;
-    const batch = this.pending;
+    const pending = this.pending;
     const bytes = this.pendingBytes;
     const size = this.pendingSize;
     this.pending = [];
     this.pendingSize = 0;
     this.pendingBytes = 0;
-    if (batch.length === 0 && bytes === 0) return this.settled();
+    if (pending.length === 0 && bytes === 0) return this.last;
     const events: Unmarked[] = [];
-    for (const p of batch) {
+    for (const p of pending) {
       const data = p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts, p.size);
       for (const piece of splitBytes(data, this.o.maxChunkBytes)) {
         events.push({ seq: this.nextSeq++, stream: p.stream, data: piece, ts: p.ts });
       }
     }
+    let done!: () => void;
+    const settled = new Promise<void>((r) => (done = r));
+    this.queue.push({ events, bytes, size, stored: null, state: 'waiting', done });
     this.inflightBytes += size;
-    this.inflight++;
-    this.chain = this.chain.then(async () => {
-      try {
-        if (this.storage.is('abandoned', 'broken')) return;
-        const stored = await this.commit(events, bytes);
-        this.committed = events.at(-1)?.seq ?? this.committed;
-        // Handed to the followers once this turn is over: the next batch's commit is sent first,
-        // so encoding this one for the sockets overlaps the database's work on that one.
-        this.published = this.published.then(
-          () =>
-            new Promise<void>((resolve) =>
-              setImmediate(() => {
-                try {
-                  this.o.publish(stored);
-                } catch {
-                  // a follower's failure is its own: the job and the other followers go on
-                }
-                resolve();
-              }),
-            ),
-        );
-      } catch {
-        // abandoned at shutdown, or a permanent error: the rest is not stored
-      } finally {
-        this.inflightBytes -= size;
-        this.inflight--;
-        this.updateBackpressure();
-        // What came while this batch was in flight goes now, as one batch.
-        if (this.pending.length > 0 || this.pendingBytes > 0) this.schedule();
-      }
-    });
-    return this.settled();
+    this.last = settled;
+    this.pump();
+    return settled;
   }
 
-  /** Everything handed to the store so far is stored and published. */
-  private settled(): Promise<void> {
-    return this.chain.then(() => this.published);
+  /**
+   * Sends the waiting batches while fewer than maxInflight are in flight, in seq order, each with
+   * its line marks (from where the one before leaves the lines; read from the store first for a
+   * job that has output already).
+   */
+  private pump(): void {
+    while (this.inflight < this.o.maxInflight && !this.storage.is('abandoned', 'broken')) {
+      const batch = this.queue.find((b) => b.state === 'waiting');
+      if (!batch) return;
+      if (this.lines === undefined) {
+        this.loading ??= this.retrying(async () => {
+          this.lines = await this.o.lineState!();
+        }).then(
+          () => this.pump(),
+          () => this.release(),
+        );
+        return;
+      }
+      batch.state = 'sent';
+      this.inflight++;
+      const marked = this.mark(batch.events);
+      void this.retrying(() => this.o.store.append(this.o.jobId, marked, batch.bytes)).then(
+        () => this.settle(batch, 'stored', marked),
+        () => this.settle(batch, 'lost', null),
+      );
+    }
+    // Nothing more is stored: what waits is settled as lost, in order.
+    if (this.storage.is('abandoned', 'broken')) this.release();
+  }
+
+  private settle(batch: Batch, state: 'stored' | 'lost', stored: StoredEvent[] | null): void {
+    batch.state = state;
+    batch.stored = stored;
+    this.inflight--;
+    this.inflightBytes -= batch.size;
+    this.updateBackpressure();
+    this.release();
+    this.pump();
+    // What came while batches were in flight goes now, as one batch.
+    if (this.pending.length > 0 || this.pendingBytes > 0) this.schedule();
+  }
+
+  /**
+   * Publishes the batches at the head of the queue that are stored, in seq order: a batch stored
+   * ahead of one still in flight waits for it (the store's last_seq waits the same way). After a
+   * batch that is lost (abandoned, or a permanent error) nothing more is published.
+   */
+  private release(): void {
+    const gone = this.storage.is('abandoned', 'broken');
+    while (this.queue.length > 0) {
+      const batch = this.queue[0]!;
+      if (batch.state === 'sent' || (batch.state === 'waiting' && !gone)) return;
+      this.queue.shift();
+      if (batch.state === 'waiting') this.inflightBytes -= batch.size;
+      if (batch.state !== 'stored' || this.lost) {
+        this.lost = true;
+        batch.done();
+        continue;
+      }
+      const stored = batch.stored!;
+      this.committed = stored.at(-1)?.seq ?? this.committed;
+      // Handed to the followers once this turn is over: the next batch's commit is sent first,
+      // so encoding this one for the sockets overlaps the database's work on that one.
+      this.published = this.published.then(
+        () =>
+          new Promise<void>((resolve) =>
+            setImmediate(() => {
+              try {
+                this.o.publish(stored);
+              } catch {
+                // a follower's failure is its own: the job and the other followers go on
+              }
+              resolve();
+              batch.done();
+            }),
+          ),
+      );
+    }
   }
 
   private add(stream: Stream, data: Buffer): void {
@@ -291,13 +364,13 @@ export class OutputPipeline {
     this.updateBackpressure();
   }
 
-  /** Flushes after flushMs, or with no fixed wait in the next turn unless a batch is in flight (see flushMs). */
+  /** Flushes after flushMs, or with no fixed wait in the next turn while a slot is free (see flushMs). */
   private schedule(): void {
     if (this.scheduled) return;
     if (this.o.flushMs > 0) {
       const timer = setTimeout(() => void this.flush(), this.o.flushMs);
       this.scheduled = () => clearTimeout(timer);
-    } else if (this.inflight === 0) {
+    } else if (this.inflight < this.o.maxInflight) {
       const immediate = setImmediate(() => void this.flush());
       this.scheduled = () => clearImmediate(immediate);
     }
@@ -313,19 +386,17 @@ export class OutputPipeline {
   }
 
   /**
-   * Retries until the store takes the batch: nothing written is ever dropped. Past `retryForMs` the
-   * pipeline reports a failure once (the job will end `failed`) but keeps the output and keeps trying.
-   * A permanent error (see `isPermanent`) is reported at once, and nothing more is stored.
+   * Retries until `attempt` succeeds (the store takes the batch, or the line state is read): nothing
+   * written is ever dropped. Past `retryForMs` the pipeline reports a failure once (the job will end
+   * `failed`) but keeps the output and keeps trying. A permanent error (see `isPermanent`) is
+   * reported at once, and nothing more is stored; so is shutdown (`abandon`).
    */
-  private async commit(events: Unmarked[], bytes: number): Promise<StoredEvent[]> {
+  private async retrying(attempt: () => Promise<void>): Promise<void> {
     const deadline = this.o.now() + this.o.retryForMs;
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
+      if (this.storage.is('abandoned', 'broken')) throw new Error('output storage stopped');
       try {
-        if (this.lines === undefined) this.lines = await this.o.lineState!();
-        const stored = this.mark(events);
-        await this.o.store.append(this.o.jobId, stored.events, bytes);
-        this.lines = stored.after;
-        return stored.events;
+        return await attempt();
       } catch (err) {
         if (this.storage.is('abandoned')) throw err;
         const permanent = this.o.isPermanent?.(err) ?? false;
@@ -335,20 +406,17 @@ export class OutputPipeline {
           this.o.onFailure?.(err);
         }
         if (permanent) {
-          this.storage.to('broken');
+          this.storage.tryTo('broken');
           throw err;
         }
-        this.o.onRetry?.(err, attempt);
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
+        this.o.onRetry?.(err, n);
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (n - 1), 2_000)));
       }
     }
   }
 
-  /** The events with their line marks, and the state after them. */
-  private mark(events: Unmarked[]): {
-    events: (ByteEvent & StoredEvent)[];
-    after: LineState | null;
-  } {
+  /** The events with their line marks; the lines move on past them (batches are marked in seq order). */
+  private mark(events: Unmarked[]): (ByteEvent & StoredEvent)[] {
     let state = this.lines ?? null;
     const out = events.map((e) => {
       if (state) state = advance(state, e.stream, e.data);
@@ -357,11 +425,13 @@ export class OutputPipeline {
         openStreams: state?.open ?? null,
       });
     });
-    return { events: out, after: state };
+    this.lines = state;
+    return out;
   }
 
   /** Stops retrying (server shutdown): what is not stored by then is given up. */
   abandon(): void {
     this.storage.to('abandoned');
+    this.release();
   }
 }

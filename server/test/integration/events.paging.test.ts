@@ -3,6 +3,7 @@
 import type { JobEvent } from '@vmo/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEventsRepository } from '../../src/db/job-events.repository.js';
+import { JobsRepository } from '../../src/db/jobs.repository.js';
 import type { Db } from '../../src/db/client.js';
 import { createTestDatabase, type TestDatabase } from '../fixtures/postgres.js';
 
@@ -100,6 +101,89 @@ describe('JobEventsRepository.appendMany', () => {
         .returning('id')
         .executeTakeFirstOrThrow()
     ).id;
+
+  const ev = (seq: number, chunk = `${seq}\n`): JobEvent => ({
+    seq,
+    stream: 'stdout',
+    chunk,
+    ts: 1_700_000_000_000 + seq,
+  });
+  const lastSeq = async (id: string) =>
+    await db.db
+      .selectFrom('jobs')
+      .select(['last_seq', 'seq_ahead'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+  const seqsAfter = async (id: string) => (await repo.after(id, 0, 1000)).map((e) => e.seq);
+
+  it('moves last_seq over contiguous commits only: a batch committed ahead waits, unread, for the gap', async () => {
+    const id = await newJob();
+    await repo.appendMany([{ jobId: id, events: [ev(1), ev(2)], addBytes: 4 }]);
+    // Batches 5–6 and 7 commit before 3–4 (two statements in flight): readers stop at 2.
+    await repo.appendMany([{ jobId: id, events: [ev(7)], addBytes: 2 }]);
+    await repo.appendMany([{ jobId: id, events: [ev(5), ev(6)], addBytes: 4 }]);
+    expect(await lastSeq(id)).toEqual({ last_seq: 2, seq_ahead: '{[5,8)}' });
+    expect(await seqsAfter(id)).toEqual([1, 2]);
+    expect(
+      (
+        await repo.afterMany(
+          [
+            { jobId: id, afterSeq: 0 },
+            { jobId: id, afterSeq: 1 },
+          ],
+          100,
+        )
+      ).events.map((e) => e.seq),
+    ).not.toContain(5);
+    expect((await repo.before(id, 100, 100)).events.map((e) => e.seq)).toEqual([1, 2]);
+    // The gap fills: last_seq runs over everything committed ahead.
+    await repo.appendMany([{ jobId: id, events: [ev(3), ev(4)], addBytes: 4 }]);
+    expect(await lastSeq(id)).toEqual({ last_seq: 7, seq_ahead: '{}' });
+    expect(await seqsAfter(id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // Bytes with no event (a character still waiting for its last byte) count, and move nothing.
+    await repo.appendMany([{ jobId: id, events: [], addBytes: 2 }]);
+    expect(await lastSeq(id)).toEqual({ last_seq: 7, seq_ahead: '{}' });
+    const row = await db.db
+      .selectFrom('jobs')
+      .select('output_bytes')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.output_bytes)).toBe(16);
+  });
+
+  it('takes two batches of one job in one statement, and commits from two connections at once in either order', async () => {
+    const id = await newJob();
+    await repo.appendMany([
+      { jobId: id, events: [ev(1)], addBytes: 2 },
+      { jobId: id, events: [ev(2), ev(3)], addBytes: 4 },
+    ]);
+    expect((await lastSeq(id)).last_seq).toBe(3);
+    // Many batches of one job sent at once on the pool's connections, each big enough to take a
+    // while: whatever order they commit in, last_seq ends at the last and nothing is left ahead.
+    const big = 'x'.repeat(200_000) + '\n';
+    const batches = Array.from({ length: 12 }, (_, i) => ({
+      jobId: id,
+      events: [ev(4 + 2 * i, big), ev(5 + 2 * i)],
+      addBytes: 10,
+    }));
+    await Promise.all(batches.map((b) => repo.appendMany([b])));
+    expect(await lastSeq(id)).toEqual({ last_seq: 27, seq_ahead: '{}' });
+    expect(await seqsAfter(id)).toEqual(Array.from({ length: 27 }, (_, i) => i + 1));
+  });
+
+  it('drops, for recovery, what was committed past last_seq', async () => {
+    const id = await newJob();
+    await repo.appendMany([{ jobId: id, events: [ev(1)], addBytes: 2 }]);
+    await repo.appendMany([{ jobId: id, events: [ev(3)], addBytes: 2 }]); // 2 never commits
+    await new JobsRepository(db.db).dropUncommitted(id);
+    expect(await lastSeq(id)).toEqual({ last_seq: 1, seq_ahead: '{}' });
+    const left = await db.db
+      .selectFrom('job_events')
+      .select('seq')
+      .where('job_id', '=', id)
+      .execute();
+    expect(left.map((r) => r.seq)).toEqual([1]);
+  });
 
   it('stores thousands of small events and large ones of several jobs in one statement, exactly', async () => {
     const a = await newJob();
