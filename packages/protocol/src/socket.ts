@@ -96,6 +96,13 @@ export type JobBytes = z.infer<typeof JobBytes>;
 export const GroupBytes = GroupLog.omit({ chunk: true }).extend({ data: Bytes });
 export type GroupBytes = z.infer<typeof GroupBytes>;
 
+const eventDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** An event's bytes (binary mode, or as stored) as the text `chunk` the text events carry. */
+export function decodeEventBytes(data: Uint8Array | ArrayBuffer): string {
+  return eventDecoder.decode(data);
+}
+
 /** What a client may ask for in the handshake's `auth`, besides its token. */
 export const SocketOptions = z.object({ binary: z.boolean().optional() });
 export type SocketOptions = z.infer<typeof SocketOptions>;

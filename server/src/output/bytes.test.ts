@@ -1,11 +1,11 @@
 // Output as bytes: where a chunk may be cut, and events whose text is derived when read.
 import { describe, expect, it } from 'vitest';
+import { decodeEventBytes } from '@vmo/protocol';
 import {
   byteEvent,
   bytesOf,
   completeLength,
   countNewlines,
-  decodeChunk,
   sizeOf,
   splitBytes,
   withFields,
@@ -28,7 +28,7 @@ describe(completeLength.name, () => {
 });
 
 describe(splitBytes.name, () => {
-  const decodeAll = (parts: Buffer[]) => parts.map(decodeChunk).join('');
+  const decodeAll = (parts: Buffer[]) => parts.map((p) => decodeEventBytes(p)).join('');
 
   it('keeps what fits whole, and cuts ASCII at exactly max bytes', () => {
     const abc = Buffer.from('abc');

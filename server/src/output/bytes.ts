@@ -2,14 +2,7 @@
 // event then decodes on its own (WHATWG UTF-8, BOM kept) to exactly what one streaming decoder
 // over the whole stream gives for its part. The text is derived when someone asks for it, so the
 // live path (commit, binary sockets) never decodes.
-import type { JobEvent, Stream } from '@vmo/protocol';
-
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** A chunk's text: its bytes decoded (invalid sequences become U+FFFD, a BOM is kept). */
-export function decodeChunk(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
-}
+import { decodeEventBytes, type JobEvent, type Stream } from '@vmo/protocol';
 
 const isContinuation = (b: number) => (b & 0xc0) === 0x80;
 
@@ -97,7 +90,7 @@ export function byteEvent<T extends object = object>(
     stream,
     ts,
     get chunk(): string {
-      return (text ??= decodeChunk(data));
+      return (text ??= decodeEventBytes(data));
     },
     ...extra,
   };

@@ -1,6 +1,7 @@
 // Who may open a socket on `/jobs`: the engine.io request (Host, Origin) and the namespace's
 // handshake (a Bearer token, or the session cookie from an allowed Origin).
 import type { IncomingMessage } from 'node:http';
+import { SocketOptions } from '@vmo/protocol';
 import type { AuthService } from '../auth/auth.service.js';
 import type { TokensService } from '../auth/tokens.service.js';
 import { bearerToken } from '../boundary/bearer.js';
@@ -51,7 +52,7 @@ export async function authenticate(socket: JobsSocket, deps: HandshakeDeps): Pro
         ? bearerToken(req.headers.authorization)
         : null;
   socket.data.source = deps.sourceOf(req);
-  socket.data.binary = (socket.handshake.auth as { binary?: unknown } | undefined)?.binary === true;
+  socket.data.binary = SocketOptions.safeParse(socket.handshake.auth).data?.binary === true;
   if (token !== null || given !== undefined) {
     const found = token ? await deps.tokens.authenticate(token) : null;
     if (!found) return new Error('UNAUTHENTICATED');

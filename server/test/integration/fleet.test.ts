@@ -6,7 +6,14 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AuditPage, GroupLog, JobDone, JobPage, JobWithChildren } from '@vmo/protocol';
+import {
+  decodeEventBytes,
+  type AuditPage,
+  type GroupLog,
+  type JobDone,
+  type JobPage,
+  type JobWithChildren,
+} from '@vmo/protocol';
 import { startTestApp, type HttpClient, type TestApp, type TestSocket } from '../fixtures/app.js';
 import { sshEntry, startSshd, type SshdFixture } from '../fixtures/sshd.js';
 
@@ -246,10 +253,7 @@ describe('a fleet of VMs behind shared ssh entries', () => {
       };
       socket.on('group:log', onLog);
       // Binary mode: the same events as bytes, decoded as the web client does.
-      const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-      socket.on('group:bytes', ({ data, ...e }) =>
-        onLog({ ...e, chunk: decoder.decode(data as Uint8Array) }),
-      );
+      socket.on('group:bytes', ({ data, ...e }) => onLog({ ...e, chunk: decodeEventBytes(data) }));
       socket.on('group:done', (done) => resolve({ logs, done, children }));
       socket.emit('join-group', { jobId, after }, (res) => {
         expect(res.ok, JSON.stringify(res)).toBe(true);

@@ -4,6 +4,7 @@
 // `merged`: a fan-out's output with its children's, each event tagged with the job that wrote it,
 // held and rejoined per job in the same way.
 import {
+  decodeEventBytes,
   Disposables,
   FINAL_STATUSES,
   type Ack,
@@ -32,14 +33,12 @@ export interface JobSink {
 const stage = (status: JobStatus) =>
   status === 'queued' ? 0 : status === 'running' ? 1 : FINAL_STATUSES.includes(status) ? 2 : 1;
 
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
 /** An event of binary mode as the text events carry it: its bytes decode on their own. */
 function asText<E extends { data: Uint8Array | ArrayBuffer }>(
   e: E,
 ): Omit<E, 'data'> & { chunk: string } {
   const { data, ...rest } = e;
-  return { ...rest, chunk: decoder.decode(data) };
+  return { ...rest, chunk: decodeEventBytes(data) };
 }
 
 /** A frame, or a timer when frames stop (a hidden tab), whichever comes first. */
