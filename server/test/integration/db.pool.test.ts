@@ -1,8 +1,9 @@
 // The pool's two waits: a burst of queries behind busy connections waits its turn; a database that
 // does not answer a new connection is reported unavailable.
 import net from 'node:net';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../../src/db/client.js';
+import { PREPARED, openDb, type Db } from '../../src/db/client.js';
 import { isDbUnavailable } from '../../src/errors.js';
 import { createTestDatabase, testLog, type TestDatabase } from '../fixtures/postgres.js';
 import { startTcpProxy } from '../fixtures/tcp-proxy.js';
@@ -22,6 +23,18 @@ describe('database pool', () => {
   afterAll(async () => {
     await Promise.all(opened.map((d) => d.close()));
     await database?.drop();
+  });
+
+  it('runs a statement marked PREPARED as one named statement per connection, with its values', async () => {
+    const db = open(database.url, { max: 1 });
+    const twice = (n: number) => sql<{ n: number }>`${PREPARED} select ${n}::int + 1 as n`;
+    expect((await twice(1).execute(db.db)).rows).toEqual([{ n: 2 }]);
+    expect((await twice(41).execute(db.db)).rows).toEqual([{ n: 42 }]);
+    const { rows } = await sql<{ name: string; statement: string }>`
+      select name, statement from pg_prepared_statements`.execute(db.db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.name).toMatch(/^vmo_[0-9a-f]{20}$/);
+    expect(rows[0]!.statement).toContain('select $1::int + 1 as n');
   });
 
   it('lets a query wait past the connect limit for a busy connection', async () => {
