@@ -33,6 +33,7 @@ import { tokensRoutes } from './http/tokens.routes.js';
 import { usersRoutes } from './http/users.routes.js';
 import type { Logger } from './logger.js';
 import { allowHandshake } from './realtime/handshake.js';
+import { writeFlushesWhole } from './realtime/whole-flush.js';
 import { attachJobsNamespace } from './realtime/jobs.namespace.js';
 import type { JobsServer } from './realtime/socket.types.js';
 import type { Services } from './services.js';
@@ -139,6 +140,7 @@ export function createApp(deps: AppDeps): App {
     maxHttpBufferSize: 1e6,
     ...(deps.services.cluster ? { adapter: clusterAdapter(deps.db.pool, deps.log) } : {}),
   });
+  writeFlushesWhole(io);
   deps.services.metrics.countSockets(() => io.of(JOBS_NAMESPACE).sockets.size);
   const detachNamespace = attachJobsNamespace(io, {
     ...deps.services,
