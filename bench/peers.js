@@ -10,7 +10,7 @@
 // `bench/project` targets through make; Cronicle's Shell Plugin runs `exec make -s -C … target`.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -31,6 +31,7 @@ import {
   startJob,
   startServer,
 } from './lib.js';
+import { isWorkload, median, serverRoots, steadyPss, tree } from './memory.js';
 import { BLOCK_BYTES, blastBlock } from './project/content.js';
 
 const PEER = 'cronicle-0.9.106';
@@ -326,75 +327,9 @@ async function throughputCronicle(peer) {
   };
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Proportional set size of a process, in kB (its share of memory it shares with others). */
-function pssKb(pid) {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0; // ended meanwhile
-  }
-}
-
-/** The pids under `root` (itself included), by /proc's children lists. */
-function tree(root) {
-  const out = [];
-  const walk = (pid) => {
-    out.push(pid);
-    for (const task of safeList(`/proc/${pid}/task`)) {
-      const kids = readOr(`/proc/${pid}/task/${task}/children`).trim();
-      for (const k of kids ? kids.split(/\s+/) : []) walk(Number(k));
-    }
-  };
-  walk(root);
-  return out;
-}
-const safeList = (dir) => {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-};
-const readOr = (file) => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-};
-/** The jobs' own processes (make and the generator): not the system's overhead, on either side. */
-const isWorkload = (pid) => {
-  const cmd = readOr(`/proc/${pid}/cmdline`).split('\0');
-  return path.basename(cmd[0] ?? '') === 'make' || cmd.some((a) => a.endsWith('gen.js'));
-};
-/** PSS of the system's processes: the roots' trees without the workload. */
-const systemPss = (roots) =>
-  roots
-    .flatMap(tree)
-    .filter((p) => !isWorkload(p))
-    .reduce((n, p) => n + pssKb(p), 0);
-/** The median of 5 samples a second apart (a heap grows and shrinks as it collects). */
-async function steadyPss(roots) {
-  const xs = [];
-  for (let i = 0; i < 5; i++) {
-    if (i) await sleep(1000);
-    xs.push(systemPss(roots));
-  }
-  return median(xs);
-}
-
 /** PSS per running job: `jobs` steady jobs, each followed live, all running, against before. */
 async function residentOurs(server) {
-  const pg = Number(
-    readFileSync(path.join(server.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
-  );
-  const roots = [server.pid, pg];
+  const roots = serverRoots(server);
   const before = await steadyPss(roots);
   const client = await new JobsClient(server).connect();
   const ids = [];

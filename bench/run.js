@@ -1,7 +1,8 @@
 // Runs the benchmarks and prints their figures; `--smoke` runs each once, quickly, as `make validate`
-// does; `--only latency|throughput|concurrency|startup|logviewer|listing|schedules` runs one. Exits non-zero when a correctness
+// does; `--only latency|throughput|concurrency|follow|startup|logviewer|listing|schedules` runs one. Exits non-zero when a correctness
 // check fails (bytes lost, duplicated, reordered or not stored), never because a time target is missed.
 import { benchConcurrency } from './concurrency.js';
+import { benchFollow } from './follow.js';
 import { benchLatency } from './latency.js';
 import { benchListing } from './listing.js';
 import { benchLogViewer } from './logviewer.js';
@@ -24,6 +25,7 @@ const benches = {
   latency: () => benchLatency({ smoke }),
   throughput: () => benchThroughput({ smoke }),
   concurrency: () => benchConcurrency({ smoke }),
+  follow: () => benchFollow({ smoke }),
   logviewer: () => benchLogViewer({ smoke }),
   listing: () => benchListing({ smoke }),
   schedules: () => benchSchedules({ smoke }),
