@@ -126,6 +126,10 @@ describe(SshRunner.name, () => {
       runner
         .argv({ destination, command: 'true', tty: false })
         .find((a) => a.startsWith('ControlMaster='));
+    // What a job's row stores is described, not claimed: the run itself may still set up the master.
+    expect(runner.describe({ destination: 'web1', command: 'true', tty: false })).toContain(
+      'ControlMaster=auto',
+    );
     expect(master('web1')).toBe('ControlMaster=auto');
     expect(master('web1')).toBe('ControlMaster=no');
     expect(master('web2')).toBe('ControlMaster=auto');

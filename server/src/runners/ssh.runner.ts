@@ -130,6 +130,19 @@ export class SshRunner implements Runner<RemoteSpec> {
    * master is there to share, or the next command claims again.
    */
   argv(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
+    return this.claim(spec);
+  }
+
+  /**
+   * The argv a command is stored with (a job's row), without claiming anything: a claim taken
+   * here would make the run itself, a moment later, think another command sets the master up,
+   * and no job would ever open one.
+   */
+  describe(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
+    return sshArgv(this.settings, spec);
+  }
+
+  private claim(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
     if (spec.tty) return sshArgv(this.settings, spec);
     const now = this.now();
     const claimed = (this.claims.get(spec.destination) ?? 0) > now;

@@ -1,7 +1,7 @@
 // Remote make targets and fan-out against a real sshd: pty output byte for byte, cancel reaching
 // the remote make and its children, groups that aggregate their children.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -62,6 +62,7 @@ describe('remote make targets and fan-out', () => {
         fanout: { maxParallel: 2 },
         presets: [
           { name: 'hold', command: 'sleep {secs}', follow: true, params: { secs: '^[0-9]{1,7}$' } },
+          { name: 'quick', command: 'echo quick' },
         ],
       },
     });
@@ -97,6 +98,35 @@ describe('remote make targets and fan-out', () => {
         `kill -0 ${pid} 2>/dev/null && echo yes || echo no`,
       ])
     ).stdout.trim() === 'yes';
+
+  it('runs short commands to one host through the master connection the first one left', async () => {
+    const logins = () =>
+      readFileSync(sshd.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('Accepted publickey')).length;
+    const quick = async () => {
+      const { status, body } = await post('/api/jobs/ssh-logs', {
+        hostAlias: 'vmo-test2',
+        preset: 'quick',
+      });
+      expect(status).toBe(201);
+      const { done } = await follow(socket, body.jobId);
+      expect(done).toMatchObject({ status: 'success', exitCode: 0 });
+      return body.jobId;
+    };
+    const first = await quick();
+    const before = logins();
+    await quick();
+    await quick();
+    // A session through a master is not a new login; a command on its own connection would be.
+    expect(logins()).toBe(before);
+    const { argv } = await t.db.db
+      .selectFrom('jobs')
+      .select('argv')
+      .where('id', '=', first)
+      .executeTakeFirstOrThrow();
+    expect(argv).toContain('ControlMaster=auto');
+  });
 
   it('lists the targets found on the remote host, apart from the local ones', async () => {
     const remoteTargets = (await (

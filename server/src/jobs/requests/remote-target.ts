@@ -77,7 +77,7 @@ export function remoteMake(
       args: req.args,
       preset: null,
       command,
-      argv: ctx.ssh.argv(spec),
+      argv: ctx.ssh.describe(spec),
       request: { kind: 'stream', request: { ...withoutConfirm(req), hostAlias } },
     },
     launch: { runner: 'ssh', spec },

@@ -43,7 +43,7 @@ export function sshCommand(
       args: params,
       preset: preset?.name ?? null,
       command: display,
-      argv: ctx.ssh.argv(spec),
+      argv: ctx.ssh.describe(spec),
       request: { kind: 'ssh', request: withoutConfirm(req) as StartSsh },
     },
     launch: { runner: 'ssh', spec },
