@@ -8,7 +8,7 @@ import {
   type TailPage,
 } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
-import { LogHistory, PAGE_BYTES } from './log-history.svelte.js';
+import { LogHistory, OPEN_BYTES, PAGE_BYTES } from './log-history.svelte.js';
 import { LogLines } from './log-lines.svelte.js';
 
 /** `n` events of 10 lines each; pages of `perPage` events. */
@@ -24,7 +24,7 @@ function fakeServer(n: number, perPage: number, opts: { marks?: boolean; failAt?
   const calls: (number | null)[] = [];
   const fetch = (at: number | null, bytes: number): Promise<TailPage> => {
     calls.push(at);
-    expect(bytes).toBe(PAGE_BYTES);
+    expect(bytes).toBe(at === null ? OPEN_BYTES : PAGE_BYTES);
     if (opts.failAt !== undefined && at === opts.failAt) return Promise.reject(new Error('503'));
     const end = (at ?? n + 1) - 1;
     const page = events.slice(Math.max(0, end - perPage), end);
