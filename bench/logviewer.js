@@ -104,7 +104,10 @@ const heldFrom = (page) =>
 
 export async function benchLogViewer({ smoke = false } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  const mb = smoke ? 4 : 62;
+  // BENCH_LOGVIEWER_MB=620: ten million lines (issue 26: opens at its end in ≤ 0.5 s); past
+  // 100 MiB the page is only opened and scrolled up, never made to hold every line.
+  const mb = Number(process.env.BENCH_LOGVIEWER_MB) || (smoke ? 4 : 62);
+  const loadAll = mb <= 100;
   const lines = (mb * BLOCK_BYTES) / LINE_BYTES;
   const runs = smoke ? 1 : 3;
   return withServer(async (server) => {
@@ -146,34 +149,38 @@ export async function benchLogViewer({ smoke = false } = {}) {
         `logviewer: scrolling up ${fmtFrames(up)}; held from line ${from0?.toLocaleString('en')} ` +
           `to ${from1 === null ? 'line 1 (all)' : 'line ' + from1.toLocaleString('en')}`,
       );
-      // Everything, as a search would load it.
-      const t0 = performance.now();
-      if (from1 !== null) await page.getByRole('button', { name: 'Load all' }).click();
-      await page.waitForFunction(
-        () =>
-          ![...document.querySelectorAll('[role=note]')].some((n) =>
-            n.textContent?.includes('earlier lines load'),
-          ),
-        null,
-        { polling: 200, timeout: 300_000 },
-      );
-      const allMs = performance.now() - t0;
-      const heapMb = await page.evaluate(() =>
-        'memory' in performance ? performance.memory.usedJSHeapSize / 1e6 : null,
-      );
-      console.log(
-        `logviewer: the rest loaded in ${allMs.toFixed(0)} ms (Load all)` +
-          (heapMb === null ? '' : `, JS heap ${heapMb.toFixed(0)} MB with all the lines held`),
-      );
-      const shown = await page.evaluate(
-        () => document.querySelectorAll('[data-testid="log-viewport"] [data-line]').length,
-      );
-      const scroll = await scrollFrames(page, smoke ? 1 : 6);
-      console.log(`logviewer: scrolling all of it ${fmtFrames(scroll)}; ${shown} rows in the DOM`);
+      if (loadAll) {
+        // Everything, as a search would load it.
+        const t0 = performance.now();
+        if (from1 !== null) await page.getByRole('button', { name: 'Load all' }).click();
+        await page.waitForFunction(
+          () =>
+            ![...document.querySelectorAll('[role=note]')].some((n) =>
+              n.textContent?.includes('earlier lines load'),
+            ),
+          null,
+          { polling: 200, timeout: 300_000 },
+        );
+        const allMs = performance.now() - t0;
+        const heapMb = await page.evaluate(() =>
+          'memory' in performance ? performance.memory.usedJSHeapSize / 1e6 : null,
+        );
+        console.log(
+          `logviewer: the rest loaded in ${allMs.toFixed(0)} ms (Load all)` +
+            (heapMb === null ? '' : `, JS heap ${heapMb.toFixed(0)} MB with all the lines held`),
+        );
+        const shown = await page.evaluate(
+          () => document.querySelectorAll('[data-testid="log-viewport"] [data-line]').length,
+        );
+        const scroll = await scrollFrames(page, smoke ? 1 : 6);
+        console.log(
+          `logviewer: scrolling all of it ${fmtFrames(scroll)}; ${shown} rows in the DOM`,
+        );
+      }
       times.sort((a, b) => a - b);
       const median = times[Math.floor(times.length / 2)];
       console.log(
-        `logviewer: open median ${median.toFixed(0)} ms (target ≤ 2000 ms for 1,000,000 lines)`,
+        `logviewer: open median ${median.toFixed(0)} ms for ${lines.toLocaleString('en')} lines (targets: ≤ 2000 ms for 1,000,000; ≤ 500 ms for 10,000,000)`,
       );
       return {
         name: 'logviewer',
