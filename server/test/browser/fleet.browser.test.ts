@@ -166,7 +166,8 @@ describe('the fleet in Chromium', { timeout: 90_000 }, () => {
         ).map((text) => /tick (\d)/.exec(text)![1]);
       const all = ['1', '2', '3', '4', '5', '6'];
       const merged = async () => {
-        await expect.poll(() => ticks('stage/vmo-test')).toEqual(all);
+        // Long enough for a reload on a loaded machine (the SPA's boot took 1–3 s in a full run).
+        await expect.poll(() => ticks('stage/vmo-test'), { timeout: 20_000 }).toEqual(all);
         expect(await ticks('stage/vmo-test2')).toEqual(all);
         // Every line says its host; the group's own lines are the fan-out's.
         expect(await of('fan-out').filter({ hasText: 'fan-out to 3 hosts' }).count()).toBe(1);

@@ -189,7 +189,7 @@ describe('vm-orchestrator (the command)', () => {
     expect(stopped.finishedAt).not.toBeNull();
     third.proc.kill('SIGTERM');
     expect(await exited(third.proc)).toBe(0);
-  });
+  }, 90_000); // three starts of the server and their sign-ins: over 30 s on a loaded two-core machine
 
   /** Runs the command to its end: exit code and what it printed. */
   async function run(args: string[], env: NodeJS.ProcessEnv = {}) {

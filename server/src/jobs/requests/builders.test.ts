@@ -73,7 +73,7 @@ function context(opts: { protect?: Protection; unreachable?: string[]; adHoc?: b
         : Promise.resolve(TARGETS),
   };
   const ssh = {
-    argv: (spec: { command: string }) => ['ssh', '--', spec.command],
+    describe: (spec: { command: string }) => ['ssh', '--', spec.command],
     shellArgv: () => ['ssh', '-tt', 'host'],
   };
   return {
