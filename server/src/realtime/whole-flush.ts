@@ -1,7 +1,7 @@
 // One write per burst of packets to a socket. A binary socket.io event is two engine.io packets
 // (the event, then its attachment), each flushed on its own, and ws writes each frame with a
 // syscall of its own, which on loopback also wakes the reader: with a thousand small events a
-// second, these writes were a third of the server's time. Here the packets a socket is given in
+// second, socket writes were the top of the server's profile. Here the packets a socket is given in
 // one synchronous run (an event and its attachment; the events of several jobs committed together)
 // are flushed once, at the end of that run, and the frames of that flush leave in one writev.
 import type { Server } from 'socket.io';
