@@ -130,7 +130,12 @@ export class SshRunner implements Runner<RemoteSpec> {
    * master is there to share, or the next command claims again.
    */
   argv(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
-    return this.claim(spec);
+    if (spec.tty) return sshArgv(this.settings, spec);
+    const now = this.now();
+    const claimed = (this.claims.get(spec.destination) ?? 0) > now;
+    if (!claimed)
+      this.claims.set(spec.destination, now + (this.settings.connectTimeoutSeconds + 2) * 1000);
+    return sshArgv(this.settings, { ...spec, master: claimed ? 'no' : 'auto' });
   }
 
   /**
@@ -140,15 +145,6 @@ export class SshRunner implements Runner<RemoteSpec> {
    */
   describe(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
     return sshArgv(this.settings, spec);
-  }
-
-  private claim(spec: Pick<RemoteSpec, 'destination' | 'command' | 'tty'>): [string, ...string[]] {
-    if (spec.tty) return sshArgv(this.settings, spec);
-    const now = this.now();
-    const claimed = (this.claims.get(spec.destination) ?? 0) > now;
-    if (!claimed)
-      this.claims.set(spec.destination, now + (this.settings.connectTimeoutSeconds + 2) * 1000);
-    return sshArgv(this.settings, { ...spec, master: claimed ? 'no' : 'auto' });
   }
 
   /**
