@@ -6,6 +6,7 @@
 import {
   JobsClient,
   api,
+  scrapeMetrics,
   cpuSince,
   cpuSnapshot,
   fmtCpu,
@@ -20,28 +21,20 @@ import {
 } from './lib.js';
 import { serverRoots, steadyPss } from './memory.js';
 
-/** The server's event-loop delay since the last call (prom-client resets it at each scrape), ms. */
-async function loopDelay(server) {
-  const text = await (await api(server, 'GET', '/metrics')).text();
-  const gauge = (name) =>
-    1000 *
-    Number(
-      new RegExp(`^vmo_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(
-        text,
-      )?.[1],
-    );
-  return { p50: gauge('p50'), p99: gauge('p99'), max: gauge('max') };
-}
-
-/** The server's commit-time histogram (vmo_db_write_seconds): cumulative count per bucket bound. */
-async function commitBuckets(server) {
-  const text = await (await api(server, 'GET', '/metrics')).text();
-  const out = new Map();
+/**
+ * What /metrics says of the steady window, read once at each end: the server's event-loop delay
+ * since the scrape before (prom-client resets it at each scrape), in ms, and the commit-time
+ * histogram (vmo_db_write_seconds) as cumulative counts per bucket bound.
+ */
+async function serverFigures(server) {
+  const { text, gauge } = await scrapeMetrics(server);
+  const delay = (name) => 1000 * gauge(`nodejs_eventloop_lag_${name}_seconds`);
+  const buckets = new Map();
   for (const m of text.matchAll(
     /^vmo_db_write_seconds_bucket\{[^}]*?\ble="([^"]+)"[^}]*\} (\S+)$/gm,
   ))
-    out.set(m[1], Number(m[2]));
-  return out;
+    buckets.set(m[1], Number(m[2]));
+  return { loop: { p50: delay('p50'), p99: delay('p99'), max: delay('max') }, buckets };
 }
 /** The commits between two scrapes: how many, and the bucket bounds their p50 and p99 fall under. */
 function commitsBetween(a, b) {
@@ -67,7 +60,7 @@ export async function benchFollow({ smoke = false } = {}) {
       warm.close();
       const before = await steadyPss(roots);
 
-      const lags = []; // [received at, lag ms]
+      const lags = []; // [received at, printed → received, printed → read by the server] in ms
       const carry = new Map();
       const onEvent = (e, at) => {
         if (e.stream !== 'stdout') return;
@@ -108,16 +101,16 @@ export async function benchFollow({ smoke = false } = {}) {
       );
       // The steady window: every job running, none starting or ending, nothing else measured (the
       // memory is read after it: reading thousands of /proc files blocks this process).
-      await loopDelay(server); // resets the server's event-loop delay histogram
-      const commits0 = await commitBuckets(server);
+      const atStart = await serverFigures(server); // also resets the event-loop delay histogram
       const cpu0 = cpuSnapshot(server);
       const own0 = process.cpuUsage();
       const windowS = smoke ? 3 : 30;
       while (nowMs() - allRunning < windowS * 1000 && firstDone === Infinity) await sleep(100);
       const steadyEnd = Math.min(nowMs(), firstDone);
       const steadyS = (steadyEnd - allRunning) / 1000;
-      const steadyLoop = await loopDelay(server);
-      const steadyCommits = commitsBetween(commits0, await commitBuckets(server));
+      const atEnd = await serverFigures(server);
+      const steadyLoop = atEnd.loop;
+      const steadyCommits = commitsBetween(atStart.buckets, atEnd.buckets);
       const cpu = cpuSince(server, cpu0);
       const own = process.cpuUsage(own0);
       const during = await steadyPss(roots);
@@ -161,22 +154,15 @@ export async function benchFollow({ smoke = false } = {}) {
           );
       });
 
-      const all = lags.map(([, l]) => l).sort((a, b) => a - b);
-      const between = (from, to) =>
+      /** Column `k` of the lines received in [from, to), ascending. */
+      const between = (from, to, k = 1) =>
         lags
           .filter(([at]) => at >= from && at < to)
-          .map(([, l]) => l)
+          .map((row) => row[k])
           .sort((a, b) => a - b);
+      const all = between(-Infinity, Infinity);
       const steady = between(allRunning, steadyEnd);
       const ending = between(firstDone, Infinity);
-      const readP99 = (from, to) =>
-        percentile(
-          lags
-            .filter(([at]) => at >= from && at < to)
-            .map(([, , r]) => r)
-            .sort((a, b) => a - b),
-          99,
-        );
       const fmt = (xs) =>
         `p50 ${fmtMs(percentile(xs, 50))} ms, p99 ${fmtMs(percentile(xs, 99))} ms, max ${fmtMs(xs.at(-1))} ms over ${xs.length} lines`;
       say(
@@ -185,7 +171,7 @@ export async function benchFollow({ smoke = false } = {}) {
       say(`follow: printed → follower, whole run: ${fmt(all)}`);
       say(
         `follow: printed → follower, every job running (none starting or ending, ${steadyS.toFixed(0)} s): ${fmt(steady)} (target p99 ≤ 50 ms); ` +
-          `of it printed → read by the server p99 ${fmtMs(readP99(allRunning, steadyEnd))} ms`,
+          `of it printed → read by the server p99 ${fmtMs(percentile(between(allRunning, steadyEnd, 2), 99))} ms`,
       );
       say(
         `follow: the server while every job ran: event-loop delay p50 ${fmtMs(steadyLoop.p50)} ms, p99 ${fmtMs(steadyLoop.p99)} ms, max ${fmtMs(steadyLoop.max)} ms; ${steadyCommits}`,
@@ -195,7 +181,7 @@ export async function benchFollow({ smoke = false } = {}) {
         `follow: PSS of the server and its Postgres ${(before / 1024).toFixed(0)} MB before, ${(during / 1024).toFixed(0)} MB with ${jobs} running: ${pssPerJob.toFixed(2)} MB per job (target ≤ 0.5 MB)`,
       );
       say(
-        `follow: the same ${steadyS.toFixed(0)} s: ${fmtCpu(cpu, steadyS)}; this benchmark's ${Math.ceil(jobs / SOCKET_JOBS)} sockets ${((own.user + own.system) / 1e4 / steadyS).toFixed(0)} %`,
+        `follow: the same ${steadyS.toFixed(0)} s: ${fmtCpu(cpu, steadyS)}; this benchmark's ${clients.length} sockets ${((own.user + own.system) / 1e4 / steadyS).toFixed(0)} %`,
       );
       say(
         `follow: ${exact} of ${jobs} jobs byte-exact (each line once, in order, as stored)${problems.length ? ': ' + problems.join('; ') : ''}`,

@@ -4,13 +4,11 @@
 // (the server is started with --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { api, sleep } from './lib.js';
+import { scrapeMetrics, sleep } from './lib.js';
 
 /** The server's own memory figures, from /metrics (prom-client's process and Node gauges). */
 export async function memoryOf(server) {
-  const text = await (await api(server, 'GET', '/metrics')).text();
-  const gauge = (name) =>
-    Number(new RegExp(`^vmo_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+  const { gauge } = await scrapeMetrics(server);
   return {
     rss: gauge('process_resident_memory_bytes'),
     heapUsed: gauge('nodejs_heap_size_used_bytes'),

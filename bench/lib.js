@@ -186,12 +186,14 @@ export async function startServer({
   }
 }
 
+/** The pid of a data dir's embedded Postgres, from its pid file (throws when there is none). */
+export const postmasterPid = (dataDir) =>
+  Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+
 /** After a SIGKILL of the server, its embedded Postgres would stay: stop it by its pid file. */
 function killPostmaster(dataDir) {
   try {
-    const pid = Number(
-      readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
-    );
+    const pid = postmasterPid(dataDir);
     if (pid > 0) process.kill(pid, 'SIGTERM');
   } catch {
     // no cluster there, or already gone
@@ -221,6 +223,14 @@ export async function login(url) {
     .find((c) => c.startsWith('vmo.sid='));
   if (!sid) throw new Error('login: no vmo.sid cookie');
   return sid;
+}
+
+/** The server's /metrics once, and a reader of its gauges by name (the first series of each). */
+export async function scrapeMetrics(server) {
+  const text = await (await api(server, 'GET', '/metrics')).text();
+  const gauge = (name) =>
+    Number(new RegExp(`^vmo_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+  return { text, gauge };
 }
 
 export function api(server, method, route, body) {
@@ -474,9 +484,7 @@ export function cpuSnapshot(server) {
     const own = statTimes(server.pid);
     out.server = own.self;
     out.jobs = own.reaped; // the jobs' make and what it ran, once they ended
-    const pm = Number(
-      readFileSync(path.join(server.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
-    );
+    const pm = postmasterPid(server.dataDir);
     const t = statTimes(pm);
     let pg = t.self + t.reaped;
     const kids = readFileSync(`/proc/${pm}/task/${pm}/children`, 'utf8').trim().split(/\s+/);

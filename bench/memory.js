@@ -2,7 +2,7 @@
 // summed over process trees, leaving out the workload (the jobs' own make and generators).
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { sleep } from './lib.js';
+import { postmasterPid, sleep } from './lib.js';
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -72,9 +72,4 @@ export async function steadyPss(roots) {
 }
 
 /** Our server and its embedded Postgres: the roots whose PSS is the system's. */
-export function serverRoots(server) {
-  const pg = Number(
-    readFileSync(path.join(server.dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
-  );
-  return [server.pid, pg];
-}
+export const serverRoots = (server) => [server.pid, postmasterPid(server.dataDir)];

@@ -24,14 +24,8 @@ const settings = {
   controlDir,
 };
 
-function time(argv: string[]): number {
-  const t0 = performance.now();
-  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`ssh failed (${r.status}): ${r.stderr.toString()}`);
-  return performance.now() - t0;
-}
-/** The same, without blocking this process (the server's socket events keep arriving). */
-function timeAsync(argv: string[]): Promise<number> {
+/** One ssh run, start to exit, without blocking this process (a server's socket events keep arriving). */
+function time(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -97,9 +91,9 @@ async function throughServer(): Promise<void> {
           // Alternate which goes first, so neither always follows the other.
           if (i % 2) {
             jobs.push(await job());
-            bares.push(await timeAsync(bare));
+            bares.push(await time(bare));
           } else {
-            bares.push(await timeAsync(bare));
+            bares.push(await time(bare));
             jobs.push(await job());
           }
         }
@@ -128,9 +122,11 @@ try {
         ? 'ControlMaster=no'
         : a,
   );
-  const freshTimes = Array.from({ length: runs }, () => time(fresh));
-  const first = time(reused); // opens the master
-  const reusedTimes = Array.from({ length: runs }, () => time(reused));
+  const freshTimes: number[] = [];
+  for (let i = 0; i < runs; i++) freshTimes.push(await time(fresh));
+  const first = await time(reused); // opens the master
+  const reusedTimes: number[] = [];
+  for (let i = 0; i < runs; i++) reusedTimes.push(await time(reused));
   console.log(`ssh: fresh connection, ${runs} runs: median ${median(freshTimes).toFixed(0)} ms`);
   console.log(`ssh: first with ControlMaster (opens the master): ${first.toFixed(0)} ms`);
   console.log(
