@@ -16,23 +16,27 @@ function group(script: string): number {
 const started: number[] = [];
 afterAll(() => started.forEach((pid) => killGroup(pid, 'SIGKILL')));
 
-/** Live members of a process group. */
-function count(pgid: number): number {
-  let n = 0;
+/** The command names of a process group's live members, sorted. */
+function comms(pgid: number): string[] {
+  const names: string[] = [];
   for (const d of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[2]) === pgid && f[0] !== 'Z') n++;
+      if (Number(f[2]) === pgid && f[0] !== 'Z')
+        names.push(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
     } catch {
       // gone meanwhile
     }
   }
-  return n;
+  return names.sort();
 }
 
-/** Waits until `pid`'s group has `n` live members (its children have started). */
-const members = (pid: number, n: number) => expect.poll(() => count(pid)).toBeGreaterThanOrEqual(n);
+/**
+ * Waits until `pid`'s group holds exactly these live members: a forked child is named `sh` until
+ * it has exec'd its command, so counting members alone would race the exec.
+ */
+const members = (pid: number, names: string[]) => expect.poll(() => comms(pid)).toEqual(names);
 
 describe('stopLeftovers (real processes)', () => {
   it('ends a whole group with SIGTERM and says which processes it found', async () => {
@@ -40,7 +44,7 @@ describe('stopLeftovers (real processes)', () => {
     started.push(pid);
     const mark = markOf(pid)!;
     expect(mark).toMatchObject({ pid, boot: expect.stringMatching(/\w/) as unknown });
-    await members(pid, 3);
+    await members(pid, ['sh', 'sleep', 'sleep']);
     const said = await stopLeftovers(mark, { graceMs: 5_000 });
     expect(said).toBe('3 of its processes (sh, sleep) were still running; ended them with SIGTERM');
     expect(groupAlive(pid)).toBe(false);
@@ -51,7 +55,7 @@ describe('stopLeftovers (real processes)', () => {
     const pid = group("trap '' TERM; sleep 60 & wait");
     started.push(pid);
     const mark = markOf(pid)!;
-    await members(pid, 2);
+    await members(pid, ['sh', 'sleep']);
     const said = await stopLeftovers(mark, { graceMs: 300, pollMs: 20 });
     expect(said).toBe(
       '2 of its processes (sh, sleep) were still running; ended them with SIGKILL after SIGTERM left them running for 0.3 s',
