@@ -104,6 +104,8 @@ export function createApp(deps: AppDeps): App {
       auth,
       access: deps.services.access,
       security,
+      ...deps.services.signIn,
+      sessionSecret: deps.sessionSecret,
       loginLimits: deps.loginLimits,
       limitCounts: deps.services.loginLimits,
     }),

@@ -168,4 +168,79 @@ describe(loadConfig.name, () => {
   ])('refuses bad flags and environment %j %j', (argv, env, expected) => {
     expect(errorOf(() => loadConfig(argv, env, tmpdir()))).toContain(expected);
   });
+
+  describe('auth.oidc', () => {
+    const oidc = (extra: string) =>
+      `security:\n  publicUrl: https://vmo.example.com/\nauth:\n  oidc:\n    name: Company SSO\n    issuer: https://idp.example.com/realms/main\n    clientId: vm-orchestrator\n${extra}`;
+
+    it('reads the client secret from the environment, and derives the redirect URI', () => {
+      const { file } = withFile(
+        oidc('    clientSecretEnv: VMO_OIDC_SECRET\n    roles: { ops: admin, devs: operator }\n'),
+      );
+      const c = loadConfig(['--config', file], { VMO_OIDC_SECRET: 's3cret' }, '/');
+      expect(c.auth).toEqual({
+        local: true,
+        oidc: {
+          name: 'Company SSO',
+          issuer: 'https://idp.example.com/realms/main',
+          clientId: 'vm-orchestrator',
+          clientSecret: 's3cret',
+          scopes: ['openid', 'profile', 'email'],
+          usernameClaim: 'preferred_username',
+          groupsClaim: 'groups',
+          roles: { ops: 'admin', devs: 'operator' },
+          defaultRole: null,
+          publicUrl: 'https://vmo.example.com',
+          redirectUri: 'https://vmo.example.com/api/auth/oidc/callback',
+        },
+      });
+    });
+
+    it('reads the client secret from a file next to the config', () => {
+      const { dir, file } = withFile(oidc('    clientSecretFile: ./oidc-secret\n'));
+      writeFileSync(path.join(dir, 'oidc-secret'), 'from-a-file\n');
+      expect(loadConfig(['--config', file], {}, '/').auth.oidc?.clientSecret).toBe('from-a-file');
+    });
+
+    it('is off without the key, and password sign-in can be turned off', () => {
+      const { file } = withFile('auth:\n  local: false\n');
+      expect(loadConfig(['--config', file], {}, '/').auth).toEqual({ local: false, oidc: null });
+    });
+
+    it.each([
+      [
+        '    clientSecretEnv: VMO_OIDC_SECRET\n',
+        {},
+        'auth.oidc.clientSecretEnv: VMO_OIDC_SECRET is not set',
+      ],
+      ['', { X: 'y' }, 'give clientSecretEnv or clientSecretFile'],
+      ['    clientSecretEnv: A\n    clientSecretFile: /b\n', { A: 'x' }, 'not both'],
+      [
+        '    clientSecretFile: /nonexistent/secret\n',
+        {},
+        'clientSecretFile: /nonexistent/secret: not found',
+      ],
+      ['    clientSecret: inline\n', {}, 'unknown key "auth.oidc.clientSecret"'],
+      ['    clientSecretEnv: S\n    scopes: [profile]\n', { S: 'x' }, 'must include openid'],
+      ['    clientSecretEnv: S\n    roles: { ops: root }\n', { S: 'x' }, 'auth.oidc.roles.ops'],
+    ])('refuses %j', (extra, env, expected) => {
+      const { file } = withFile(oidc(extra));
+      expect(errorOf(() => loadConfig(['--config', file], env, '/'))).toContain(expected);
+    });
+
+    it('refuses a plain-http issuer, and a provider without security.publicUrl', () => {
+      const http = withFile(
+        'auth:\n  oidc:\n    issuer: http://idp.example.com\n    clientId: x\n    clientSecretEnv: S\n',
+      );
+      expect(errorOf(() => loadConfig(['--config', http.file], { S: 'x' }, '/'))).toContain(
+        'auth.oidc.issuer: an https URL',
+      );
+      const noUrl = withFile(
+        'auth:\n  oidc:\n    issuer: https://idp.example.com\n    clientId: x\n    clientSecretEnv: S\n',
+      );
+      expect(errorOf(() => loadConfig(['--config', noUrl.file], { S: 'x' }, '/'))).toContain(
+        'auth.oidc: needs security.publicUrl',
+      );
+    });
+  });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { HostShells } from '@vmo/protocol';
+import { HostShells, Role } from '@vmo/protocol';
 import { validatePresets } from './catalog/presets.js';
 
 /** An environment variable name, or a glob of them with `*` (`jobs.env.drop`/`pass`). */
@@ -14,6 +14,36 @@ const envPattern = z
   .regex(/^[A-Za-z0-9_*]{1,128}$/, 'letters, digits, _ and * (a glob) only');
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
+
+/** Single sign-on with an OpenID provider (SPEC §2 `auth.oidc`); the secret never sits in the YAML. */
+const OidcConfig = z
+  .strictObject({
+    /** The button reads "Sign in with {name}". */
+    name: z.string().min(1).max(64).default('single sign-on'),
+    issuer: z.url({ protocol: /^https$/, error: 'an https URL (discovery is read from it)' }),
+    clientId: z.string().min(1),
+    clientSecretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
+    clientSecretFile: z.string().min(1).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'one scope, no spaces'))
+      .refine((s) => s.includes('openid'), 'must include openid')
+      .default(['openid', 'profile', 'email']),
+    usernameClaim: z.string().min(1).default('preferred_username'),
+    groupsClaim: z.string().min(1).default('groups'),
+    /** Group → role; the highest role among the user's groups wins. */
+    roles: z.record(z.string().min(1), Role).default({}),
+    /** The role of a user in no mapped group; null refuses the sign-in. */
+    defaultRole: Role.nullable().default(null),
+  })
+  .refine((o) => !(o.clientSecretEnv && o.clientSecretFile), {
+    message: 'give clientSecretEnv or clientSecretFile, not both',
+  })
+  .refine((o) => o.clientSecretEnv || o.clientSecretFile, {
+    message: 'give clientSecretEnv or clientSecretFile (the secret is never written in this file)',
+  });
 
 const ProjectConfig = z.strictObject({
   alias: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits and _ . - only'),
@@ -84,6 +114,13 @@ export const FileConfig = z.strictObject({
       allowAdHoc: z.boolean().default(false),
     })
     .prefault({}),
+  auth: z
+    .strictObject({
+      /** false: no password sign-in; the console's one-time link for an admin stays (break-glass). */
+      local: z.boolean().default(true),
+      oidc: OidcConfig.optional(),
+    })
+    .prefault({}),
   notifications: z
     .strictObject({
       /** The sender of e-mail when a channel names none (`vm-orchestrator <vmo@<hostname>>`). */
@@ -118,7 +155,14 @@ export const FileConfig = z.strictObject({
 });
 export type FileConfig = z.infer<typeof FileConfig>;
 
-export interface Config extends FileConfig {
+/** `auth.oidc` as the server uses it: the client secret read, the redirect URI known. */
+export type OidcSettings = Omit<
+  NonNullable<FileConfig['auth']['oidc']>,
+  'clientSecretEnv' | 'clientSecretFile'
+> & { clientSecret: string; redirectUri: string; publicUrl: string };
+
+export interface Config extends Omit<FileConfig, 'auth'> {
+  auth: { local: boolean; oidc: OidcSettings | null };
   /** The config file read, or null when none was. */
   file: string | null;
   host: string;
@@ -191,6 +235,62 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
     ),
     databaseUrl,
     adminPassword: env.VMO_ADMIN_PASSWORD || null,
+    auth: resolveAuth(fileConfig, { file, base, env }),
+  };
+}
+
+/**
+ * `auth` as the server uses it: `auth.oidc` with its secret read from the environment or its file
+ * (`base`: the folder a relative secret file is read from). Throws ConfigError when it cannot be.
+ */
+export function resolveAuth(
+  fileConfig: Pick<FileConfig, 'auth' | 'security'>,
+  where: { file: string | null; base: string; env: NodeJS.ProcessEnv },
+): Config['auth'] {
+  return {
+    local: fileConfig.auth.local,
+    oidc: oidcSettings(fileConfig, where.file ?? '(no config file)', where.base, where.env),
+  };
+}
+
+function oidcSettings(
+  fileConfig: Pick<FileConfig, 'auth' | 'security'>,
+  file: string,
+  base: string,
+  env: NodeJS.ProcessEnv,
+): OidcSettings | null {
+  const fromEnv = (name: string) => env[name] || undefined;
+  const oidc = fileConfig.auth.oidc;
+  if (!oidc) return null;
+  const { clientSecretEnv, clientSecretFile, ...rest } = oidc;
+  const publicUrl = fileConfig.security.publicUrl;
+  if (!publicUrl)
+    throw new ConfigError(
+      `${file}: auth.oidc: needs security.publicUrl (the redirect URI is <publicUrl>/api/auth/oidc/callback)`,
+    );
+  let secret: string | undefined;
+  if (clientSecretEnv) {
+    secret = fromEnv(clientSecretEnv);
+    if (!secret)
+      throw new ConfigError(`${file}: auth.oidc.clientSecretEnv: ${clientSecretEnv} is not set`);
+  } else {
+    const secretFile = resolvePath(base, clientSecretFile!);
+    try {
+      secret = readFileSync(secretFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(
+        `${file}: auth.oidc.clientSecretFile: ${secretFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`,
+      );
+    }
+    if (!secret)
+      throw new ConfigError(`${file}: auth.oidc.clientSecretFile: ${secretFile} is empty`);
+  }
+  const root = publicUrl.replace(/\/+$/, '');
+  return {
+    ...rest,
+    clientSecret: secret,
+    publicUrl: root,
+    redirectUri: `${root}/api/auth/oidc/callback`,
   };
 }
 

@@ -2,6 +2,7 @@
 import { AuditQueries } from './auth/audit.queries.js';
 import { AuthEvents } from './auth/auth.events.js';
 import { AuthService } from './auth/auth.service.js';
+import { OidcService } from './auth/oidc.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { UsersService } from './auth/users.service.js';
 import { CatalogService } from './catalog/catalog.service.js';
@@ -66,6 +67,8 @@ export interface Services {
   /** User management for admins. */
   accounts: UsersService;
   tokens: TokensService;
+  /** How one may sign in: a password (`auth.local`), single sign-on when configured. */
+  signIn: { local: boolean; oidc: OidcService | null };
   /** Failed sign-ins per address and user, counted in the database for every instance. */
   loginLimits: LoginLimitsRepository;
   auditLog: AuditQueries;
@@ -109,6 +112,7 @@ export interface ServiceOptions {
     | 'security'
     | 'terminal'
     | 'fanout'
+    | 'auth'
   >;
   /** ssh ControlMaster sockets live under it. */
   dataDir: string;
@@ -345,6 +349,7 @@ export function createServices(opts: ServiceOptions): Services {
   });
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();
+  const tokensRepo = new TokensRepository(db.db);
   const auth = new AuthService({
     users,
     links: new LoginLinksRepository(db.db),
@@ -363,7 +368,20 @@ export function createServices(opts: ServiceOptions): Services {
       events: authEvents,
       hashPassword: (p) => auth.hashPassword(p),
     }),
-    tokens: new TokensService({ tokens: new TokensRepository(db.db), audit, events: authEvents }),
+    tokens: new TokensService({ tokens: tokensRepo, audit, events: authEvents }),
+    signIn: {
+      local: config.auth.local,
+      oidc: config.auth.oidc
+        ? new OidcService(config.auth.oidc, {
+            users,
+            sessions,
+            tokens: tokensRepo,
+            audit,
+            events: authEvents,
+            log,
+          })
+        : null,
+    },
     loginLimits,
     auditLog: new AuditQueries({ audit }),
     authEvents,

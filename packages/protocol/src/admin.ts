@@ -10,7 +10,11 @@ export const Password = z
   .max(1024, 'at most 1024 characters');
 
 /** A user as an admin sees it: the public fields plus whether it may sign in. */
-export const ManagedUser = User.extend({ disabled: z.boolean() });
+export const ManagedUser = User.extend({
+  disabled: z.boolean(),
+  /** An SSO user's groups at their last sign-in (those the role map knows first); null otherwise. */
+  ssoGroups: z.array(z.string()).nullable(),
+});
 export type ManagedUser = z.infer<typeof ManagedUser>;
 
 export const CreateUser = z.strictObject({

@@ -18,7 +18,7 @@ import {
   UpdateUser,
   UserId,
 } from './admin.js';
-import { LoginRequest } from './auth.js';
+import { AuthProviders, LoginRequest, LogoutRedirect, OidcLoginQuery } from './auth.js';
 import {
   CatalogRefreshed,
   ContainerNames,
@@ -100,7 +100,7 @@ export type Access = 'public' | Role;
 export type Rule = 'public' | 'signedIn' | GlobalAction;
 
 export interface Success {
-  status: 200 | 201 | 202 | 204 | 303;
+  status: 200 | 201 | 202 | 204 | 302 | 303;
   description: string;
   /** The JSON body. */
   json?: z.ZodType;
@@ -120,6 +120,8 @@ export interface ApiRoute {
   /** A request without a body is read as `{}` (a re-run: none re-runs the stored request as it was). */
   optionalBody?: true;
   ok: Success;
+  /** Other successful answers it may give (logout: 200 with a redirect for a single sign-on user). */
+  also?: Success[];
   /** Codes the route answers besides those its access, method, body and query imply (impliedErrors). */
   errors?: ErrorCode[];
   /** Fields an error body carries besides `error`, by code: health's 503 is a Health as well. */
@@ -216,9 +218,11 @@ export const ROUTE_TABLE = {
     logout: {
       method: 'POST',
       path: '/api/auth/logout',
-      summary: 'End this session (a token has none: 400, revoke it instead)',
+      summary:
+        "End this session (a token has none: 400, revoke it instead). A single sign-on user whose provider offers RP-initiated logout gets 200 `{redirect}` instead of 204: the provider's end-session URL, for the browser to go on to",
       allow: 'signedIn',
       ok: noContent('signed out'),
+      also: [json(LogoutRedirect, 'signed out here; go on to the provider to sign out there', 200)],
     },
     me: {
       method: 'GET',
@@ -235,6 +239,39 @@ export const ROUTE_TABLE = {
       body: ChangePassword,
       ok: noContent('changed'),
       errors: ['RATE_LIMITED'],
+    },
+    providers: {
+      method: 'GET',
+      path: '/api/auth/providers',
+      summary: 'How one may sign in here: a password (`auth.local`), single sign-on (its name)',
+      allow: 'public',
+      ok: json(AuthProviders, 'the ways to sign in'),
+    },
+    oidcLogin: {
+      method: 'GET',
+      path: '/api/auth/oidc/login',
+      summary:
+        'Single sign-on, a browser navigation: to the identity provider (authorization code flow with PKCE S256, state and nonce), back at `returnTo` (a path of this site; anything else is `/`)',
+      allow: 'public',
+      query: OidcLoginQuery,
+      ok: {
+        status: 302,
+        description:
+          'to the provider, or to `/login?error=SSO_PROVIDER_UNAVAILABLE` or `SSO_DISABLED`',
+      },
+    },
+    oidcCallback: {
+      method: 'GET',
+      path: '/api/auth/oidc/callback',
+      summary:
+        "The redirect URI registered at the provider: checks state, PKCE and nonce, maps the user's groups to a role, opens a session",
+      allow: 'public',
+      ok: {
+        status: 302,
+        description:
+          'to `returnTo` signed in, or to `/login?error=<code>`: SSO_NO_ROLE, SSO_INVALID, SSO_PROVIDER_UNAVAILABLE, SSO_DISABLED or SSO_CONFLICT',
+      },
+      errors: ['DB_UNAVAILABLE'],
     },
     loginLink: {
       method: 'GET',

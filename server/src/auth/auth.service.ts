@@ -19,6 +19,7 @@ export function toUser(row: UserRow): User {
     id: row.id,
     username: row.username,
     role: row.role,
+    provider: row.provider,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -144,6 +145,11 @@ export class AuthService {
   ): Promise<void> {
     const { source } = how;
     const row = await this.deps.users.findById(user.id);
+    if (row?.provider === 'oidc')
+      throw new AppError(
+        'VALIDATION',
+        'you sign in through single sign-on: your password is kept by your identity provider',
+      );
     const proven =
       !!row &&
       (!row.password_hash ||

@@ -14,6 +14,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const toManagedUser = (row: UserRow): ManagedUser => ({
   ...toUser(row),
   disabled: row.disabled,
+  ssoGroups: row.sso_groups,
 });
 
 export interface UsersServiceDeps {
@@ -55,6 +56,11 @@ export class UsersService {
       req.password === undefined ? undefined : await this.deps.hashPassword(req.password);
     const { before, after } = await this.deps.users.exclusively(async (users) => {
       const before = await this.find(users, id);
+      if (hash !== undefined && before.provider === 'oidc')
+        throw new AppError(
+          'VALIDATION',
+          `${before.username} signs in through single sign-on and has no local password to reset`,
+        );
       const losesAdmin =
         before.role === 'admin' &&
         !before.disabled &&

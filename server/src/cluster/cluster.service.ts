@@ -112,10 +112,10 @@ export class ClusterService implements BusRelay, Peers {
   // ---- Peers ----
 
   async cancel(owner: string, jobId: string, user: User, source: string | null): Promise<void> {
-    const { id, username, role, createdAt } = user;
+    const { id, username, role, provider, createdAt } = user;
     await this.o.channel.notify(
       pack(this.o.instanceId, [
-        { k: { to: owner, jobId, user: { id, username, role, createdAt }, source } },
+        { k: { to: owner, jobId, user: { id, username, role, provider, createdAt }, source } },
       ]),
     );
   }

@@ -13,6 +13,7 @@ import * as m0011 from './migrations/0011_unseen_ends.js';
 import * as m0012 from './migrations/0012_notifications.js';
 import * as m0013 from './migrations/0013_search.js';
 import * as m0014 from './migrations/0014_seq_ahead.js';
+import * as m0015 from './migrations/0015_sso.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012_notifications': m0012,
   '0013_search': m0013,
   '0014_seq_ahead': m0014,
+  '0015_sso': m0015,
 };
 
 /** Every migration, in the order they run on a new database. */

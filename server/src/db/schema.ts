@@ -18,6 +18,12 @@ export interface UsersTable {
   role: 'viewer' | 'operator' | 'admin';
   disabled: Generated<boolean>;
   created_at: Generated<Date>;
+  /** `oidc`: signs in through the identity provider only (no password_hash). */
+  provider: Generated<'local' | 'oidc'>;
+  /** An SSO user's `<issuer> <sub>`: how a sign-in finds it again, whatever its name now. */
+  subject: string | null;
+  /** An SSO user's groups at its last sign-in. */
+  sso_groups: string[] | null;
 }
 
 export interface SessionsTable {

@@ -54,6 +54,9 @@ export class TokensRepository {
         'users.disabled',
         'users.password_hash',
         'users.created_at as user_created_at',
+        'users.provider',
+        'users.subject',
+        'users.sso_groups',
       ])
       .where(`tokens.${column}`, '=', value)
       .where((eb) =>
@@ -61,7 +64,17 @@ export class TokensRepository {
       )
       .executeTakeFirst();
     if (!row) return undefined;
-    const { username, role, disabled, password_hash, user_created_at, ...token } = row;
+    const {
+      username,
+      role,
+      disabled,
+      password_hash,
+      user_created_at,
+      provider,
+      subject,
+      sso_groups,
+      ...token
+    } = row;
     return {
       token,
       user: {
@@ -71,12 +84,25 @@ export class TokensRepository {
         disabled,
         password_hash,
         created_at: user_created_at,
+        provider,
+        subject,
+        sso_groups,
       },
     };
   }
 
   async touch(id: string, at: Date): Promise<void> {
     await this.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  /** Deletes every token of the user (an SSO user who lost every group); returns their ids. */
+  async deleteForUser(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .deleteFrom('tokens')
+      .where('user_id', '=', userId)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /** Deletes the user's token; returns it, or undefined when the user has no such token. */

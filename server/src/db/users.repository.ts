@@ -1,7 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, NewUser, UserRow } from './schema.js';
 
-export type UserChange = Partial<Pick<UserRow, 'role' | 'disabled' | 'password_hash'>>;
+export type UserChange = Partial<
+  Pick<UserRow, 'role' | 'disabled' | 'password_hash' | 'username' | 'sso_groups'>
+>;
 
 export class UsersRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -15,6 +17,15 @@ export class UsersRepository {
       .selectFrom('users')
       .selectAll()
       .where('username', '=', username)
+      .executeTakeFirst();
+  }
+
+  /** The SSO user its provider names `subject` (`<issuer> <sub>`). */
+  findBySubject(subject: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('subject', '=', subject)
       .executeTakeFirst();
   }
 

@@ -64,6 +64,7 @@ const ROUTES = {
 const user = (role: User['role']): User => ({
   id: `u-${role}`,
   username: role,
+  provider: 'local',
   role,
   createdAt: '2026-01-01T00:00:00Z',
 });

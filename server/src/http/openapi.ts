@@ -118,18 +118,26 @@ function operation(route: TableRoute, schemas: Components): Record<string, unkno
   };
 }
 
+/** The route's answer, and the others it may give instead (`also`). */
 function success(route: TableRoute, schemas: Components): Record<string, unknown> {
-  const { status, description, json, media } = route.ok;
-  const content = json
-    ? { 'application/json': { schema: schemas.ref(json, 'output') } }
-    : media
-      ? { [media]: {} }
-      : undefined;
-  const headers =
-    status === 303 ? { Location: { schema: { type: 'string' }, required: true } } : undefined;
-  return {
-    [status]: { description, ...(content ? { content } : {}), ...(headers ? { headers } : {}) },
-  };
+  const responses: Record<string, unknown> = {};
+  for (const { status, description, json, media } of [route.ok, ...(route.also ?? [])]) {
+    const content = json
+      ? { 'application/json': { schema: schemas.ref(json, 'output') } }
+      : media
+        ? { [media]: {} }
+        : undefined;
+    const headers =
+      status === 302 || status === 303
+        ? { Location: { schema: { type: 'string' }, required: true } }
+        : undefined;
+    responses[status] = {
+      description,
+      ...(content ? { content } : {}),
+      ...(headers ? { headers } : {}),
+    };
+  }
+  return responses;
 }
 
 /** One response per status, its body one of the codes the route answers with that status. */

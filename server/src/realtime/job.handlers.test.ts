@@ -18,6 +18,7 @@ const ID = '0b1c2d3e-0000-4000-8000-000000000001';
 const user = (role: User['role']): User => ({
   id: `u-${role}`,
   username: role,
+  provider: 'local',
   role,
   createdAt: '2026-01-01T00:00:00Z',
 });

@@ -118,6 +118,13 @@ const REST: Record<string, Row> = {
     fresh: true,
   },
   'GET /api/auth/me': { call: () => ({ path: '/api/auth/me' }), expect: all(200) },
+  'GET /api/auth/providers': { call: () => ({ path: '/api/auth/providers' }), expect: all(200) },
+  // Browser navigations: without a provider configured, back to the sign-in page (SSO_DISABLED).
+  'GET /api/auth/oidc/login': { call: () => ({ path: '/api/auth/oidc/login' }), expect: all(302) },
+  'GET /api/auth/oidc/callback': {
+    call: () => ({ path: '/api/auth/oidc/callback?code=x&state=y' }),
+    expect: all(302),
+  },
   'POST /api/auth/password': {
     call: ({ caller }) => ({
       path: '/api/auth/password',
@@ -359,6 +366,9 @@ const PUBLIC = new Set([
   'GET /api/health',
   'GET /api/openapi.json',
   'POST /api/auth/login',
+  'GET /api/auth/providers',
+  'GET /api/auth/oidc/login',
+  'GET /api/auth/oidc/callback',
   'GET /auth/link/:token',
   'POST /api/triggers/:id',
 ]);

@@ -75,7 +75,9 @@ describe('users, tokens and the audit log', () => {
         id: u.id,
         username: u.username,
         role: 'operator',
+        provider: 'local',
         disabled: false,
+        ssoGroups: null,
         createdAt: expect.any(String),
       });
       expect(JSON.stringify(list)).not.toMatch(/argon|hash|password/i);
@@ -135,7 +137,13 @@ describe('users, tokens and the audit log', () => {
       expect(await disableSelf.json()).toMatchObject({
         error: { code: 'CONFLICT', message: 'you cannot disable yourself; another admin can' },
       });
-      const actor = { id: me.id, username: 'test', role: 'admin' as const, createdAt: '' };
+      const actor = {
+        id: me.id,
+        username: 'test',
+        role: 'admin' as const,
+        provider: 'local' as const,
+        createdAt: '',
+      };
       const results = await Promise.allSettled(
         [me.id, second.id].map((id) =>
           t.services.accounts.update(id, { role: 'viewer' }, actor, null),

@@ -25,6 +25,8 @@ declare module 'express-session' {
     userId?: string;
     /** When this session was opened by a one-time link (ms since epoch): see LINK_GRACE_MS. */
     viaLinkAt?: number;
+    /** A single sign-on session: the provider's ID token, the hint of an RP-initiated logout. */
+    sso?: { idToken?: string };
   }
 }
 

@@ -27,7 +27,13 @@ const TARGETS = [
   target('console', { interactive: true }),
 ];
 const PROJECT = { alias: 'shop', dir: '/srv/shop' };
-const user = (role: User['role']): User => ({ id: role, username: role, role, createdAt: '' });
+const user = (role: User['role']): User => ({
+  id: role,
+  username: role,
+  role,
+  provider: 'local',
+  createdAt: '',
+});
 
 function context(opts: { protect?: Protection; unreachable?: string[]; adHoc?: boolean } = {}) {
   const catalog = {

@@ -1,5 +1,5 @@
 // Sign-in, sign-out and "who am I" (SPEC §4: sessions are httpOnly cookies the page never sees).
-import type { LoginRequest } from '@vmo/protocol';
+import type { AuthProviders, LoginRequest, LogoutRedirect } from '@vmo/protocol';
 import type { Caller } from '$lib/components/jobs/permissions.js';
 import { clearBackend, loadBackend } from '$lib/settings/backend.js';
 import { ROUTE_TABLE } from '@vmo/protocol';
@@ -27,8 +27,28 @@ export async function login(credentials: LoginRequest): Promise<void> {
   await call(ROUTE_TABLE.auth.login, { body: credentials }, { redirectOn401: false });
 }
 
-export async function logout(): Promise<void> {
+/**
+ * Signs out here. For a single sign-on user whose provider offers RP-initiated logout, the
+ * provider's end-session URL to go on to (signing out there too); null otherwise.
+ */
+export async function logout(): Promise<string | null> {
   // Under the backend-URL override the token is the credential: forgetting it signs out.
-  if (loadBackend()) return clearBackend();
-  await call(ROUTE_TABLE.auth.logout, {}, { redirectOn401: false });
+  if (loadBackend()) {
+    clearBackend();
+    return null;
+  }
+  const answer = (await call(ROUTE_TABLE.auth.logout, {}, { redirectOn401: false })) as
+    LogoutRedirect | undefined;
+  return answer?.redirect ?? null;
+}
+
+/** How one may sign in here (the sign-in page asks before showing its form). */
+export function fetchProviders(fetchFn?: typeof fetch): Promise<AuthProviders> {
+  return call(ROUTE_TABLE.auth.providers, {}, { fetch: fetchFn, redirectOn401: false });
+}
+
+/** Where the browser goes to sign in with the identity provider, landing on `next` after. */
+export function ssoLoginUrl(next: string): string {
+  const path = ROUTE_TABLE.auth.oidcLogin.path;
+  return next === '/' ? path : `${path}?returnTo=${encodeURIComponent(next)}`;
 }

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { job } from '$lib/testing/job.js';
 import { filterFromUrl, filterToSearch, matchesFilter } from './job-filter.js';
 
-const me: User = { id: 'u1', username: 'dana', role: 'operator', createdAt: '' };
+const me: User = {
+  id: 'u1',
+  username: 'dana',
+  role: 'operator',
+  provider: 'local',
+  createdAt: '',
+};
 
 describe(filterFromUrl.name, () => {
   it('round-trips through the URL and ignores unknown statuses', () => {
