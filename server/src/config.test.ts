@@ -190,6 +190,7 @@ describe(loadConfig.name, () => {
           groupsClaim: 'groups',
           roles: { ops: 'admin', devs: 'operator' },
           defaultRole: null,
+          checkMinutes: 5,
           publicUrl: 'https://vmo.example.com',
           redirectUri: 'https://vmo.example.com/api/auth/oidc/callback',
         },

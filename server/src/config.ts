@@ -37,6 +37,11 @@ const OidcConfig = z
     roles: z.record(z.string().min(1), Role).default({}),
     /** The role of a user in no mapped group; null refuses the sign-in. */
     defaultRole: Role.nullable().default(null),
+    /**
+     * How often a signed-in user's groups are asked of the provider again (with the refresh token
+     * it gave at sign-in, when it gave one); 0: only at each sign-in.
+     */
+    checkMinutes: z.number().nonnegative().default(5),
   })
   .refine((o) => !(o.clientSecretEnv && o.clientSecretFile), {
     message: 'give clientSecretEnv or clientSecretFile, not both',

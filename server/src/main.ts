@@ -194,6 +194,8 @@ async function serve(
   const stopDispatcher = services.dispatcher.start();
   // Search: the jobs' output indexed in the background, out of the live path.
   const stopIndexer = config.search.enabled ? services.indexer.start() : async () => {};
+  // Single sign-on: signed-in users' groups asked of the provider again every checkMinutes.
+  const stopSsoChecks = services.signIn.oidc?.start() ?? (async () => {});
 
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -206,6 +208,7 @@ async function serve(
     await stopScheduler?.();
     await stopDispatcher();
     await stopIndexer();
+    await stopSsoChecks();
     await services.jobs.shutdown();
     await services.cluster?.stop();
     await app.close();

@@ -20,6 +20,8 @@ import { LoginLimitsRepository } from './db/login-limits.repository.js';
 import { LoginLinksRepository } from './db/login-links.repository.js';
 import { SessionsRepository } from './db/sessions.repository.js';
 import { TokensRepository } from './db/tokens.repository.js';
+import { SettingsRepository } from './db/settings.repository.js';
+import { SsoGrantsRepository } from './db/sso-grants.repository.js';
 import { UsersRepository } from './db/users.repository.js';
 import { SchedulesRepository } from './db/schedules.repository.js';
 import { SavedRuns } from './schedules/saved-runs.js';
@@ -376,6 +378,8 @@ export function createServices(opts: ServiceOptions): Services {
             users,
             sessions,
             tokens: tokensRepo,
+            grants: new SsoGrantsRepository(db.db),
+            settings: new SettingsRepository(db.db),
             audit,
             events: authEvents,
             log,

@@ -6,6 +6,8 @@ export const AUDIT_ACTIONS = [
   'login',
   'login.failed',
   'logout',
+  /** A single sign-on user's groups asked of the provider again between sign-ins. */
+  'sso.check',
   'password.change',
   'job.run',
   'job.adhoc',

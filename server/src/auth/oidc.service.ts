@@ -1,18 +1,25 @@
 // Single sign-on with an OpenID provider (issue 27): the authorization code flow with PKCE S256,
 // state and nonce (openid-client does the protocol), and what a sign-in does here: the user found by
 // its provider's subject, created or updated, its role derived again from its groups, and
-// everything of it ended when no group gives it a role any more. Never touches HTTP.
+// everything of it ended when no group gives it a role any more. Between sign-ins, a session the
+// provider gave a refresh token to is checked again every `checkMinutes` the same way. Never
+// touches HTTP.
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { ROLE_RANK, Username, type Role, type SsoError, type User } from '@vmo/protocol';
 import type { OidcSettings } from '../config.js';
 import type { AuditRepository } from '../db/audit.repository.js';
+import type { SsoGrantRow, SsoGrantsRepository } from '../db/sso-grants.repository.js';
 import type { UserRow } from '../db/schema.js';
 import type { SessionsRepository } from '../db/sessions.repository.js';
+import type { SettingsRepository } from '../db/settings.repository.js';
 import type { TokensRepository } from '../db/tokens.repository.js';
 import type { UsersRepository } from '../db/users.repository.js';
 import type { Logger } from '../logger.js';
+import { WorkLoop } from '../loop.js';
 import type { AuthEvents } from './auth.events.js';
 import { toUser } from './auth.service.js';
+import { sealer, type Sealer } from './sealing.js';
 
 /** A sign-in that came back refused: the code `/login?error=` names, and why, for the log. */
 export class SsoRefused extends Error {
@@ -61,18 +68,36 @@ function unreachable(err: unknown): boolean {
   return cause instanceof Response && cause.status >= 500;
 }
 
+/** Who the provider says the user is, from the ID token and, for what it lacks, userinfo. */
+interface Identity {
+  subject: string;
+  groups: string[];
+  /** The username claim as sent (null when absent). */
+  name: unknown;
+}
+
+/** What the token endpoint answered, from a code or a refresh token. */
+type TokenSet = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+
 export interface OidcDeps {
   users: UsersRepository;
   sessions: SessionsRepository;
   tokens: TokensRepository;
+  grants: SsoGrantsRepository;
+  /** Where the key that seals refresh tokens at rest is kept (one for every instance). */
+  settings: SettingsRepository;
   audit: AuditRepository;
   events: AuthEvents;
   log: Logger;
 }
 
+/** Grants checked in one round. */
+const CHECK_BATCH = 50;
+
 export class OidcService {
   /** The provider's metadata once discovered; a failed discovery is tried again at the next sign-in. */
   #configuration: Promise<client.Configuration> | null = null;
+  #sealer: Promise<Sealer> | null = null;
 
   constructor(
     readonly settings: OidcSettings,
@@ -101,6 +126,18 @@ export class OidcService {
         );
       });
     return this.#configuration;
+  }
+
+  /** Seals refresh tokens at rest, under a key of their own kept in the database. */
+  private sealer(): Promise<Sealer> {
+    this.#sealer ??= this.deps.settings
+      .getOrCreate('sso_seal_key', () => randomBytes(32).toString('hex'))
+      .then((key) => sealer(key, 'sso refresh token'))
+      .catch((err: unknown) => {
+        this.#sealer = null;
+        throw err;
+      });
+    return this.#sealer;
   }
 
   /** Where to send the browser, and what it must bring back. */
@@ -132,7 +169,7 @@ export class OidcService {
     query: URLSearchParams,
     pending: PendingSignIn | null,
     source: string | null,
-  ): Promise<{ user: User; idToken: string | undefined }> {
+  ): Promise<{ user: User; idToken: string | undefined; refreshToken: string | undefined }> {
     const refuse = async (
       code: SsoError,
       reason: string,
@@ -155,7 +192,12 @@ export class OidcService {
     };
     if (!pending)
       return refuse('SSO_INVALID', 'no sign-in was started in this browser (or it expired)');
-    const config = await this.configuration();
+    let config: client.Configuration;
+    try {
+      config = await this.configuration();
+    } catch (err) {
+      return refuse('SSO_PROVIDER_UNAVAILABLE', (err as Error).message);
+    }
     const current = new URL(this.settings.redirectUri);
     current.search = query.toString();
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
@@ -174,24 +216,15 @@ export class OidcService {
       }
       return refuse('SSO_INVALID', why);
     }
-    const idClaims = tokens.claims()!;
-    let claims: Record<string, unknown> = idClaims;
-    const { usernameClaim, groupsClaim } = this.settings;
-    const lacking = !(usernameClaim in claims) || !(groupsClaim in claims);
-    if (lacking && tokens.access_token && config.serverMetadata().userinfo_endpoint) {
-      try {
-        claims = {
-          ...(await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)),
-          ...idClaims,
-        };
-      } catch (err) {
-        if (unreachable(err)) return refuse('SSO_PROVIDER_UNAVAILABLE', describe(err));
-        return refuse('SSO_INVALID', `the provider's userinfo: ${describe(err)}`);
-      }
+    let who: Identity;
+    try {
+      who = await this.identity(config, tokens);
+    } catch (err) {
+      if (unreachable(err)) return refuse('SSO_PROVIDER_UNAVAILABLE', describe(err));
+      return refuse('SSO_INVALID', `the provider's userinfo: ${describe(err)}`);
     }
-    const subject = `${config.serverMetadata().issuer} ${idClaims.sub}`;
-    const groups = groupsOf(claims[groupsClaim]);
-    const name = claims[usernameClaim];
+    const { subject, groups, name } = who;
+    const { usernameClaim } = this.settings;
     const username = Username.safeParse(name);
     const row = await this.deps.users.findBySubject(subject);
     if (!username.success)
@@ -207,7 +240,7 @@ export class OidcService {
         'SSO_NO_ROLE',
         groups.length
           ? `none of the groups ${groups.join(', ')} is given a role here`
-          : `the provider sent no groups (claim ${groupsClaim})`,
+          : `the provider sent no groups (claim ${this.settings.groupsClaim})`,
         { row, username: username.data, groups },
       );
     }
@@ -236,7 +269,118 @@ export class OidcService {
         ...(given.from.length === 0 ? { defaultRole: true } : {}),
       },
     });
-    return { user: toUser(signedIn), idToken: tokens.id_token };
+    return {
+      user: toUser(signedIn),
+      idToken: tokens.id_token,
+      refreshToken: tokens.refresh_token,
+    };
+  }
+
+  /** The session `sid` opened with this refresh token: its groups are checked again from now on. */
+  async remember(sid: string, userId: string, refreshToken: string): Promise<void> {
+    await this.deps.grants.keep(sid, userId, (await this.sealer()).seal(refreshToken));
+  }
+
+  /** Checks the sessions due every `checkMinutes` (0: never); stop() waits for a round under way. */
+  start(): () => Promise<void> {
+    const everyMs = this.settings.checkMinutes * 60_000;
+    if (everyMs === 0) return () => Promise.resolve();
+    const loop = new WorkLoop(
+      async () => (await this.check(everyMs)) === CHECK_BATCH,
+      Math.min(everyMs / 4, 30_000),
+    );
+    return loop.start();
+  }
+
+  /**
+   * One round of checks: the sessions not checked for `olderThanMs`, asked of the provider with
+   * their refresh token. A session the provider no longer honours ends; a user whose groups give
+   * no role any more loses everything; a changed role applies at once. The provider unreachable
+   * changes nothing (it is asked again a period later). Returns how many were checked.
+   */
+  async check(olderThanMs: number): Promise<number> {
+    const due = await this.deps.grants.claimDue(new Date(Date.now() - olderThanMs), CHECK_BATCH);
+    if (due.length === 0) return 0;
+    let config: client.Configuration;
+    try {
+      config = await this.configuration();
+    } catch {
+      return due.length; // down: logged by discovery, tried again next period
+    }
+    for (const grant of due) {
+      try {
+        await this.checkOne(config, grant);
+      } catch (err) {
+        this.deps.log.warn({ err, userId: grant.user_id }, 'single sign-on check failed');
+      }
+    }
+    return due.length;
+  }
+
+  private async checkOne(config: client.Configuration, grant: SsoGrantRow): Promise<void> {
+    const row = await this.deps.users.findById(grant.user_id);
+    if (!row || row.disabled) return; // its sessions ended with the change that did this
+    const audit = (details: Record<string, unknown>) =>
+      this.deps.audit.add({
+        userId: row.id,
+        username: row.username,
+        action: 'sso.check',
+        source: null,
+        details: { via: 'oidc', provider: this.name, ...details },
+      });
+    const box = await this.sealer();
+    const refresh = box.open(grant.refresh_token);
+    let tokens: TokenSet;
+    try {
+      if (!refresh)
+        throw new Error('the stored refresh token does not open (a new session secret?)');
+      tokens = await client.refreshTokenGrant(config, refresh);
+    } catch (err) {
+      if (unreachable(err)) return;
+      // Revoked, expired, or the user is gone at the provider: this session ends.
+      await this.deps.sessions.delete(grant.sid);
+      this.deps.events.emit({ kind: 'session', sid: grant.sid });
+      await audit({ outcome: 'session ended', reason: describe(err) });
+      return;
+    }
+    if (tokens.refresh_token && tokens.refresh_token !== refresh)
+      await this.deps.grants.replace(grant.sid, box.seal(tokens.refresh_token));
+    let who: Identity;
+    try {
+      who = await this.identity(config, tokens);
+    } catch (err) {
+      if (unreachable(err)) return;
+      throw err;
+    }
+    if (who.subject !== row.subject) return; // not this user's grant any more: never act on it
+    const given = roleFromGroups(who.groups, this.settings.roles, this.settings.defaultRole);
+    if (!given) {
+      await this.endEverything(row);
+      await audit({ outcome: 'ended', code: 'SSO_NO_ROLE', groups: who.groups });
+      return;
+    }
+    const after = await this.update(row, row.username, given.role, who.groups);
+    if (after.role !== row.role)
+      await audit({ outcome: 'role', role: after.role, roleFrom: row.role, groups: given.from });
+  }
+
+  /** Who the tokens say the user is; the userinfo endpoint asked for the claims the ID token lacks. */
+  private async identity(config: client.Configuration, tokens: TokenSet): Promise<Identity> {
+    const idClaims = tokens.claims();
+    if (!idClaims) throw new Error('the provider sent no ID token');
+    let claims: Record<string, unknown> = idClaims;
+    const { usernameClaim, groupsClaim } = this.settings;
+    const lacking = !(usernameClaim in claims) || !(groupsClaim in claims);
+    if (lacking && tokens.access_token && config.serverMetadata().userinfo_endpoint)
+      claims = {
+        ...(await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)),
+        ...idClaims,
+      };
+    return {
+      subject: `${config.serverMetadata().issuer} ${idClaims.sub}`,
+      groups: groupsOf(claims[groupsClaim]),
+      name: claims[usernameClaim],
+    };
   }
 
   /** The provider's end-session URL for RP-initiated logout, or null when it offers none. */

@@ -32,6 +32,14 @@ export interface SessionsTable {
   expire: Timestamp;
 }
 
+/** A single sign-on session's refresh token (sealed), for checking its groups between sign-ins. */
+export interface SsoGrantsTable {
+  sid: string;
+  user_id: string;
+  refresh_token: string;
+  checked_at: Generated<Date>;
+}
+
 export interface LoginLinksTable {
   token_hash: string;
   user_id: string;
@@ -270,6 +278,7 @@ export interface Database {
   settings: SettingsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  sso_grants: SsoGrantsTable;
   login_links: LoginLinksTable;
   tokens: TokensTable;
   audit_log: AuditLogTable;

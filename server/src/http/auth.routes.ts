@@ -119,8 +119,10 @@ export function authRoutes(deps: {
         if (rest.length) pendingCookie.set(req, res, rest);
         else pendingCookie.clear(req, res);
         try {
-          const { user, idToken } = await oidc.finish(query, pending, sourceOf(req));
+          const { user, idToken, refreshToken } = await oidc.finish(query, pending, sourceOf(req));
           await signIn(req, user, { idToken });
+          // With a refresh token, the provider is asked again between sign-ins (checkMinutes).
+          if (refreshToken) await oidc.remember(req.sessionID, user.id, refreshToken);
           res.redirect(302, pending!.returnTo);
         } catch (err) {
           if (!(err instanceof SsoRefused)) throw err;

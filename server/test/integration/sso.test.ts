@@ -164,6 +164,55 @@ describe('single sign-on with an OpenID provider', () => {
     expect((await json<Me>(back.client.get('/api/auth/me'))).user.role).toBe('viewer');
   });
 
+  it('asks the provider again between sign-ins: a changed role applies, no role ends everything', async () => {
+    op.accounts.set('ivan-sub', { username: 'ivan', groups: ['deployers'] });
+    const { client } = await signIn(t, 'ivan-sub');
+    const { token } = await json<CreatedToken>(client.post('/api/tokens', { name: 'ci' }));
+    const viaToken = new HttpClient(t.baseUrl, { authorization: `Bearer ${token}` });
+    const oidc = t.services.signIn.oidc!;
+
+    op.accounts.get('ivan-sub')!.groups = ['platform-admins'];
+    await oidc.check(0);
+    expect((await json<Me>(client.get('/api/auth/me'))).user.role).toBe('admin');
+    expect(await lastAudit(admin, 'sso.check')).toMatchObject({
+      user: { username: 'ivan' },
+      details: { outcome: 'role', role: 'admin', roleFrom: 'operator' },
+    });
+
+    // The provider down: nothing changes, it is asked again next time.
+    await op.stop();
+    try {
+      await oidc.check(0);
+    } finally {
+      await op.start();
+    }
+    expect((await client.get('/api/auth/me')).status).toBe(200);
+
+    const socket = await client.socket();
+    const gone = new Promise((resolve) => socket.once('disconnect', resolve));
+    op.accounts.get('ivan-sub')!.groups = ['marketing'];
+    await oidc.check(0);
+    await gone;
+    expect((await client.get('/api/auth/me')).status).toBe(401);
+    expect((await viaToken.get('/api/auth/me')).status).toBe(401);
+    expect((await lastAudit(admin, 'sso.check')).details).toMatchObject({
+      outcome: 'ended',
+      code: 'SSO_NO_ROLE',
+      groups: ['marketing'],
+    });
+  });
+
+  it('ends a session the provider no longer honours', async () => {
+    op.accounts.set('judy-sub', { username: 'judy', groups: ['engineers'] });
+    const { client } = await signIn(t, 'judy-sub');
+    op.accounts.delete('judy-sub'); // gone at the provider: its refresh token is refused
+    await t.services.signIn.oidc!.check(0);
+    expect((await client.get('/api/auth/me')).status).toBe(401);
+    expect((await lastAudit(admin, 'sso.check')).details).toMatchObject({
+      outcome: 'session ended',
+    });
+  });
+
   it('refuses a tampered state', async () => {
     op.accounts.set('frank-sub', { username: 'frank', groups: ['engineers'] });
     const b = new FlowBrowser();

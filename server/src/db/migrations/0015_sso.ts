@@ -1,6 +1,8 @@
 // Single sign-on (issue 27): a user signs in with a local password or through the OpenID provider.
 // An SSO user is found again by its provider's subject (issuer and `sub`), never by its name alone,
-// and keeps the groups of its last sign-in for the Users page.
+// and keeps the groups of its last sign-in for the Users page. A session opened through a provider
+// that gave a refresh token keeps it (sealed) in sso_grants, so the server can ask the provider
+// again between sign-ins whether the user still holds its groups; it goes with its session.
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -13,9 +15,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ADD CONSTRAINT users_sso_no_password CHECK (provider = 'local' OR password_hash IS NULL)
   `.execute(db);
   await sql`CREATE UNIQUE INDEX users_subject_key ON users (subject)`.execute(db);
+  await sql`
+    CREATE TABLE sso_grants (
+      sid varchar PRIMARY KEY REFERENCES sessions (sid) ON DELETE CASCADE,
+      user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+      refresh_token text NOT NULL,
+      checked_at timestamptz NOT NULL DEFAULT now()
+    )
+  `.execute(db);
+  await sql`CREATE INDEX sso_grants_checked_at ON sso_grants (checked_at)`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE sso_grants`.execute(db);
   await sql`DROP INDEX users_subject_key`.execute(db);
   await sql`
     ALTER TABLE users

@@ -1,9 +1,8 @@
-// A value the browser carries but can neither read nor alter: AES-256-GCM under a key derived from
-// the session secret (shared by every instance), with its own expiry. Holds a single sign-on's
-// state, nonce and PKCE verifier between the redirect to the provider and its way back, so an
-// anonymous visitor leaves no row behind.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+// A value the browser carries but can neither read nor alter (sealed: auth/sealing.ts), with its
+// own expiry. Holds a single sign-on's state, nonce and PKCE verifier between the redirect to the
+// provider and its way back, so an anonymous visitor leaves no row behind.
 import type { Request, Response } from 'express';
+import { sealer } from '../../auth/sealing.js';
 
 export interface SealedCookie<T> {
   /** Sets the cookie to `value`, valid for the cookie's lifetime from now. */
@@ -21,7 +20,7 @@ export function sealedCookie<T>(opts: {
   path: string;
   maxAgeMs: number;
 }): SealedCookie<T> {
-  const key = Buffer.from(hkdfSync('sha256', opts.secret, '', `vmo ${opts.purpose}`, 32));
+  const box = sealer(opts.secret, opts.purpose);
   const options = (req: Request) => ({
     httpOnly: true,
     sameSite: 'lax' as const,
@@ -30,36 +29,18 @@ export function sealedCookie<T>(opts: {
   });
   return {
     set(req, res, value) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const plain = JSON.stringify({ v: value, exp: Date.now() + opts.maxAgeMs });
-      const sealed = Buffer.concat([
-        iv,
-        cipher.update(plain, 'utf8'),
-        cipher.final(),
-        cipher.getAuthTag(),
-      ]);
-      res.cookie(opts.name, sealed.toString('base64url'), {
-        ...options(req),
-        maxAge: opts.maxAgeMs,
-      });
+      const sealed = box.seal(JSON.stringify({ v: value, exp: Date.now() + opts.maxAgeMs }));
+      res.cookie(opts.name, sealed, { ...options(req), maxAge: opts.maxAgeMs });
     },
     get(req) {
       const text = readCookie(req.headers.cookie, opts.name);
-      if (!text) return null;
+      const plain = text ? box.open(text) : null;
+      if (!plain) return null;
       try {
-        const sealed = Buffer.from(text, 'base64url');
-        if (sealed.length < 12 + 16 + 1) return null;
-        const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
-        decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-        const plain = Buffer.concat([
-          decipher.update(sealed.subarray(12, sealed.length - 16)),
-          decipher.final(),
-        ]).toString('utf8');
         const { v, exp } = JSON.parse(plain) as { v: T; exp: number };
         return Date.now() < exp ? v : null;
       } catch {
-        return null; // altered, or sealed under another secret
+        return null;
       }
     },
     clear(req, res) {
