@@ -46,7 +46,7 @@ export function roleFromGroups(
   map: Record<string, Role>,
   defaultRole: Role | null,
 ): { role: Role; from: string[] } | null {
-  const mapped = groups.filter((g) => Object.hasOwn(map, g));
+  const mapped = [...new Set(groups)].filter((g) => Object.hasOwn(map, g));
   if (mapped.length === 0) return defaultRole ? { role: defaultRole, from: [] } : null;
   const role = mapped.map((g) => map[g]!).reduce((a, b) => (ROLE_RANK[b] > ROLE_RANK[a] ? b : a));
   return { role, from: mapped.filter((g) => map[g] === role) };
