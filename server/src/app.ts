@@ -122,7 +122,7 @@ export function createApp(deps: AppDeps): App {
   api.use(triggersRoutes(deps.services));
   api.use(notificationsRoutes(deps.services));
   api.use(searchRoutes(deps.services));
-  api.use(auditRoutes(deps.services));
+  api.use(auditRoutes({ ...deps.services, log: deps.log }));
   api.use(notFound);
   app.use('/api', api);
   app.use(metricsRoutes({ metrics: deps.services.metrics, auth, tokens, session, access }));

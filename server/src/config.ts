@@ -126,6 +126,31 @@ export const FileConfig = z.strictObject({
       oidc: OidcConfig.optional(),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      /** Entries older than this many days are deleted (the chain stays verifiable); null keeps all. */
+      retentionDays: posInt.nullable().default(null),
+      /** Back every entry up to this DynamoDB table (partition key `id`, a string). */
+      dynamodb: z
+        .strictObject({
+          table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
+          region: z.string().min(1),
+          endpoint: z.url().nullable().default(null),
+        })
+        .optional(),
+      /** Or ship batches to this Lambda function (deploy/audit-lambda), which writes the table. */
+      lambda: z
+        .strictObject({
+          functionName: z.string().min(1).max(170),
+          region: z.string().min(1),
+          endpoint: z.url().nullable().default(null),
+        })
+        .optional(),
+    })
+    .refine((a) => !(a.dynamodb && a.lambda), {
+      message: 'give dynamodb or lambda, not both (the Lambda writes the table itself)',
+    })
+    .prefault({}),
   notifications: z
     .strictObject({
       /** The sender of e-mail when a channel names none (`vm-orchestrator <vmo@<hostname>>`). */

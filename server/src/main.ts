@@ -194,6 +194,10 @@ async function serve(
   const stopDispatcher = services.dispatcher.start();
   // Search: the jobs' output indexed in the background, out of the live path.
   const stopIndexer = config.search.enabled ? services.indexer.start() : async () => {};
+  // The audit trail: its retention, and its backup (DynamoDB or Lambda) when configured.
+  const stopAuditRetention = services.auditTrail.startRetention();
+  const stopAuditBackup = services.auditBackup?.start() ?? (async () => {});
+  if (services.auditBackup) log.info({ target: services.auditBackup.target }, 'audit backup on');
   // Single sign-on: signed-in users' groups asked of the provider again every checkMinutes.
   const stopSsoChecks = services.signIn.oidc?.start() ?? (async () => {});
 
@@ -209,9 +213,12 @@ async function serve(
     await stopDispatcher();
     await stopIndexer();
     await stopSsoChecks();
+    await stopAuditRetention();
     await services.jobs.shutdown();
     await services.cluster?.stop();
     await app.close();
+    // Last: what the shutdown itself audited is shipped too, if the backup answers.
+    await stopAuditBackup();
     await database.close();
     await cluster?.stop();
     rmSync(pidFile, { force: true });

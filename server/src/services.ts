@@ -2,6 +2,8 @@
 import { AuditQueries } from './auth/audit.queries.js';
 import { AuthEvents } from './auth/auth.events.js';
 import { AuthService } from './auth/auth.service.js';
+import { AuditBackup, backupSink } from './audit/audit.backup.js';
+import { AuditTrail } from './audit/audit.trail.js';
 import { OidcService } from './auth/oidc.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { UsersService } from './auth/users.service.js';
@@ -74,6 +76,10 @@ export interface Services {
   /** Failed sign-ins per address and user, counted in the database for every instance. */
   loginLimits: LoginLimitsRepository;
   auditLog: AuditQueries;
+  /** The hash chain verified, the export, retention; main starts its retention. */
+  auditTrail: AuditTrail;
+  /** Null unless audit.dynamodb or audit.lambda: then main starts it. */
+  auditBackup: AuditBackup | null;
   authEvents: AuthEvents;
   catalog: CatalogService;
   jobs: JobService;
@@ -115,6 +121,7 @@ export interface ServiceOptions {
     | 'terminal'
     | 'fanout'
     | 'auth'
+    | 'audit'
   >;
   /** ssh ControlMaster sockets live under it. */
   dataDir: string;
@@ -349,6 +356,20 @@ export function createServices(opts: ServiceOptions): Services {
     dispatcher.nudge();
     indexer.nudge();
   });
+  const sink = backupSink(config.audit);
+  const auditBackup = sink ? new AuditBackup({ db: db.db, sink, log }) : null;
+  if (auditBackup) audit.onAdded = () => auditBackup.nudge();
+  const auditTrail = new AuditTrail({
+    audit,
+    log,
+    retentionDays: config.audit.retentionDays,
+    ...(auditBackup
+      ? {
+          shippedUpTo: () => auditBackup.shippedUpTo(),
+          backupStatus: () => auditBackup.status(),
+        }
+      : {}),
+  });
   const sessions = new SessionsRepository(db.db);
   const authEvents = new AuthEvents();
   const tokensRepo = new TokensRepository(db.db);
@@ -388,6 +409,8 @@ export function createServices(opts: ServiceOptions): Services {
     },
     loginLimits,
     auditLog: new AuditQueries({ audit }),
+    auditTrail,
+    auditBackup,
     authEvents,
     catalog,
     jobs,

@@ -75,8 +75,11 @@ export type AuditAction = z.infer<typeof AuditAction>;
 
 export const AuditEntry = z.object({
   id: z.string(),
+  /** The hash chain (SPEC §2 "Audit chain"): the entry before's hash, and this one's. */
+  prevHash: z.string(),
+  hash: z.string(),
   ts: z.string(),
-  /** Who acted: null for a failed login of an unknown name, or a deleted user's old rows. */
+  /** Who acted: null for a failed login of an unknown name (a deleted user keeps its id here). */
   user: z.object({ id: z.string().nullable(), username: z.string().nullable() }),
   action: z.string(),
   /** What it acted on: a job id, a user name, a token id. */
@@ -86,6 +89,46 @@ export const AuditEntry = z.object({
   details: z.record(z.string(), z.unknown()).nullable(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
+
+/** Where the optional backup of the audit trail (DynamoDB, or a Lambda) stands. */
+export const AuditBackupStatus = z.object({
+  /** `dynamodb:<table>` or `lambda:<function>`. */
+  target: z.string(),
+  /** The last entry the backup holds (entries are shipped in order). */
+  shippedUpTo: z.string().nullable(),
+  /** Entries not shipped yet. */
+  pending: z.number(),
+  /** Why the last attempt failed, while it is failing; null once it works. */
+  lastError: z.string().nullable(),
+});
+export type AuditBackupStatus = z.infer<typeof AuditBackupStatus>;
+
+/** `GET /api/audit/verify`: the hash chain checked from its anchor to its head. */
+export const AuditVerify = z.object({
+  ok: z.boolean(),
+  checked: z.number(),
+  /** The last entry whose link holds; null when none does (or the log is empty). */
+  verifiedUpTo: z.string().nullable(),
+  /** The first entry whose prevHash or hash does not match (after a deleted entry, the next one). */
+  firstBroken: z.object({ id: z.string(), reason: z.string() }).nullable(),
+  /** The last entry retention deleted: the chain starts from its hash. */
+  anchor: z.object({ id: z.string(), hash: z.string() }).nullable(),
+  backup: AuditBackupStatus.nullable(),
+});
+export type AuditVerify = z.infer<typeof AuditVerify>;
+
+const isoTime = z.iso.datetime({
+  offset: true,
+  error: 'an ISO 8601 time, e.g. 2026-12-01T00:00:00Z',
+});
+
+/** `GET /api/audit/export`: oldest first, within [since, until). */
+export const AuditExportQuery = z.strictObject({
+  since: isoTime.optional(),
+  until: isoTime.optional(),
+  format: z.enum(['jsonl', 'csv']).default('jsonl'),
+});
+export type AuditExportQuery = z.infer<typeof AuditExportQuery>;
 
 export const AuditQuery = z.strictObject({
   action: z.string().min(1).max(64).optional(),

@@ -7,8 +7,10 @@ import { ROLE_RANK, type Role } from './auth.js';
 import { decide, type GlobalAction } from './permissions.js';
 import {
   ApiToken,
+  AuditExportQuery,
   AuditPage,
   AuditQuery,
+  AuditVerify,
   ChangePassword,
   CreateToken,
   CreateUser,
@@ -782,6 +784,23 @@ export const ROUTE_TABLE = {
       allow: 'audit.read',
       query: AuditQuery,
       ok: json(AuditPage, 'a page of entries'),
+    },
+    verifyAudit: {
+      method: 'GET',
+      path: '/api/audit/verify',
+      summary:
+        'The hash chain checked from its anchor to its head: the last entry whose link holds, the first that does not and why, and where the backup stands',
+      allow: 'audit.read',
+      ok: json(AuditVerify, 'the chain checked'),
+    },
+    exportAudit: {
+      method: 'GET',
+      path: '/api/audit/export',
+      summary:
+        'The audit trail oldest first within [since, until), streamed as JSON lines or CSV, every entry with its prevHash and hash (checkable offline: docs/AUDIT.md)',
+      allow: 'audit.read',
+      query: AuditExportQuery,
+      ok: { status: 200, media: 'application/x-ndjson', description: 'JSON lines, or text/csv' },
     },
   },
 } satisfies Record<string, Record<string, ApiRoute>>;

@@ -6,6 +6,8 @@ import { AppError } from '../errors.js';
 // Ids are bigserials, which the pg client parses as numbers (client.ts); the contract has strings.
 const toEntry = (r: AuditRow): AuditEntry => ({
   id: String(r.id),
+  prevHash: r.prev_hash,
+  hash: r.hash,
   ts: r.ts.toISOString(),
   user: { id: r.user_id, username: r.username },
   action: r.action,
@@ -25,7 +27,7 @@ export class AuditQueries {
       username: q.user,
       environment: q.environment,
       vm: q.vm,
-      beforeId: q.before,
+      beforeId: q.before === undefined ? undefined : Number(q.before),
       limit: q.limit,
     });
     const more = rows.length > q.limit;

@@ -14,6 +14,7 @@ import * as m0012 from './migrations/0012_notifications.js';
 import * as m0013 from './migrations/0013_search.js';
 import * as m0014 from './migrations/0014_seq_ahead.js';
 import * as m0015 from './migrations/0015_sso.js';
+import * as m0016 from './migrations/0016_audit_chain.js';
 
 /** Listed here, not read from a folder, so the built server needs no file globbing. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013_search': m0013,
   '0014_seq_ahead': m0014,
   '0015_sso': m0015,
+  '0016_audit_chain': m0016,
 };
 
 /** Every migration, in the order they run on a new database. */

@@ -59,7 +59,7 @@ export interface TokensTable {
 }
 
 export interface AuditLogTable {
-  id: Generated<string>;
+  id: number;
   ts: Generated<Date>;
   user_id: string | null;
   username: string | null;
@@ -67,6 +67,27 @@ export interface AuditLogTable {
   target: string | null;
   source: string | null;
   details: Json<Record<string, unknown>> | null;
+  /** The hash of the entry before it (audit/chain.ts), or the anchor's. */
+  prev_hash: string;
+  hash: string;
+}
+
+/** The chain's one row: its head (the last entry) and its anchor (the last one retention deleted). */
+export interface AuditChainTable {
+  one: Generated<boolean>;
+  head_id: number;
+  head_hash: string;
+  anchor_id: Generated<number>;
+  anchor_hash: Generated<string>;
+}
+
+/** Shipping the audit trail to its backup: every entry up to shipped_id is there. */
+export interface AuditBackupTable {
+  one: Generated<boolean>;
+  shipped_id: Generated<number>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  updated_at: Generated<Date>;
 }
 
 export interface ProjectsTable {
@@ -282,6 +303,8 @@ export interface Database {
   login_links: LoginLinksTable;
   tokens: TokensTable;
   audit_log: AuditLogTable;
+  audit_chain: AuditChainTable;
+  audit_backup: AuditBackupTable;
   projects: ProjectsTable;
   vms: VmsTable;
   jobs: JobsTable;

@@ -123,6 +123,22 @@ describe('users, account and audit pages in Chromium', () => {
         await admin.locator(`tr[data-action="${action}"]`).first().waitFor();
       await admin.getByLabel('Action').selectOption('token.revoke');
       await expect.poll(async () => admin.locator('tbody tr').count()).toBe(1);
+      // The chain holds: verified up to the newest entry.
+      const newest = await t.db.db
+        .selectFrom('audit_log')
+        .select('id')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirstOrThrow();
+      await admin.getByText(`Verified up to #${newest.id}`).waitFor();
+      // An edit straight in the database: the page names the entry.
+      await t.db.db
+        .updateTable('audit_log')
+        .set({ source: '10.9.9.9' })
+        .where('id', '=', newest.id - 1)
+        .execute();
+      await admin.getByRole('button', { name: 'Verify again' }).click();
+      await admin.getByText(`its chain breaks at #${newest.id - 1}`).waitFor();
       expect(await admin.evaluate(() => window.__csp)).toEqual([]);
     });
     expect(

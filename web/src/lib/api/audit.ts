@@ -1,5 +1,5 @@
 // The audit log for admins (SPEC §2: GET /api/audit), newest first, paged by cursor.
-import type { AuditPage } from '@vmo/protocol';
+import type { AuditPage, AuditVerify } from '@vmo/protocol';
 import { ROUTE_TABLE } from '@vmo/protocol';
 import { call } from './client.js';
 
@@ -25,4 +25,14 @@ export function fetchAudit(
     limit: page.limit ?? 50,
   };
   return call(ROUTE_TABLE.audit.listAudit, { query });
+}
+
+/** The hash chain checked by the server, from its anchor to its head, and where the backup stands. */
+export function verifyAudit(): Promise<AuditVerify> {
+  return call(ROUTE_TABLE.audit.verifyAudit, {});
+}
+
+/** The export's address, for a download link (oldest first, every entry with its hashes). */
+export function auditExportUrl(format: 'jsonl' | 'csv'): string {
+  return `${ROUTE_TABLE.audit.exportAudit.path}?format=${format}`;
 }

@@ -8,6 +8,8 @@ const entry = (
   target: string | null = 'x',
 ): AuditEntry => ({
   id: '1',
+  prevHash: '0'.repeat(64),
+  hash: 'a'.repeat(64),
   ts: '2026-01-01T00:00:00.000Z',
   user: { id: null, username: 'ann' },
   action,
