@@ -112,8 +112,6 @@ export class JobGroups {
     group.pipeline.system(
       `fan-out to ${plan.hosts.length} hosts (${plan.hosts.map((h) => h.replace(/^vm:/, '')).join(', ')}), at most ${this.deps.limits.fanoutParallel} at once`,
     );
-    // Committed before any child can write, so the merged view opens with it on every replay.
-    await group.pipeline.flush();
     for (const child of plan.children) {
       const childRow = await this.deps.jobs.create({
         type: child.type,
