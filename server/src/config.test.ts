@@ -244,4 +244,24 @@ describe(loadConfig.name, () => {
       );
     });
   });
+
+  it('reads audit: retention and one backup target, not two', () => {
+    const ok = withFile(
+      'audit:\n  retentionDays: 400\n  dynamodb: { table: vmo-audit, region: eu-west-1 }\n',
+    );
+    expect(loadConfig(['--config', ok.file], {}, '/').audit).toEqual({
+      retentionDays: 400,
+      dynamodb: { table: 'vmo-audit', region: 'eu-west-1', endpoint: null },
+    });
+    const both = withFile(
+      'audit:\n  dynamodb: { table: t1, region: r }\n  lambda: { functionName: f, region: r }\n',
+    );
+    expect(errorOf(() => loadConfig(['--config', both.file], {}, '/'))).toContain(
+      'give dynamodb or lambda, not both',
+    );
+    const badTable = withFile('audit:\n  dynamodb: { table: "a b", region: r }\n');
+    expect(errorOf(() => loadConfig(['--config', badTable.file], {}, '/'))).toContain(
+      'audit.dynamodb.table: a DynamoDB table name',
+    );
+  });
 });

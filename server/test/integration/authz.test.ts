@@ -238,6 +238,14 @@ const REST: Record<string, Row> = {
   },
   'GET /api/search': { call: () => ({ path: '/api/search?q=hello' }), expect: all(200) },
   'GET /api/audit': { call: () => ({ path: '/api/audit' }), expect: only(403, 403, 200) },
+  'GET /api/audit/verify': {
+    call: () => ({ path: '/api/audit/verify' }),
+    expect: only(403, 403, 200),
+  },
+  'GET /api/audit/export': {
+    call: () => ({ path: '/api/audit/export?format=csv' }),
+    expect: only(403, 403, 200),
+  },
   'GET /api/notifications/unseen': {
     call: () => ({ path: '/api/notifications/unseen' }),
     expect: all(200),
