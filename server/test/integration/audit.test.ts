@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditPage, AuditVerify } from '@vmo/protocol';
 import { AuditRepository } from '../../src/db/audit.repository.js';
@@ -221,14 +221,15 @@ describe('the chain over entries written before it (migration 0016)', () => {
     const database = await createTestDatabase();
     try {
       const { db } = database.open();
-      await chainMigration.down(db);
+      const asMigrations = db as unknown as Kysely<unknown>; // migrations see no typed schema
+      await chainMigration.down(asMigrations);
       // As round 1 wrote them: ids from a sequence (with a gap), times with microseconds.
       await sql`
         INSERT INTO audit_log (id, ts, username, action, target, details) VALUES
           (1, '2026-11-30 10:00:00.123456+00', 'admin', 'login', null, null),
           (2, '2026-11-30 10:00:01.5+00', 'admin', 'job.run', 'a-job', '{"alias":"demo","args":{"B":"2","A":"1"}}'),
           (5, '2026-11-30 10:00:02+00', null, 'login.failed', null, '{"via":"link"}')`.execute(db);
-      await chainMigration.up(db);
+      await chainMigration.up(asMigrations);
       const repo = new AuditRepository(db);
       await repo.add({ userId: null, username: 'after', action: 'logout' });
       const trail = new AuditTrail({ audit: repo, log: testLog, retentionDays: null });
