@@ -15,3 +15,6 @@ export * from './triggers.js';
 export * from './notifications.js';
 export * from './search.js';
 export * from './disposables.js';
+export * from './constants.js';
+export * from './cron.js';
+export * from './route-paths.js';

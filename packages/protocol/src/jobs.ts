@@ -15,14 +15,6 @@ export const JobStatus = z.enum([
 ]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
-export const FINAL_STATUSES: readonly JobStatus[] = [
-  'success',
-  'failed',
-  'canceled',
-  'interrupted',
-  'spawned',
-];
-
 export const Stream = z.enum(['stdout', 'stderr', 'system', 'pty']);
 export type Stream = z.infer<typeof Stream>;
 

@@ -4,7 +4,8 @@
 // server's settings that matter (`security.allowAdHoc`, `terminal.hostShells`) come with the subject.
 import { z } from 'zod';
 import { ROLE_RANK, User, type Role } from './auth.js';
-import { FINAL_STATUSES, type JobCan, type JobStatus, type JobType } from './jobs.js';
+import { FINAL_STATUSES } from './constants.js';
+import type { JobCan, JobStatus, JobType } from './jobs.js';
 
 /** Who may open a shell on a host or VM (`terminal.hostShells`); a shell also needs `security.allowAdHoc`. */
 export const HostShells = z.enum(['admin', 'operator', 'off']);

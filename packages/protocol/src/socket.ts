@@ -17,8 +17,6 @@ import {
   TerminalResize,
 } from './jobs.js';
 
-export const JOBS_NAMESPACE = '/jobs';
-
 /** A target started over the socket; no `force`: an interactive target needs a terminal job. */
 export const ExecuteCommand = StartStream.omit({ force: true });
 export type ExecuteCommand = z.infer<typeof ExecuteCommand>;
@@ -95,13 +93,6 @@ export const JobBytes = JobLog.omit({ chunk: true }).extend({ data: Bytes });
 export type JobBytes = z.infer<typeof JobBytes>;
 export const GroupBytes = GroupLog.omit({ chunk: true }).extend({ data: Bytes });
 export type GroupBytes = z.infer<typeof GroupBytes>;
-
-const eventDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** An event's bytes (binary mode, or as stored) as the text `chunk` the text events carry. */
-export function decodeEventBytes(data: Uint8Array | ArrayBuffer): string {
-  return eventDecoder.decode(data);
-}
 
 /** What a client may ask for in the handshake's `auth`, besides its token. */
 export const SocketOptions = z.object({ binary: z.boolean().optional() });

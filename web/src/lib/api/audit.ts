@@ -1,6 +1,6 @@
 // The audit log for admins (SPEC §2: GET /api/audit), newest first, paged by cursor.
 import type { AuditPage, AuditVerify } from '@vmo/protocol';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call } from './client.js';
 
 export interface AuditFilter {
@@ -24,15 +24,15 @@ export function fetchAudit(
     before: page.before,
     limit: page.limit ?? 50,
   };
-  return call(ROUTE_TABLE.audit.listAudit, { query });
+  return call(ROUTES.audit.listAudit, { query });
 }
 
 /** The hash chain checked by the server, from its anchor to its head, and where the backup stands. */
 export function verifyAudit(): Promise<AuditVerify> {
-  return call(ROUTE_TABLE.audit.verifyAudit, {});
+  return call(ROUTES.audit.verifyAudit, {});
 }
 
 /** The export's address, for a download link (oldest first, every entry with its hashes). */
 export function auditExportUrl(format: 'jsonl' | 'csv'): string {
-  return `${ROUTE_TABLE.audit.exportAudit.path}?format=${format}`;
+  return `${ROUTES.audit.exportAudit.path}?format=${format}`;
 }

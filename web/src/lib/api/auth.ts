@@ -2,7 +2,7 @@
 import type { AuthProviders, LoginRequest, LogoutRedirect } from '@vmo/protocol';
 import type { Caller } from '$lib/components/jobs/permissions.js';
 import { clearBackend, loadBackend } from '$lib/settings/backend.js';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call } from './client.js';
 
 /**
@@ -12,7 +12,7 @@ import { call } from './client.js';
 export async function fetchMe(fetchFn?: typeof fetch): Promise<Caller | null> {
   try {
     const { user, permissions, password } = await call(
-      ROUTE_TABLE.auth.me,
+      ROUTES.auth.me,
       {},
       { fetch: fetchFn, redirectOn401: false },
     );
@@ -24,7 +24,7 @@ export async function fetchMe(fetchFn?: typeof fetch): Promise<Caller | null> {
 }
 
 export async function login(credentials: LoginRequest): Promise<void> {
-  await call(ROUTE_TABLE.auth.login, { body: credentials }, { redirectOn401: false });
+  await call(ROUTES.auth.login, { body: credentials }, { redirectOn401: false });
 }
 
 /**
@@ -37,18 +37,18 @@ export async function logout(): Promise<string | null> {
     clearBackend();
     return null;
   }
-  const answer = (await call(ROUTE_TABLE.auth.logout, {}, { redirectOn401: false })) as
+  const answer = (await call(ROUTES.auth.logout, {}, { redirectOn401: false })) as
     LogoutRedirect | undefined;
   return answer?.redirect ?? null;
 }
 
 /** How one may sign in here (the sign-in page asks before showing its form). */
 export function fetchProviders(fetchFn?: typeof fetch): Promise<AuthProviders> {
-  return call(ROUTE_TABLE.auth.providers, {}, { fetch: fetchFn, redirectOn401: false });
+  return call(ROUTES.auth.providers, {}, { fetch: fetchFn, redirectOn401: false });
 }
 
 /** Where the browser goes to sign in with the identity provider, landing on `next` after. */
 export function ssoLoginUrl(next: string): string {
-  const path = ROUTE_TABLE.auth.oidcLogin.path;
+  const path = ROUTES.auth.oidcLogin.path;
   return next === '/' ? path : `${path}?returnTo=${encodeURIComponent(next)}`;
 }

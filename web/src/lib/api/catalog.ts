@@ -10,7 +10,7 @@ import type {
   TargetInfo,
   VmInfo,
 } from '@vmo/protocol';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { ApiError, call } from './client.js';
 
 /**
@@ -19,7 +19,7 @@ import { ApiError, call } from './client.js';
  */
 export async function fetchHealth(): Promise<Health> {
   try {
-    return await call(ROUTE_TABLE.meta.health, {});
+    return await call(ROUTES.meta.health, {});
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 503) throw error;
     const version = (error.body as Partial<Health> | null)?.version;
@@ -28,42 +28,42 @@ export async function fetchHealth(): Promise<Health> {
 }
 
 export function fetchProjects(): Promise<ProjectInfo[]> {
-  return call(ROUTE_TABLE.catalog.listProjects, {});
+  return call(ROUTES.catalog.listProjects, {});
 }
 
 /** A project's targets, here or (with `host`) on one of its remote hosts. */
 export function fetchTargets(alias: string, host?: string | null): Promise<TargetInfo[]> {
-  return call(ROUTE_TABLE.catalog.listTargets, { params: { alias }, query: { host } });
+  return call(ROUTES.catalog.listTargets, { params: { alias }, query: { host } });
 }
 
 /** Each target's last finished runs and their median duration (targets never run are absent). */
 export function fetchStats(alias: string): Promise<ProjectStats> {
-  return call(ROUTE_TABLE.catalog.projectStats, { params: { alias } });
+  return call(ROUTES.catalog.projectStats, { params: { alias } });
 }
 
 export function fetchVms(): Promise<VmInfo[]> {
-  return call(ROUTE_TABLE.catalog.listVms, {});
+  return call(ROUTES.catalog.listVms, {});
 }
 
 export function fetchHosts(): Promise<HostInfo[]> {
-  return call(ROUTE_TABLE.catalog.listHosts, {});
+  return call(ROUTES.catalog.listHosts, {});
 }
 
 export function fetchPresets(): Promise<PresetInfo[]> {
-  return call(ROUTE_TABLE.catalog.listPresets, {});
+  return call(ROUTES.catalog.listPresets, {});
 }
 
 /** Names of the containers running on a host, asked over ssh. */
 export function fetchContainers(hostAlias: string): Promise<string[]> {
-  return call(ROUTE_TABLE.catalog.listContainers, { params: { alias: hostAlias } });
+  return call(ROUTES.catalog.listContainers, { params: { alias: hostAlias } });
 }
 
 /** Connects to a host or VM now (ssh in BatchMode runs `true`); kept as its last check. */
 export function checkHost(hostAlias: string): Promise<Reachability> {
-  return call(ROUTE_TABLE.catalog.checkHost, { params: { alias: hostAlias } });
+  return call(ROUTES.catalog.checkHost, { params: { alias: hostAlias } });
 }
 
 /** The last check of each host and VM, newest first. */
 export function fetchChecks(): Promise<Reachability[]> {
-  return call(ROUTE_TABLE.catalog.listChecks, {});
+  return call(ROUTES.catalog.listChecks, {});
 }

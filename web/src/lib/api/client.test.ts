@@ -1,6 +1,7 @@
 import { ROUTE_TABLE } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
 import { call } from './client.js';
+import { ROUTES } from './routes.js';
 
 const ID = '1f2e3d4c-0000-4000-8000-000000000001';
 
@@ -57,6 +58,10 @@ describe('call()', () => {
     const { fetch } = answering({ jobId: ID, type: 'not-a-type' });
     await expect(
       call(ROUTE_TABLE.jobs.startStream, { body: { alias: 'web', target: 'build' } }, { fetch }),
+    ).rejects.toThrow(/type/);
+    // Also through the routes the app holds, which carry no schema themselves.
+    await expect(
+      call(ROUTES.jobs.startStream, { body: { alias: 'web', target: 'build' } }, { fetch }),
     ).rejects.toThrow(/type/);
   });
 });

@@ -12,7 +12,7 @@ import type {
   TailPage,
 } from '@vmo/protocol';
 import { noteStartedHere } from '../state/job-ends.js';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call, requestBlob } from './client.js';
 import { jobLogPath } from './job-log.js';
 
@@ -35,16 +35,16 @@ export function fetchJobs(
   page: { before?: string | null; limit?: number } = {},
 ): Promise<JobPage> {
   const query = { ...filter, before: page.before, limit: page.limit ?? 50 };
-  return call(ROUTE_TABLE.jobs.listJobs, { query });
+  return call(ROUTES.jobs.listJobs, { query });
 }
 
 export function fetchJob(id: string): Promise<JobWithChildren> {
-  return call(ROUTE_TABLE.jobs.getJob, { params: { id } });
+  return call(ROUTES.jobs.getJob, { params: { id } });
 }
 
 /** A page of output from its end backwards: the events before `before` (the last ones without). */
 export function fetchTail(id: string, before: number | null, bytes: number): Promise<TailPage> {
-  return call(ROUTE_TABLE.jobs.jobTail, { params: { id }, query: { bytes, before } });
+  return call(ROUTES.jobs.jobTail, { params: { id }, query: { bytes, before } });
 }
 
 /** The whole output as a file, for the download under the backend-URL override (see job-log.ts). */
@@ -62,24 +62,22 @@ export interface RunRequest {
 }
 
 export function startStream(req: RunRequest): Promise<StartedJob> {
-  return call(ROUTE_TABLE.jobs.startStream, { body: req }).then(noteStartedHere);
+  return call(ROUTES.jobs.startStream, { body: req }).then(noteStartedHere);
 }
 
 export function startTerminal(
   req: RunRequest & { cols?: number; rows?: number },
 ): Promise<StartedJob> {
-  return call(ROUTE_TABLE.jobs.startTerminal, { body: req }).then(noteStartedHere);
+  return call(ROUTES.jobs.startTerminal, { body: req }).then(noteStartedHere);
 }
 
 export function cancelJob(jobId: string): Promise<CanceledJob> {
-  return call(ROUTE_TABLE.jobs.cancelJob, { body: { jobId } });
+  return call(ROUTES.jobs.cancelJob, { body: { jobId } });
 }
 
 /** The job's request again: `args` replace its arguments; `confirm` where it must be confirmed. */
 export function rerunJob(jobId: string, again: RerunJob = {}): Promise<StartedJob> {
-  return call(ROUTE_TABLE.jobs.rerunJob, { params: { id: jobId }, body: again }).then(
-    noteStartedHere,
-  );
+  return call(ROUTES.jobs.rerunJob, { params: { id: jobId }, body: again }).then(noteStartedHere);
 }
 
 export interface PresetRequest {
@@ -90,7 +88,7 @@ export interface PresetRequest {
 
 /** A preset on one host (`ssh-logs`). */
 export function startPreset(req: PresetRequest & { hostAlias: string }): Promise<StartedJob> {
-  return call(ROUTE_TABLE.jobs.startSsh, { body: req }).then(noteStartedHere);
+  return call(ROUTES.jobs.startSsh, { body: req }).then(noteStartedHere);
 }
 
 /**
@@ -100,7 +98,7 @@ export function startPreset(req: PresetRequest & { hostAlias: string }): Promise
 export function startFanout(
   req: (PresetRequest | RunRequest) & ({ environment: string } | { hostAliases: string[] }),
 ): Promise<StartedJob> {
-  return call(ROUTE_TABLE.jobs.startFanout, { body: req }).then(noteStartedHere);
+  return call(ROUTES.jobs.startFanout, { body: req }).then(noteStartedHere);
 }
 
 /** A login shell on a host, in the browser's terminal. */
@@ -110,5 +108,5 @@ export function startHostTerminal(req: {
   cols?: number;
   rows?: number;
 }): Promise<StartedJob> {
-  return call(ROUTE_TABLE.jobs.startTerminal, { body: req }).then(noteStartedHere);
+  return call(ROUTES.jobs.startTerminal, { body: req }).then(noteStartedHere);
 }

@@ -12,10 +12,10 @@ import type {
   NotificationRuleInput,
   NotificationRulePatch,
 } from '@vmo/protocol';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call } from './client.js';
 
-const R = ROUTE_TABLE.notifications;
+const R = ROUTES.notifications;
 
 export const fetchUnseen = (): Promise<Job[]> => call(R.listUnseen, {});
 export const markSeen = (jobIds: string[]): Promise<void> =>

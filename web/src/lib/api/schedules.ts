@@ -6,10 +6,10 @@ import type {
   SchedulePatch,
   StartedJob,
 } from '@vmo/protocol';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call } from './client.js';
 
-const R = ROUTE_TABLE.schedules;
+const R = ROUTES.schedules;
 
 export const fetchSchedules = (): Promise<Schedule[]> => call(R.listSchedules, {});
 export const fetchSchedule = (id: string): Promise<ScheduleDetail> =>

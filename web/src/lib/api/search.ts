@@ -1,6 +1,6 @@
 // Search across every job's output (SPEC §2: GET /api/search, issue 25).
 import type { SearchPage } from '@vmo/protocol';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call } from './client.js';
 
 export interface SearchRequest {
@@ -14,7 +14,7 @@ export interface SearchRequest {
 }
 
 export const searchOutput = (r: SearchRequest): Promise<SearchPage> =>
-  call(ROUTE_TABLE.search.search, {
+  call(ROUTES.search.search, {
     query: {
       q: r.q,
       ...(r.regex ? { regex: '1' as const } : {}),

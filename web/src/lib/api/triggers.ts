@@ -1,9 +1,9 @@
 // Triggers over REST (SPEC §2: /api/triggers), for admins. Their use is from other systems.
 import type { CreatedTrigger, Trigger, TriggerInput } from '@vmo/protocol';
-import { ROUTE_TABLE } from '@vmo/protocol';
+import { ROUTES } from './routes.js';
 import { call } from './client.js';
 
-const R = ROUTE_TABLE.triggers;
+const R = ROUTES.triggers;
 
 export const fetchTriggers = (): Promise<Trigger[]> => call(R.listTriggers, {});
 export const createTrigger = (body: TriggerInput): Promise<CreatedTrigger> =>
