@@ -86,6 +86,11 @@ describe('users, account and audit pages in Chromium', () => {
       expect(await row.getByLabel('Role of erin').inputValue()).toBe('operator');
       await row.getByLabel('Role of erin').selectOption('viewer');
       await expect.poll(async () => (await t.users.findByUsername('erin'))?.role).toBe('viewer');
+      // The last admin demoting itself is refused: the select is back on admin at once.
+      const boss = admin.locator('tr[data-user="boss"]').getByLabel('Role of boss');
+      await boss.selectOption('viewer');
+      await admin.getByText(/boss is the last admin/).waitFor();
+      expect(await boss.inputValue()).toBe('admin');
       expect(await admin.evaluate(() => window.__csp)).toEqual([]);
     });
 
