@@ -204,6 +204,25 @@ describe('bad requests to run a job', () => {
     },
   );
 
+  it('names the rule a value breaks: its length, or its characters', async () => {
+    const message = async (NAME: string) =>
+      (
+        (await (
+          await operator.post('/api/jobs/stream', {
+            alias: 'engine',
+            target: 'hello',
+            args: { NAME },
+          })
+        ).json()) as { error: { message: string } }
+      ).error.message;
+    expect(await message('x'.repeat(257))).toBe(
+      'the value of NAME is 257 characters long; at most 256',
+    );
+    expect(await message('a;b')).toBe(
+      'the value of NAME may hold only letters, digits and _ . / : @ % + , = -',
+    );
+  });
+
   it('runs an interactive target as a stream when forced', async () => {
     const res = await operator.post('/api/jobs/stream', {
       alias: 'engine',

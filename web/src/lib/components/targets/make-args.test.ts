@@ -17,4 +17,11 @@ describe(parseExtraArgs.name, () => {
 
 describe(argProblem.name, () => {
   it('accepts an empty value', () => expect(argProblem('NAME', '')).toBeNull());
+
+  it('names the rule a value breaks: its length, or the character that is not allowed', () => {
+    expect(argProblem('REV', 'a'.repeat(300))).toBe('REV: at most 256 characters (this is 300)');
+    expect(argProblem('REV', 'abc;rm')).toBe(
+      'REV: “;” is not allowed; only letters, digits and _ . / : @ % + , = -',
+    );
+  });
 });

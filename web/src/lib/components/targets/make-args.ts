@@ -3,15 +3,20 @@
 import type { MakeArgs } from '@vmo/protocol';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const VALUE = /^[A-Za-z0-9_./:@%+,=-]{0,256}$/;
+const VALUE = /^[A-Za-z0-9_./:@%+,=-]*$/;
+const MAX_VALUE = 256;
 const RESERVED = /^(SHELL|MAKE.*|MFLAGS|GNUMAKEFLAGS|VPATH)$/;
 
 /** Why NAME=value would be refused, or null when it is fine. */
 export function argProblem(name: string, value: string): string | null {
   if (!NAME.test(name)) return `“${name}” is not a make variable name`;
   if (RESERVED.test(name)) return `${name} cannot be set from here`;
+  // Each rule on its own, so the message names the one the value breaks.
+  if (value.length > MAX_VALUE)
+    return `${name}: at most ${MAX_VALUE} characters (this is ${value.length})`;
   if (!VALUE.test(value)) {
-    return `${name}: only letters, digits and _ . / : @ % + , = - are allowed (up to 256)`;
+    const bad = [...value].find((c) => !VALUE.test(c));
+    return `${name}: “${bad}” is not allowed; only letters, digits and _ . / : @ % + , = -`;
   }
   if (value.startsWith('-')) return `${name}: a value cannot start with “-”`;
   return null;
