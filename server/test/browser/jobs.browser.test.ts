@@ -134,6 +134,40 @@ describe('jobs in Chromium', () => {
     });
   });
 
+  it('follows and stops following from the button and the keyboard, and lists its shortcuts under ?', async () => {
+    await withScreenshotOnFailure(page, 'jobs-keys', async () => {
+      await page.goto(t.baseUrl + '/jobs');
+      // j moves to the newest job of the list, Enter opens it.
+      await page.locator('[data-job] a').first().waitFor();
+      await page.keyboard.press('j');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(JOB_URL);
+      await viewer().locator('a#L1').waitFor();
+      const follow = page.getByRole('button', { name: /^Follow/ });
+      // Opened at its end: following; the button stops it, and starts it again.
+      await expect.poll(() => follow.getAttribute('aria-pressed')).toBe('true');
+      await follow.click();
+      await expect.poll(() => follow.getAttribute('aria-pressed')).toBe('false');
+      await page.keyboard.press('f');
+      await expect.poll(() => follow.getAttribute('aria-pressed')).toBe('true');
+      await page.keyboard.press('g');
+      await expect.poll(() => follow.getAttribute('aria-pressed')).toBe('false');
+      await page.keyboard.press('/');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+        'Search the output',
+      );
+      // Out of the field again: keys typed there are the field's.
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await page.keyboard.press('?');
+      const list = page.getByTestId('shortcuts');
+      for (const key of ['?', '/', 'f', 'g', 'G', 'r'])
+        await list.getByText(key, { exact: true }).waitFor();
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('r');
+      await page.getByRole('dialog').getByRole('button', { name: /Run/ }).first().waitFor();
+    });
+  });
+
   it('renders ANSI colours as spans, a carriage return as an overwrite, stderr marked', async () => {
     await withScreenshotOnFailure(page, 'jobs-ansi', async () => {
       await page.goto(t.baseUrl + '/projects/output');

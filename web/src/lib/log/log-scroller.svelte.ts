@@ -55,6 +55,18 @@ export class LogScroller {
     this.#set(this.#el?.scrollHeight ?? 0);
   }
 
+  /** To the first line held (earlier ones load from there as usual). */
+  top(): void {
+    this.following = false;
+    this.#set(0);
+  }
+
+  /** The Follow button: to the end and following, or, when following, stay where it is. */
+  toggleFollow(): void {
+    if (this.following) this.pause();
+    else this.follow();
+  }
+
   /** Puts line `n` (1-based) in the middle of the view; false when that line is not held. */
   jumpToLine(n: number): boolean {
     const lines = this.#lines;
