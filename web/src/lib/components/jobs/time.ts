@@ -18,3 +18,26 @@ export function formatTime(iso: string): string {
     hour12: false,
   });
 }
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 7],
+];
+
+/**
+ * How long ago (or how soon) `iso` is from `now`: "now", "42 sec. ago", "5 min. ago", "in 3 hr.",
+ * "yesterday"; a week or more away, the date itself.
+ */
+export function formatRelative(iso: string, now: number): string {
+  const then = new Date(iso).getTime();
+  let amount = (then - now) / 1000;
+  if (Math.abs(amount) < 5) return 'now';
+  const words = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(amount) < size) return words.format(Math.trunc(amount), unit);
+    amount /= size;
+  }
+  return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' });
+}
