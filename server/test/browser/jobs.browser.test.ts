@@ -131,6 +131,12 @@ describe('jobs in Chromium', () => {
       await page.goto(`${page.url()}#L2`);
       await page.reload();
       await viewer().locator('[data-line="2"][aria-current=true]').waitFor();
+      // The line in the link can be copied, and the link to it; the command and the job id too.
+      const tools = page.getByTestId('line-tools');
+      await tools.getByRole('button', { name: 'Copy line 2' }).click();
+      await tools.getByRole('button', { name: 'Copied' }).waitFor();
+      await page.getByRole('button', { name: 'Copy the command' }).click();
+      await page.getByRole('button', { name: 'Copy the job id' }).waitFor();
     });
   });
 
