@@ -69,11 +69,18 @@ describe(checkMakeArgs.name, () => {
     ['a\\b'],
     ['a#b'],
     ['ü'],
-    ['x'.repeat(257)],
   ])('refuses the value %j', (value) => {
     const err = refusal({ NAME: value });
     expect(err.code).toBe('BAD_ARGS');
     expect(err.message).toContain('the value of NAME may hold only');
+  });
+
+  it('refuses a value over 256 characters, saying that rather than the character set', () => {
+    expect(refusal({ NAME: 'x'.repeat(256) + 'é' })).toMatchObject({
+      code: 'BAD_ARGS',
+      message: 'the value of NAME is 257 characters long; at most 256',
+    });
+    expect(() => checkMakeArgs({ NAME: 'x'.repeat(256) })).not.toThrow();
   });
 
   it('refuses a value starting with "-", which make would read as an option', () => {

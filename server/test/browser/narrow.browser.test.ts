@@ -115,7 +115,10 @@ describe('every page at 390 px wide', { timeout: 120_000 }, () => {
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         if (width > 390) wide.push(`${route} is ${width} px wide`);
         expect(await seriousA11yViolations(page), route).toEqual([]);
-        await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `narrow-${name}.png`) });
+        await page.screenshot({
+          path: path.join(SCREENSHOTS_DIR, `narrow-${name}.png`),
+          fullPage: true,
+        });
       });
     }
     expect(wide).toEqual([]);
