@@ -298,10 +298,12 @@ describe('a fleet of VMs behind shared ssh entries', () => {
     expect(perJob([...first.logs, ...rest.logs])).toEqual(stored);
     expect(perJob(late.logs)).toEqual(stored);
     const order = late.logs.map((e) => e.source);
-    // The group's own lines open and close it ("fan-out to 2 hosts" is written before any child
-    // starts, though a child's first line may commit before it), its summary last.
-    expect(late.logs.find((e) => e.source === group.id)?.chunk).toMatch(/fan-out to 2 hosts/);
-    expect(order.at(-1)).toBe(group.id); // and the group's summary last
+    // The group's own lines open and close its part: "fan-out to 2 hosts" first and the summary
+    // last. Across jobs the merged view is commit order, and a child's line may commit before the
+    // group's opening line or after its summary, so only the group's own order is asserted here.
+    const own = late.logs.filter((e) => e.source === group.id).map((e) => e.chunk);
+    expect(own[0]).toMatch(/fan-out to 2 hosts/);
+    expect(own.at(-1)).toMatch(/of 2 hosts succeeded/);
     const switches = order.filter((s, i) => i > 0 && s !== order[i - 1]).length;
     expect(switches).toBeGreaterThan(4); // the hosts' lines interleaved, as they were written
   });
