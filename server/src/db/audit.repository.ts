@@ -90,26 +90,22 @@ export class AuditRepository {
   async deleteOldest(before: Date, upToId: number, limit: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       await trx.selectFrom('audit_chain').select('one').forUpdate().execute();
-      const last = await trx
-        .selectFrom('audit_log')
+      // The newest of the first `limit` entries that qualify: one query for a full batch or less.
+      const edge = await trx
+        .selectFrom(
+          trx
+            .selectFrom('audit_log')
+            .select(['id', 'hash'])
+            .where('ts', '<', before)
+            .where('id', '<=', upToId)
+            .orderBy('id')
+            .limit(limit)
+            .as('batch'),
+        )
         .select(['id', 'hash'])
-        .where('ts', '<', before)
-        .where('id', '<=', upToId)
-        .orderBy('id')
-        .offset(limit - 1)
+        .orderBy('id', 'desc')
         .limit(1)
         .executeTakeFirst();
-      // Fewer than a batch: the newest that qualifies.
-      const edge =
-        last ??
-        (await trx
-          .selectFrom('audit_log')
-          .select(['id', 'hash'])
-          .where('ts', '<', before)
-          .where('id', '<=', upToId)
-          .orderBy('id', 'desc')
-          .limit(1)
-          .executeTakeFirst());
       if (!edge) return 0;
       const res = await trx.deleteFrom('audit_log').where('id', '<=', edge.id).executeTakeFirst();
       await trx
