@@ -14,6 +14,9 @@ export default defineConfig({
     globalSetup: ['test/fixtures/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll gives up after 1 s by default: too short for a job to start on a loaded CI
+    // machine (it failed there once). A poll ends as soon as it passes, so this only bounds a wait.
+    expect: { poll: { timeout: 5_000 } },
     // Two cores: files in parallel, each with its own database.
     fileParallelism: true,
     maxWorkers: 2,
