@@ -1,6 +1,7 @@
 // A target's recent runs in words, for the strip's accessible name and tooltip.
 import type { JobStatus, TargetStats } from '@vmo/protocol';
 import { formatDuration } from '$lib/components/jobs/time.js';
+import { count } from '$lib/count.js';
 
 /** `3 runs: 2 succeeded, 1 failed · median 1.5 s` (newest first in the strip beside it). */
 export function describeRuns(stats: TargetStats | undefined): string {
@@ -16,7 +17,7 @@ export function describeRuns(stats: TargetStats | undefined): string {
   const parts = [...counts].map(([status, n]) => `${n} ${words[status] ?? status}`);
   const n = stats.recent.length;
   const median = stats.medianMs === null ? '' : ` · median ${formatDuration(stats.medianMs)}`;
-  return `Last ${n} run${n === 1 ? '' : 's'}: ${parts.join(', ')}${median}`;
+  return `Last ${count(n, 'run')}: ${parts.join(', ')}${median}`;
 }
 
 /** stats by target name. */
