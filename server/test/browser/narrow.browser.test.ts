@@ -202,4 +202,44 @@ describe('every page from 360 to 2560 px wide', { timeout: 180_000 }, () => {
       expect(box!.x + box!.width, target).toBeLessThanOrEqual(390);
     }
   });
+
+  it('wraps long lines on a phone, keeping line numbers, or scrolls them sideways by choice', async () => {
+    await page.goto(`${t.baseUrl}/jobs/${jobId}`);
+    await page.evaluate(() => localStorage.removeItem('vmo.log.wrap'));
+    await page.reload();
+    const viewport = page.getByTestId('log-viewport');
+    const line2 = viewport.locator('[data-line="2"]');
+    await line2.waitFor();
+    const wrap = page.getByRole('button', { name: 'Wrap', exact: true });
+    const sideways = () => viewport.evaluate((el) => el.scrollWidth > el.clientWidth);
+    const rowsOf2 = async () => 1 + (await viewport.locator('[data-continues="2"]').count());
+
+    // A phone wraps at first: the long line takes several rows, its number on the first.
+    await expect.poll(() => wrap.getAttribute('aria-pressed')).toBe('true');
+    expect(await rowsOf2()).toBeGreaterThan(1);
+    expect(await sideways()).toBe(false);
+    expect(await line2.locator('a').first().textContent()).toBe('2');
+    const shown = (await viewport.innerText()).replace(/\s+/g, '');
+    expect(shown).toContain('compilingarather'.replace(/\s+/g, ''));
+    expect(shown).toContain('neverthepage');
+    await expect.poll(() => viewport.locator('[data-line="3"]').count()).toBe(1);
+
+    // Off: one row a line, and the viewer (never the page) scrolls sideways.
+    await wrap.click();
+    await expect.poll(() => wrap.getAttribute('aria-pressed')).toBe('false');
+    expect(await rowsOf2()).toBe(1);
+    expect(await sideways()).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+
+    // The choice is kept, and `w` turns it back on.
+    await page.reload();
+    await line2.waitFor();
+    expect(await wrap.getAttribute('aria-pressed')).toBe('false');
+    await viewport.focus();
+    await page.keyboard.press('w');
+    await expect.poll(() => wrap.getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(rowsOf2).toBeGreaterThan(1);
+  });
 });

@@ -32,6 +32,8 @@ export interface LogLine {
   /** In a fan-out's merged output: the job that wrote the line, and its number there. */
   source?: string;
   sourceLine?: number;
+  /** The rows the line took when last wrapped (wrapped-rows.svelte.ts), for that text and width. */
+  wrapped?: { text: string; cols: number; rows: number };
 }
 
 /** Lines as the log viewer reads them: a job's (LogLines), or a fan-out's merged (MergedLines). */

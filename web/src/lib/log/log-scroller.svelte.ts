@@ -1,18 +1,19 @@
 // How the log viewer scrolls: which rows are in view, following the end until the reader scrolls
 // up (and again once they are back at the bottom), jumps to a line, and the reader's place kept
 // while a log grows (a scaled scrollbar would otherwise slide the text under them).
-import type { LineSource } from './log-lines.svelte.js';
 import { ROW_HEIGHT, rowAtTop, scrollTopFor, scrollTopForRow, visibleRows } from './viewport.js';
+import type { RowSource } from './wrapped-rows.svelte.js';
 
 export class LogScroller {
   scrollTop = $state(0);
   viewHeight = $state(0);
   following: boolean;
   readonly window = $derived.by(() =>
-    visibleRows(this.#lines.count, this.scrollTop, this.viewHeight),
+    visibleRows(this.#rows.count, this.scrollTop, this.viewHeight),
   );
 
-  #lines: LineSource;
+  /** The lines as they are, or wrapped into rows. */
+  #rows: RowSource;
   #el: HTMLElement | null = null;
   /** The row at the top of the view, as a position that stays put while lines are added in front or dropped (fractional). */
   #top = 0;
@@ -21,9 +22,23 @@ export class LogScroller {
   /** The pointer is down on the log (dragging the scrollbar, selecting): hands off. */
   #holding = false;
 
-  constructor(lines: LineSource, options: { following: boolean }) {
-    this.#lines = lines;
+  constructor(rows: RowSource, options: { following: boolean }) {
+    this.#rows = $state.raw(rows);
     this.following = $state(options.following);
+  }
+
+  /**
+   * Shows other rows (wrapping turned on or off), or the same ones laid out again (a new width):
+   * `change` makes the change, and the line at the top of the view stays there.
+   */
+  relayout(change: () => RowSource | void): void {
+    const before = this.#rows;
+    const at = rowAtTop(before.count, this.scrollTop, this.viewHeight);
+    const n = before.numberOf(Math.floor(at));
+    const into = at - Math.floor(at);
+    this.#rows = change() ?? before;
+    const index = n === null ? -1 : this.#rows.indexOf(n);
+    if (index !== -1) this.#top = this.#rows.origin + index + into;
   }
 
   /** `{@attach}` to the scrolling element. */
@@ -69,20 +84,20 @@ export class LogScroller {
 
   /** Puts line `n` (1-based) in the middle of the view; false when that line is not held. */
   jumpToLine(n: number): boolean {
-    const lines = this.#lines;
-    const index = lines.indexOf(n);
+    const rows = this.#rows;
+    const index = rows.indexOf(n);
     if (index === -1) return false;
     this.following = false;
-    this.#set(scrollTopFor(index, lines.count, this.viewHeight));
+    this.#set(scrollTopFor(index, rows.count, this.viewHeight));
     return true;
   }
 
   /** After a batch of lines (or a resize) reached the DOM: to the end, or back to the same place. */
   settle(): void {
-    const lines = this.#lines;
+    const rows = this.#rows;
     if (!this.#el || this.#holding) return;
     if (this.following) return this.#set(this.#el.scrollHeight);
-    const top = scrollTopForRow(this.#top - lines.origin, lines.count, this.viewHeight);
+    const top = scrollTopForRow(this.#top - rows.origin, rows.count, this.viewHeight);
     if (Math.abs(top - this.#el.scrollTop) < 1) return;
     this.#el.scrollTop = top;
     this.#restoredTo = this.#el.scrollTop;
@@ -97,7 +112,7 @@ export class LogScroller {
   }
 
   #rememberTop(): void {
-    const lines = this.#lines;
-    this.#top = lines.origin + rowAtTop(lines.count, this.scrollTop, this.viewHeight);
+    const rows = this.#rows;
+    this.#top = rows.origin + rowAtTop(rows.count, this.scrollTop, this.viewHeight);
   }
 }
