@@ -395,6 +395,13 @@ describe('the cockpit pages in Chromium', { timeout: 90_000 }, () => {
       expect(await page.evaluate(() => localStorage.getItem('vmo.backend'))).toBeNull();
       await page.getByRole('button', { name: 'Settings' }).click();
       await page.getByTestId('backend-status').getByText('the server that served it').waitFor();
+
+      // Desktop notifications the browser refuses (headless Chromium grants none unasked): the
+      // box goes back at once and says why.
+      const desktop = page.getByRole('checkbox', { name: /Desktop notifications/ });
+      await desktop.click();
+      await page.getByRole('alert').getByText('does not allow notifications').waitFor();
+      expect(await desktop.isChecked()).toBe(false);
       await page.keyboard.press('Escape');
     });
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
