@@ -45,7 +45,8 @@ describe('cancel', () => {
     const res = await operator.post('/api/jobs/cancel', { jobId });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ jobId, status: 'running' });
-    const { done, events } = await follow(socket, jobId);
+    // Within the test's own time, so that a job that never ends says what it last wrote.
+    const { done, events } = await follow(socket, jobId, 0, 20_000);
     expect(done.status).toBe('canceled');
     expect(textOf(events, 'system')).toMatch(/canceled by operator-\w+/);
     await expect.poll(() => pids.filter(alive), { timeout: 5_000 }).toEqual([]);

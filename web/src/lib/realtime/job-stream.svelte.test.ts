@@ -154,6 +154,43 @@ describe(JobStream.name, () => {
     ]);
   });
 
+  it('joins again, less often each time, while the database cannot answer, and stops on detach', () => {
+    const socket = new FakeSocket();
+    let refusals = 2;
+    socket.emit = function (event, payload, ack) {
+      this.emitted.push([event, payload]);
+      if (event !== 'join-job') return;
+      if (refusals-- > 0)
+        ack?.({
+          ok: false,
+          error: { code: 'DB_UNAVAILABLE', message: 'the database is unreachable' },
+        });
+      else ack?.({ ok: true, job: { ...JOB, id: 'j1' } });
+    };
+    const stream = new JobStream(JOB, new Sink());
+    stream.attach(socket as unknown as JobsSocket);
+    expect(socket.joins()).toHaveLength(1);
+    expect(stream.error).toBe('the database is unreachable');
+    vi.advanceTimersByTime(500);
+    expect(socket.joins()).toHaveLength(2);
+    vi.advanceTimersByTime(999);
+    expect(socket.joins()).toHaveLength(2); // the second wait is twice the first
+    vi.advanceTimersByTime(1);
+    expect(socket.joins()).toHaveLength(3);
+    expect(stream.error).toBeNull();
+    vi.advanceTimersByTime(60_000);
+    expect(socket.joins()).toHaveLength(3);
+
+    // Detached while refused: no more joins.
+    refusals = 5;
+    const again = new JobStream(JOB, new Sink());
+    const before = socket.joins().length;
+    const detach = again.attach(socket as unknown as JobsSocket);
+    detach();
+    vi.advanceTimersByTime(60_000);
+    expect(socket.joins()).toHaveLength(before + 1);
+  });
+
   it('leaves the job and stops listening on detach', () => {
     const { socket, sink, detach } = setup();
     detach();

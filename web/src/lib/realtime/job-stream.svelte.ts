@@ -20,6 +20,10 @@ import type { JobsSocket } from './connection.svelte.js';
 import { TerminalOutbox } from './terminal-outbox.svelte.js';
 
 /** An event as a sink gets it: in a merged stream, with the job that wrote it. */
+/** A join refused while the database is out is asked again after this, doubling up to the max. */
+const JOIN_RETRY_FIRST_MS = 500;
+const JOIN_RETRY_MAX_MS = 8_000;
+
 export interface SinkEvent extends JobEvent {
   source?: string;
 }
@@ -74,6 +78,9 @@ export class JobStream<S extends JobSink = JobSink> {
   #detach: (() => void) | null = null;
   #joins = 0;
   #joining = false;
+  /** A join the database could not answer is asked again after a while: the next one, and how long. */
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #retryMs = JOIN_RETRY_FIRST_MS;
   /** Merged: the children the last join followed, and those known when a join was sent. */
   #joined = new Set<string>();
   #asked = new Set<string>();
@@ -134,6 +141,7 @@ export class JobStream<S extends JobSink = JobSink> {
 
     const detach = () => {
       subs.dispose();
+      clearTimeout(this.#retry);
       if (socket.connected)
         socket.emit(this.merged ? 'leave-group' : 'leave-job', { jobId: this.jobId }, () => {});
       if (this.#socket === socket) this.#socket = null;
@@ -159,6 +167,7 @@ export class JobStream<S extends JobSink = JobSink> {
   }
 
   #join(): void {
+    clearTimeout(this.#retry);
     const socket = this.#socket;
     if (!socket?.connected) return; // the `connect` listener joins later
     const attempt = ++this.#joins;
@@ -168,8 +177,15 @@ export class JobStream<S extends JobSink = JobSink> {
       this.#joining = false;
       if (!res.ok) {
         this.error = res.error.message;
+        // The database is out for a moment (SPEC: "try again shortly"): ask again, less often
+        // each time, while this page still shows the job.
+        if (res.error.code === 'DB_UNAVAILABLE' && this.#socket === socket) {
+          this.#retry = setTimeout(() => this.#join(), this.#retryMs);
+          this.#retryMs = Math.min(this.#retryMs * 2, JOIN_RETRY_MAX_MS);
+        }
         return;
       }
+      this.#retryMs = JOIN_RETRY_FIRST_MS;
       this.error = null;
       this.job = res.job;
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, see above
