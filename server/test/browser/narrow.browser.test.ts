@@ -34,7 +34,7 @@ deploy-production-eu-west-with-a-long-name: ## Ship it @param ENV=staging|prod @
 `,
 );
 
-/** What scrolls sideways on the page in view: the document, or a table inside its box. */
+/** What scrolls sideways on the page in view: the document, a table inside its box, a cell over the next. */
 async function sidewaysScroll(page: Page, route: string, tablesToo: boolean): Promise<string[]> {
   return page.evaluate(
     ({ route, tablesToo }) => {
@@ -51,6 +51,12 @@ async function sidewaysScroll(page: Page, route: string, tablesToo: boolean): Pr
           : '?';
         found.push(`${route} is ${doc.scrollWidth} px wide in ${doc.clientWidth} (${what})`);
       }
+      // A table cell whose content spills over the next one (a long name in a fixed column).
+      for (const td of Array.from(document.querySelectorAll<HTMLElement>('td')))
+        if (getComputedStyle(td).overflowX === 'visible' && td.scrollWidth > td.clientWidth + 1)
+          found.push(
+            `${route}: a cell spills over (${td.scrollWidth} px in ${td.clientWidth}): "${(td.textContent ?? '').trim().slice(0, 40)}"`,
+          );
       if (tablesToo)
         for (const box of Array.from(
           document.querySelectorAll<HTMLElement>('[data-slot=table-container]'),
