@@ -276,9 +276,17 @@ describe('schedules', { timeout: 60_000 }, () => {
     const reasons = fires.skip!.filter((f) => f.outcome === 'skipped').map((f) => f.reason);
     expect(reasons.some((r) => /still going/.test(r ?? ''))).toBe(true);
     expect(reasons.every((r) => /still going|paused/.test(r ?? ''))).toBe(true);
-    // queue: one run, the rest waiting behind it; allow: one run per fire.
+    // queue: one run, the rest waiting behind it; allow: one run per fire. The first waiting fire
+    // is taken again at every tick to see whether the run ended: caught at that moment it reads
+    // `claimed`, and once taken after the pause it is skipped as paused (CI saw both).
     expect(count('queue', 'started')).toBe(1);
-    expect(count('queue', 'waiting')).toBeGreaterThanOrEqual(2);
+    const behind = fires.queue!.filter((f) => f.outcome !== 'started');
+    expect(behind.length).toBeGreaterThanOrEqual(2);
+    for (const f of behind)
+      expect(
+        f.outcome === 'waiting' || f.outcome === 'claimed' || /paused/.test(f.reason ?? ''),
+        `${f.outcome}: ${f.reason}`,
+      ).toBe(true);
     expect(count('allow', 'started')).toBeGreaterThanOrEqual(3);
     // Once the runs end, the queued fires run one after another.
     await wait.go();
