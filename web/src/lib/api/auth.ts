@@ -23,6 +23,24 @@ export async function fetchMe(fetchFn?: typeof fetch): Promise<Caller | null> {
   }
 }
 
+let early: Promise<Caller | null> | null = null;
+
+/**
+ * Asks who is signed in as the app starts (hooks.client.ts), beside the route's modules loading
+ * rather than after them: the page's first request no longer waits for its code.
+ */
+export function askMeEarly(): void {
+  early ??= fetchMe();
+  early.catch(() => {}); // the layout's load reads the outcome, errors included
+}
+
+/** The answer asked for early, once (the app's first load); after that a new request. */
+export function fetchMeOnce(fetchFn?: typeof fetch): Promise<Caller | null> {
+  const answer = early ?? fetchMe(fetchFn);
+  early = null;
+  return answer;
+}
+
 export async function login(credentials: LoginRequest): Promise<void> {
   await call(ROUTES.auth.login, { body: credentials }, { redirectOn401: false });
 }

@@ -42,6 +42,26 @@ export function fetchJob(id: string): Promise<JobWithChildren> {
   return call(ROUTES.jobs.getJob, { params: { id } });
 }
 
+/** What a job's page asks for before its code has loaded: the job, then its log's end if it has one. */
+export interface JobPageStart {
+  job: Promise<JobWithChildren>;
+  /** Null when the job's log does not open at its end (a terminal, a fan-out, output not readable). */
+  tail: Promise<TailPage | null>;
+}
+
+export function startJobPage(
+  id: string,
+  opensAtItsEnd: (job: JobWithChildren) => boolean,
+  openBytes: number,
+): JobPageStart {
+  const job = fetchJob(id);
+  const tail = job.then((j) => (opensAtItsEnd(j) ? fetchTail(id, null, openBytes) : null));
+  // Read (and their errors shown) by the page; never an unhandled rejection meanwhile.
+  job.catch(() => {});
+  tail.catch(() => {});
+  return { job, tail };
+}
+
 /** A page of output from its end backwards: the events before `before` (the last ones without). */
 export function fetchTail(id: string, before: number | null, bytes: number): Promise<TailPage> {
   return call(ROUTES.jobs.jobTail, { params: { id }, query: { bytes, before } });

@@ -1,6 +1,6 @@
 // A long job's output read from its end: the last page opens the viewer at once, earlier pages
 // come as the reader scrolls up, or all of them for a search or a #L link further up.
-import type { TailPage } from '@vmo/protocol';
+import type { Job, TailPage } from '@vmo/protocol';
 import type { LogLines } from './log-lines.svelte.js';
 
 /** The events before `before` (the last ones when null), about `bytes` of them. */
@@ -14,6 +14,10 @@ export const PAGE_BYTES = 1024 * 1024;
  * 0.9 s of a 10-million-line job's open). Always at least one event, however big.
  */
 export const OPEN_BYTES = 128 * 1024;
+
+/** A job whose log opens at its end through LogHistory: not a terminal, not a fan-out's merged view. */
+export const opensAtItsEnd = (job: Pick<Job, 'type' | 'can'>): boolean =>
+  job.can.readOutput && job.type !== 'terminal' && job.type !== 'group';
 
 export class LogHistory {
   /** The seq of the first event held; null once the output's start is held. */
@@ -44,8 +48,8 @@ export class LogHistory {
    * Loads the output's end into the empty lines. Resolves with the seq to follow live after; 0 when
    * the output has to be read from its start (stored before line marks: nothing was loaded).
    */
-  async open(): Promise<number> {
-    const page = await this.fetchTail(null, OPEN_BYTES);
+  async open(asked?: Promise<TailPage> | null): Promise<number> {
+    const page = await (asked ?? this.fetchTail(null, OPEN_BYTES));
     if (page.lineStart === null) return 0;
     this.lines.start({ lineStart: page.lineStart, open: page.open });
     this.lines.append(page.events);

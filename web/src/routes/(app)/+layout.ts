@@ -1,7 +1,7 @@
 // Every page but /login needs a session: ask the server on app load, else go and sign in.
 import { error, redirect } from '@sveltejs/kit';
 import { resolve } from '$app/paths';
-import { fetchMe } from '$lib/api/auth.js';
+import { fetchMeOnce } from '$lib/api/auth.js';
 import { ApiError } from '$lib/api/client.js';
 import { loginPath } from '$lib/api/login-redirect.js';
 import { loadBackend } from '$lib/settings/backend.js';
@@ -10,7 +10,7 @@ import type { LayoutLoad } from './$types';
 export const load: LayoutLoad = async ({ fetch, url, untrack }) => {
   let user;
   try {
-    user = await fetchMe(fetch);
+    user = await fetchMeOnce(fetch);
   } catch (cause) {
     const code = cause instanceof ApiError ? cause.code : undefined;
     const where = loadBackend()?.url;
