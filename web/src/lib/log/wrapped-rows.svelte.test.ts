@@ -1,6 +1,7 @@
 import type { JobEvent } from '@vmo/protocol';
 import { describe, expect, it } from 'vitest';
 import { LogLines } from './log-lines.svelte.js';
+import { MergedLines } from './merged-lines.svelte.js';
 import { WrappedRows } from './wrapped-rows.svelte.js';
 
 let seq = 0;
@@ -62,6 +63,20 @@ describe(WrappedRows.name, () => {
     many.append([ev('y\n'.repeat(5))]); // past 100: the oldest tenth goes
     expect(many.dropped).toBeGreaterThan(0);
     expect(wrapped.origin + wrapped.indexOf(50)).toBe(placeOf50);
+  });
+
+  it("starts a reader's place over when a merged view shows other lines, as the lines do", () => {
+    const merged = new MergedLines();
+    merged.append([
+      { ...ev(`${'a'.repeat(25)}\nshort\n`), source: 'a' },
+      { ...ev('b one\nb two\n'), source: 'b' },
+    ]);
+    const rows = new WrappedRows(merged);
+    rows.cols = 10;
+    const before = rows.origin + rows.count; // past the last row shown
+    merged.show(new Set(['b']));
+    expect(rows.count).toBe(2);
+    expect(rows.origin).toBeGreaterThan(before);
   });
 
   it('lays out many lines, and finds any of them', () => {

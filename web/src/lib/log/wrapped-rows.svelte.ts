@@ -125,7 +125,10 @@ export class WrappedRows implements RowSource {
       // front (and the one now first keeps the position it had when lines were dropped).
       const shift = synced && synced.cols === cols ? origin - synced.origin : null;
       if (shift === null) this.#origin = 0;
-      else if (shift > 0) this.#origin += old[shift] ?? 0;
+      // (Past every line held, as when a fan-out's view shows other hosts: past every row, so a
+      // reader's place starts over as the lines' own does.)
+      else if (shift > 0)
+        this.#origin += shift <= synced!.count ? old[shift]! : old[synced!.count]! + 1;
       this.#last.clear();
       this.#layout(starts, 0, count, cols);
       if (shift !== null && shift < 0) this.#origin -= starts[-shift] ?? 0;
