@@ -1,6 +1,7 @@
 // Wrapping a line of output into rows of a fixed number of character cells (the log viewer's font
 // is monospace): a character takes one cell, a surrogate pair one, a tab reaches the next multiple
-// of 8; rows break after a space where they can. Rows keep one height, so the virtual scroller stays exact however lines wrap.
+// of 8; rows break after a space where they can. Rows keep one height, so the virtual scroller
+// stays exact however lines wrap.
 import type { Segment } from './ansi.js';
 
 export const TAB_CELLS = 8;

@@ -1,8 +1,9 @@
 // The log viewer's rows when lines wrap: each line takes as many rows of `cols` cells as its text
 // needs, so the virtual scroller keeps rows of one height and stays exact over a million lines.
 // A batch costs the rows of its new lines and of the lines still open; lines added in front,
-// dropped or a new width lay everything out again (a line's count is cached on it). Positions stay put while lines are added in front or dropped, as the
-// lines' own do, so a reader keeps their place.
+// dropped or a new width lay everything out again (a line's count is cached on it). Positions
+// stay put while lines are added in front or dropped, as the lines' own do, so a reader keeps
+// their place.
 import { plainText } from './ansi.js';
 import { MAX_SHOWN_CHARS, rowCount } from './cells.js';
 import type { LineSource, LogLine } from './log-lines.svelte.js';
@@ -114,6 +115,7 @@ export class WrappedRows implements RowSource {
     const starts = old.length > count ? old : new Float64Array(Math.max(count + 1, old.length * 2));
     if (starts !== old) starts.set(old.subarray(0, Math.min(old.length, synced?.count ?? 0) + 1));
     let from = 0;
+    let prepended = 0; // lines added in front: the row origin moves back by their rows, once laid out
     if (synced && synced.cols === cols && synced.origin === origin && count >= synced.count) {
       // Lines were added or written to: only the new ones, and the last line of each stream (the
       // only ones still open), can have changed.
@@ -129,15 +131,11 @@ export class WrappedRows implements RowSource {
       // reader's place starts over as the lines' own does.)
       else if (shift > 0)
         this.#origin += shift <= synced!.count ? old[shift]! : old[synced!.count]! + 1;
+      else prepended = -shift;
       this.#last.clear();
-      this.#layout(starts, 0, count, cols);
-      if (shift !== null && shift < 0) this.#origin -= starts[-shift] ?? 0;
-      this.#starts = starts;
-      this.#synced = { version, cols, origin, count };
-      this.#syncs++;
-      return;
     }
     this.#layout(starts, from, count, cols);
+    if (prepended > 0) this.#origin -= starts[prepended] ?? 0;
     this.#starts = starts;
     this.#synced = { version, cols, origin, count };
     this.#syncs++;
