@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 NODE_DEPS := node_modules/.package-lock.json
 PROTOCOL := packages/protocol/dist/index.js
-SERVER := server/dist/main.js
+SERVER := server/dist/vm-orchestrator.js
 WEB := web/build/index.html
 ARGS ?=
 

@@ -4,7 +4,6 @@
 // holds the channel's URL or secret.
 import { createHmac } from 'node:crypto';
 import { hostname } from 'node:os';
-import nodemailer from 'nodemailer';
 import type { ChannelKind } from '@vmo/protocol';
 import { facts, headline, plainText, type JobEnd } from './message.js';
 
@@ -127,6 +126,8 @@ async function post(
 
 async function sendEmail(channel: ChannelSecrets, end: JobEnd, opts: SendOptions) {
   const url = new URL(channel.url);
+  // Loaded at the first e-mail: most servers never send one, and every start would pay its import.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: url.hostname,
     port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,

@@ -62,6 +62,49 @@ describe('vm-orchestrator (the command)', () => {
     expect(existsSync(path.join(dir, 'vmo.pid'))).toBe(false);
   });
 
+  it('runs as built: bin/vm-orchestrator.js and its one-file server sign in, run a target, stop', async () => {
+    // The bundle, as `npm run build` makes it (make test builds first).
+    expect(existsSync(path.join(serverDir, 'dist/vm-orchestrator.js'))).toBe(true);
+    const dir = await dataDir();
+    const config = path.join(dir, 'vmo.yaml');
+    await writeFile(config, `projects:\n  - alias: engine\n    dir: ${ENGINE_PROJECT}\n`);
+    const server = await start(
+      ['--data-dir', dir, '--config', config],
+      { VMO_ADMIN_PASSWORD: 'pw' },
+      {
+        built: true,
+      },
+    );
+    procs.push(server.proc);
+    const cookie = await signIn(server.url, 'admin', 'pw');
+    const res = await fetch(server.url + '/api/jobs/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: server.url },
+      body: JSON.stringify({ alias: 'engine', target: 'hello', args: { NAME: 'bundle' } }),
+    });
+    expect(res.status).toBe(201);
+    const { jobId } = (await res.json()) as { jobId: string };
+    await expect
+      .poll(
+        async () =>
+          (
+            (await (
+              await fetch(`${server.url}/api/jobs/${jobId}`, { headers: { cookie } })
+            ).json()) as Job
+          ).status,
+      )
+      .toBe('success');
+    const page = (await (
+      await fetch(`${server.url}/api/jobs/${jobId}/events?limit=100`, { headers: { cookie } })
+    ).json()) as EventPage;
+    expect(page.events.map((e) => e.chunk).join('')).toContain('hello bundle\n');
+    expect(await (await fetch(server.url + '/metrics', { headers: { cookie } })).text()).toMatch(
+      /^vmo_jobs\{status="success"[^}]*\} 1$/m,
+    );
+    server.proc.kill('SIGTERM');
+    expect(await exited(server.proc)).toBe(0);
+  });
+
   it('marks a job interrupted after the server is SIGKILLed mid-job, keeping its output and ending its processes', async () => {
     const dir = await dataDir();
     const config = path.join(dir, 'vmo.yaml');
