@@ -258,6 +258,21 @@ export async function getJob(server, jobId) {
   return res.json();
 }
 
+/**
+ * One `blast` job of `mb` MiB, started and followed to its end by `client` (a JobsClient): the
+ * follower's tracker, POST → job:done in seconds, the CPU spent meanwhile, and the stored job.
+ */
+export async function timeBlastJob(server, client, mb) {
+  const cpu0 = cpuSnapshot(server);
+  const t0 = performance.now();
+  const jobId = await startJob(server, 'blast', { MB: String(mb) });
+  const tracker = client.follow(jobId);
+  await tracker.promise;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSince(server, cpu0);
+  return { t0, seconds, cpu, tracker, job: await getJob(server, jobId) };
+}
+
 export async function cancelJob(server, jobId) {
   const res = await api(server, 'POST', '/api/jobs/cancel', { jobId });
   if (res.status !== 202 && res.status !== 409)

@@ -3,17 +3,7 @@
 // byte, checked by length and sha256 against the generator's known content and the stored outputBytes.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  JobsClient,
-  MB,
-  cpuSince,
-  cpuSnapshot,
-  fmtCpu,
-  getJob,
-  projectDir,
-  startJob,
-  withServer,
-} from './lib.js';
+import { JobsClient, MB, fmtCpu, projectDir, timeBlastJob, withServer } from './lib.js';
 import { BLOCK_BYTES, blastBlock } from './project/content.js';
 
 /** The generator alone, read by this process through a pipe: the ceiling for the server. */
@@ -46,17 +36,10 @@ export async function benchThroughput({ smoke = false } = {}) {
     );
     const client = await new JobsClient(server).connect();
     try {
-      const cpu0 = cpuSnapshot(server);
       const bench0 = process.cpuUsage();
-      const t0 = performance.now();
-      const jobId = await startJob(server, 'blast', { MB: String(mb) });
-      const t = client.follow(jobId);
-      await t.promise;
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = cpuSince(server, cpu0);
+      const { t0, seconds, cpu, tracker: t, job } = await timeBlastJob(server, client, mb);
       const bench = process.cpuUsage(bench0);
       const firstByteMs = t.firstStdoutAt - (performance.timeOrigin + t0);
-      const job = await getJob(server, jobId);
       const sha = t.stdoutHash.digest('hex');
       const got = t.streamBytes.stdout;
       const mbps = got / MB / seconds;

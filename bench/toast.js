@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { BLOCK_BYTES } from './project/content.js';
-import { JobsClient, MB, cpuSince, cpuSnapshot, getJob, startJob, withServer } from './lib.js';
+import { JobsClient, MB, timeBlastJob, withServer } from './lib.js';
 
 const VARIANTS = {
   pglz: 'ALTER TABLE job_events ALTER COLUMN chunk_bin SET COMPRESSION pglz',
@@ -35,14 +35,7 @@ async function once(variant) {
       } catch (err) {
         return { variant, unsupported: String(err.message) }; // lz4: not in every build of Postgres
       }
-      const cpu0 = cpuSnapshot(server);
-      const t0 = performance.now();
-      const jobId = await startJob(server, 'blast', { MB: String(MiB) });
-      const t = client.follow(jobId);
-      await t.promise;
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = cpuSince(server, cpu0);
-      const job = await getJob(server, jobId);
+      const { seconds, cpu, tracker: t, job } = await timeBlastJob(server, client, MiB);
       const exact =
         t.streamBytes.stdout === MiB * BLOCK_BYTES && job.outputBytes === MiB * BLOCK_BYTES;
       await db.query('CHECKPOINT');
