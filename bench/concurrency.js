@@ -10,9 +10,9 @@ import {
   rssKb,
   sleep,
   startJob,
-  JobsClient,
   withServer,
 } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 import { heapSnapshot, memoryOf, perJob, summarize } from './heap.js';
 import { checkSteady, fmtSteady, startSteadyJobs } from './steady.js';
 

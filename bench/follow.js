@@ -4,7 +4,6 @@
 // and its Postgres, the jobs' own make and perl left out), CPU; and the check that every follower
 // got every line once, in order, equal to what was stored.
 import {
-  JobsClient,
   api,
   scrapeMetrics,
   cpuSince,
@@ -19,6 +18,7 @@ import {
   startJob,
   withServer,
 } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 import { serverRoots, steadyPss } from './memory.js';
 
 /**

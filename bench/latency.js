@@ -3,7 +3,6 @@
 // complete line it receives, receipt time − printed time. Run idle, then under a `steady` load.
 import { Worker } from 'node:worker_threads';
 import {
-  JobsClient,
   cpuSince,
   cpuSnapshot,
   fmtCpu,
@@ -13,6 +12,7 @@ import {
   startJob,
   withServer,
 } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 import { fmtSteady } from './steady.js';
 
 async function tickOnce(server, { lines, ms }) {

@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { io } from 'socket.io-client';
 import {
-  JobsClient,
   MB,
   fmtMs,
   getJob,
@@ -31,6 +30,7 @@ import {
   startJob,
   startServer,
 } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 import { isWorkload, median, serverRoots, steadyPss, tree } from './memory.js';
 import { BLOCK_BYTES, blastBlock } from './project/content.js';
 

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { controlDirFor, sshArgv } from '../server/src/runners/ssh.runner.ts';
 import { startSshd } from '../server/test/fixtures/sshd.ts';
-import { JobsClient, api, loadavg, withServer } from './lib.js';
+import { api, loadavg, withServer } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 
 const runs = process.argv.includes('--smoke') ? 5 : 30;
 const sshd = await startSshd();

@@ -1,19 +1,23 @@
 // Start to ready (SPEC §5: ≤ 3 s with deps installed, embedded Postgres): spawn the built command,
 // time until GET /api/health answers 200, for a new data dir and for a reused one.
+// BENCH_STARTUP_COMPARE=1: the command (the bundle) and the same server from tsc's modules
+// (server/dist/main.js), alternating, each `runs` times.
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { serverEntry } from './lib.js';
 
-const bin = fileURLToPath(new URL('../bin/vm-orchestrator.js', import.meta.url));
-
-async function startOnce(dataDir) {
+async function startOnce(dataDir, entry) {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [bin, '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, DATABASE_URL: '', LOG_JSON: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...serverEntry(entry), '--port', '0', '--data-dir', dataDir],
+    {
+      env: { ...process.env, DATABASE_URL: '', LOG_JSON: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -42,20 +46,37 @@ async function startOnce(dataDir) {
   }
 }
 
-export async function benchStartup({ runs = 5 } = {}) {
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Both builds on one reused data dir, alternating which goes first. */
+async function compareBuilds(dataDir, runs) {
+  const took = { bundle: [], modules: [] };
+  for (let i = 0; i < runs; i++)
+    for (const entry of i % 2 ? ['modules', 'bundle'] : ['bundle', 'modules'])
+      took[entry].push(await startOnce(dataDir, entry));
+  for (const [entry, ms] of Object.entries(took))
+    console.log(
+      `startup: reused data dir, ${entry.padEnd(7)} ${runs} runs: median ${median(ms).toFixed(0)} ms (${ms.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+}
+
+export async function benchStartup({
+  runs = 5,
+  compare = process.env.BENCH_STARTUP_COMPARE === '1',
+} = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vmo-bench-'));
   await chmod(dataDir, 0o755);
   try {
     const first = await startOnce(dataDir);
+    if (compare) await compareBuilds(dataDir, runs);
     const again = [];
     for (let i = 0; i < runs; i++) again.push(await startOnce(dataDir));
     again.sort((a, b) => a - b);
-    const median = again[Math.floor(again.length / 2)];
     console.log(`startup: new data dir (initdb + migrations): ${first.toFixed(0)} ms`);
     console.log(
-      `startup: reused data dir, ${runs} runs: median ${median.toFixed(0)} ms, min ${again[0].toFixed(0)} ms, max ${again.at(-1).toFixed(0)} ms (target ≤ 3000 ms)`,
+      `startup: reused data dir, ${runs} runs: median ${median(again).toFixed(0)} ms, min ${again[0].toFixed(0)} ms, max ${again.at(-1).toFixed(0)} ms (target ≤ 3000 ms)`,
     );
-    return { first, median };
+    return { first, median: median(again) };
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 // Many `steady` jobs, each followed on a socket, and the byte-exact check of what each follower got.
-import { JobsClient, cancelJob, getJob, mapLimit, startJob, sleep } from './lib.js';
+import { cancelJob, getJob, mapLimit, startJob, sleep } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 import { steadyText } from './project/content.js';
 
 /**

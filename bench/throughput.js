@@ -3,7 +3,8 @@
 // byte, checked by length and sha256 against the generator's known content and the stored outputBytes.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { JobsClient, MB, fmtCpu, projectDir, timeBlastJob, withServer } from './lib.js';
+import { MB, fmtCpu, projectDir, timeBlastJob, withServer } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 import { BLOCK_BYTES, blastBlock } from './project/content.js';
 
 /** The generator alone, read by this process through a pipe: the ceiling for the server. */

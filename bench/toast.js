@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { BLOCK_BYTES } from './project/content.js';
-import { JobsClient, MB, timeBlastJob, withServer } from './lib.js';
+import { MB, timeBlastJob, withServer } from './lib.js';
+import { JobsClient } from './jobs-client.js';
 
 const VARIANTS = {
   pglz: 'ALTER TABLE job_events ALTER COLUMN chunk_bin SET COMPRESSION pglz',
