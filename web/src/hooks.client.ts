@@ -5,10 +5,20 @@
 import type { ClientInit } from '@sveltejs/kit';
 import { config } from 'zod';
 import { askMeEarly } from '$lib/api/auth.js';
+import { startJobPageEarly } from '$lib/api/jobs.js';
+import { OPEN_BYTES, opensAtItsEnd } from '$lib/log/log-history.svelte.js';
 
 config({ jitless: true });
 
-/** Who is signed in is asked at once, while the page's code still loads (not on the sign-in page). */
+/**
+ * Who is signed in is asked at once, while the page's code still loads (not on the sign-in page),
+ * and on a job's page the job and its log's end too: that page's code is the largest to load.
+ */
 export const init: ClientInit = () => {
-  if (!/\/login\/?$/.test(window.location.pathname)) askMeEarly();
+  const path = window.location.pathname;
+  if (!/\/login\/?$/.test(path)) askMeEarly();
+  const job = /^\/jobs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/i.exec(
+    path,
+  );
+  if (job) startJobPageEarly(job[1]!, opensAtItsEnd, OPEN_BYTES);
 };

@@ -221,18 +221,30 @@ export const EventPage = z.object({
 });
 export type EventPage = z.infer<typeof EventPage>;
 
-/** The output's end first: the last events before `before` (all of them when absent). */
-export const TailQuery = z.strictObject({
-  before: z.coerce.number().int().positive().optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  /** The page stops once it holds this many bytes (always at least one event). */
-  bytes: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(8 * 1024 * 1024)
-    .default(1024 * 1024),
-});
+/**
+ * The output's end first: the last events before `before` (all of them when absent), and with
+ * `cut`, event `before`'s own bytes before that offset too (a page's `nextBefore` and `nextCut`).
+ */
+export const TailQuery = z
+  .strictObject({
+    before: z.coerce.number().int().positive().optional(),
+    cut: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /**
+     * The page holds about this many bytes: it stops at an event once it holds them, and an event
+     * that would take it past them starts at the first line that fits (always at least one line).
+     */
+    bytes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(8 * 1024 * 1024)
+      .default(1024 * 1024),
+  })
+  .refine((q) => q.cut === undefined || q.before !== undefined, {
+    message: '`cut` goes with `before`',
+    path: ['cut'],
+  });
 export type TailQuery = z.infer<typeof TailQuery>;
 
 export const TailPage = z.object({
@@ -244,10 +256,21 @@ export const TailPage = z.object({
   lineStart: z.number().int().nonnegative().nullable(),
   /** Streams whose last line was unfinished before the first event: their first output continues it. */
   open: z.array(Stream),
-  /** `before` for the page before this one; null when this page starts at the first event. */
+  /** `before` for the page before this one; null when this page starts at the output's start. */
   nextBefore: z.number().int().positive().nullable(),
+  /**
+   * `cut` for the page before this one: this page's first event is the end of event `nextBefore`,
+   * from this byte of its output on (always just after a line feed); null when it is whole.
+   */
+  nextCut: z.number().int().positive().nullable(),
 });
 export type TailPage = z.infer<typeof TailPage>;
+
+/** Where a page of output ends, as a TailPage gives it for the page before: TailQuery's `before` and `cut`. */
+export interface TailCursor {
+  before: number;
+  cut: number | null;
+}
 
 /** A parameter a target declares in its Makefile (`@param NAME`, `@param NAME=default`, `@param NAME=a|b`). */
 export const TargetParam = z.object({

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { JobEvent, LineState } from '@vmo/protocol';
-import { bytesOf, byteEvent, sizeOf, withFields } from '../output/bytes.js';
+import { advanceLinesBy, type JobEvent, type LineState } from '@vmo/protocol';
+import { AppError } from '../errors.js';
+import { bytesOf, byteEvent, countNewlines, sizeOf, withFields } from '../output/bytes.js';
 import { PREPARED } from './client.js';
 import type { Database } from './schema.js';
 
@@ -253,23 +254,31 @@ export class JobEventsRepository {
   }
 
   /**
-   * The last events before `beforeSeq` (up to `limit`, cut once they hold `maxBytes`, always at
-   * least one), in seq order, with where the job's lines stood just before the first of them
-   * (null when the events predate line marks).
+   * The last events before `beforeSeq` (up to `limit`), in seq order, with where the job's lines
+   * stood just before the first of them (null when the events predate line marks). With `cut`, the
+   * first `cut` bytes of event `beforeSeq` end the page. The page stops at an event once it holds
+   * `maxBytes`; an event that would take it past them is cut to its lines that fit (from just after
+   * a line feed; at least its last line), and `cut` then says where its part here starts.
    */
   async before(
     jobId: string,
     beforeSeq: number,
     limit: number,
     maxBytes = EVENTS_PAGE_BYTES,
-  ): Promise<{ events: JobEvent[]; start: LineState | null }> {
+    cut?: number,
+  ): Promise<{ events: JobEvent[]; start: LineState | null; cut: number | null }> {
+    const size = sql<number>`(octet_length(chunk) + coalesce(octet_length(chunk_bin), 0))`;
+    // With a cut, event beforeSeq counts only its bytes before it.
+    const counted =
+      cut === undefined
+        ? size
+        : sql<number>`case when seq = ${beforeSeq} then ${cut}::bigint else ${size} end`;
     const { rows } = await sql<EventRow & { line_end: number | null }>`
       select seq, stream, chunk, chunk_bin, ts, line_end from (
         select seq, stream, chunk, chunk_bin, ts, line_end,
-          sum(octet_length(chunk) + coalesce(octet_length(chunk_bin), 0)) over (order by seq desc)
-            - octet_length(chunk) - coalesce(octet_length(chunk_bin), 0) as after
+          sum(${counted}) over (order by seq desc) - ${counted} as after
         from job_events
-        where job_id = ${jobId}::uuid and seq < ${beforeSeq}
+        where job_id = ${jobId}::uuid and seq ${cut === undefined ? sql`<` : sql`<=`} ${beforeSeq}
           and seq <= (select last_seq from jobs where id = ${jobId}::uuid)
         order by seq desc
         limit ${limit}
@@ -277,12 +286,43 @@ export class JobEventsRepository {
       where after < ${maxBytes}
       order by seq
     `.execute(this.db);
-    const first = rows[0];
-    if (!first) return { events: [], start: { lines: 0, open: 0 } }; // nothing before it
+    const events = rows.map(toEvent);
+    const last = events.at(-1);
+    if (cut !== undefined && last?.seq === beforeSeq) {
+      const data = bytesOf(last);
+      if (cut >= data.length || data[cut - 1] !== 10)
+        throw new AppError('VALIDATION', `cut ${cut} is not a line's start in event ${beforeSeq}`);
+      events[events.length - 1] = byteEvent(last.seq, last.stream, data.subarray(0, cut), last.ts);
+    } else if (cut !== undefined) {
+      throw new AppError('VALIDATION', `no event ${beforeSeq} to cut`);
+    }
+    const first = events[0];
+    if (!first) return { events: [], start: { lines: 0, open: 0 }, cut: null }; // nothing before it
     const known = rows.every((r) => r.line_end !== null);
     const start = known ? await this.stateBefore(jobId, first.seq) : null;
-    return { events: rows.map(toEvent), start };
+    // The first event past the budget: only its last lines that fit.
+    let rest = 0;
+    for (const e of events.slice(1)) rest += sizeOf(e);
+    const data = bytesOf(first);
+    const from =
+      rest + data.length > maxBytes ? lineStartNear(data, data.length - (maxBytes - rest)) : 0;
+    // Without line marks the page is read from the output's start anyway: never cut.
+    if (from === 0 || !start) return { events, start, cut: null };
+    events[0] = byteEvent(first.seq, first.stream, data.subarray(from), first.ts);
+    const lines = countNewlines(data.subarray(0, from));
+    return { events, start: advanceLinesBy(start, first.stream, lines, false), cut: from };
   }
+}
+
+/**
+ * Where a line starts at or after byte `at` of `data` (just after a line feed), or, when no line
+ * starts there, the last one before it; 0 when no line but the first does.
+ */
+function lineStartNear(data: Buffer, at: number): number {
+  const next = at <= 0 ? -1 : data.indexOf(10, at - 1);
+  if (next !== -1 && next + 1 < data.length) return next + 1;
+  const prev = data.lastIndexOf(10, Math.max(0, Math.min(at, data.length - 1) - 1));
+  return prev === -1 ? 0 : prev + 1;
 }
 
 interface EventRow {

@@ -106,18 +106,20 @@ export class JobQueries {
   /** The output from its end backwards: a page before `q.before`, and where its lines start. */
   async tail(id: string, q: TailQuery, user: User): Promise<TailPage> {
     const row = await this.readableRow(id, user);
-    const { events, start } = await this.deps.events.before(
+    const { events, start, cut } = await this.deps.events.before(
       row.id,
       q.before ?? row.last_seq + 1,
       q.limit,
       q.bytes,
+      q.cut,
     );
     const first = events[0]?.seq ?? 1;
     return {
       events,
       lineStart: start?.lines ?? null,
       open: start ? streamsIn(start.open) : [],
-      nextBefore: first > 1 ? first : null,
+      nextBefore: first > 1 || cut !== null ? first : null,
+      nextCut: cut,
     };
   }
 

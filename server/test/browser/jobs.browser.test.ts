@@ -413,6 +413,33 @@ describe('jobs in Chromium', () => {
     });
   });
 
+  it('opens a job signed out: signing in leads back to it, its output asked for again and shown', async () => {
+    const api = await t.loginAs('operator');
+    const res = await api.post('/api/jobs/stream', {
+      alias: 'engine',
+      target: 'hello',
+      args: { NAME: 'again' },
+    });
+    const { jobId } = (await res.json()) as { jobId: string };
+    // A page of its own: signed out. The app asks for the job as it starts, before it knows that.
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    other.setDefaultTimeout(15_000);
+    try {
+      await withScreenshotOnFailure(other, 'jobs-signed-out', async () => {
+        await other.goto(`${t.baseUrl}/jobs/${jobId}`);
+        await other.waitForURL(/\/login/);
+        await other.getByLabel('Username').fill('olga');
+        await other.getByLabel('Password').fill('run it all');
+        await other.getByRole('button', { name: 'Sign in' }).click();
+        await other.waitForURL(`${t.baseUrl}/jobs/${jobId}`);
+        await other.getByTestId('log-viewport').getByText('hello again').waitFor();
+        await other.locator('dl [data-status=success]').waitFor();
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('opens a long job at its end, then loads earlier output for a #L link, scrolling up and a search', async () => {
     await withScreenshotOnFailure(page, 'jobs-long', async () => {
       const api = await t.loginAs('operator');

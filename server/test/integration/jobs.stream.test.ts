@@ -103,29 +103,48 @@ describe('stream jobs: make targets, byte-exact', () => {
         before.push(state);
         state = advanceLines(state, e.stream, e.chunk);
       }
-      // Pages of one event each (bytes=1), from the end back to the first event.
+      // Pages of one line each (bytes=1: each event cut to its last line, down to its first),
+      // from the end back to the output's start.
       const pages: TailPage[] = [];
-      for (let at: number | null = 0; at !== null;) {
-        const res = await operator.get(
-          `/api/jobs/${jobId}/tail?bytes=1${at ? `&before=${at}` : ''}`,
-        );
+      for (let at: string | null = ''; at !== null;) {
+        const res = await operator.get(`/api/jobs/${jobId}/tail?bytes=1${at}`);
         expect(res.status).toBe(200);
         const page = (await res.json()) as TailPage;
         pages.push(page);
-        at = page.nextBefore;
+        at =
+          page.nextBefore === null
+            ? null
+            : `&before=${page.nextBefore}${page.nextCut === null ? '' : `&cut=${page.nextCut}`}`;
       }
-      expect(pages.flatMap((p) => p.events).sort((a, b) => a.seq - b.seq)).toEqual(events);
-      for (const page of pages) {
+      // Each event's parts, joined, are the event.
+      const parts = pages.reverse().flatMap((p) => p.events);
+      const joined: typeof events = [];
+      for (const e of parts)
+        if (joined.at(-1)?.seq === e.seq) joined.at(-1)!.chunk += e.chunk;
+        else joined.push({ ...e });
+      expect(joined).toEqual(events);
+      // Each page says where its lines start: the reference, advanced over its event's parts before it.
+      let held = '';
+      for (const [i, page] of pages.entries()) {
         expect(page.events).toHaveLength(1);
-        const want = before[page.events[0]!.seq - 1]!;
+        const part = page.events[0]!;
+        held = i > 0 && pages[i - 1]!.events[0]!.seq === part.seq ? held : '';
+        const want = advanceLines(before[part.seq - 1]!, part.stream, held);
         expect(page.lineStart).toBe(want.lines);
         expect(page.open).toEqual(streamsIn(want.open));
+        // A part that does not start its event starts a line.
+        if (held) expect(held.endsWith('\n')).toBe(true);
+        held += part.chunk;
       }
+      // Cut exactly where an event holds the start of a line after its first.
+      const linesInside = events.some((e) => e.chunk.slice(0, -1).includes('\n'));
+      expect(pages.some((p) => p.nextCut !== null)).toBe(linesInside);
+      if (mode !== 'bigline') expect(linesInside).toBe(true);
       if (mode !== 'interleaved') expect(pages.some((p) => p.open.length > 0)).toBe(true);
       // One default page holds this whole small job, from line 0.
       const whole = (await (await operator.get(`/api/jobs/${jobId}/tail`)).json()) as TailPage;
       if (mode !== 'bigline')
-        expect(whole).toEqual({ events, lineStart: 0, open: [], nextBefore: null });
+        expect(whole).toEqual({ events, lineStart: 0, open: [], nextBefore: null, nextCut: null });
     },
   );
 
@@ -140,6 +159,9 @@ describe('stream jobs: make targets, byte-exact', () => {
       'limit=10001',
       'bytes=9999999',
       'after=1',
+      'cut=1',
+      `before=${events.length}&cut=0`,
+      `before=${events.length}&cut=99999`, // past the event: not a cut this server gave out
     ])
       expect((await operator.get(`/api/jobs/${jobId}/tail?${q}`)).status, q).toBe(400);
     await t.db.db
@@ -148,7 +170,7 @@ describe('stream jobs: make targets, byte-exact', () => {
       .where('job_id', '=', jobId)
       .execute();
     const page = (await (await operator.get(`/api/jobs/${jobId}/tail`)).json()) as TailPage;
-    expect(page).toEqual({ events, lineStart: null, open: [], nextBefore: null });
+    expect(page).toEqual({ events, lineStart: null, open: [], nextBefore: null, nextCut: null });
   });
 
   it('records a failing target as failed with its exit code', async () => {

@@ -207,10 +207,10 @@ describe('GET /api/openapi.json', () => {
   it('describes the path and query parameters of GET /api/jobs/{id}/tail', () => {
     const op = operation({ method: 'GET', path: '/api/jobs/:id/tail' });
     const params = Object.fromEntries((op.parameters ?? []).map((p) => [p.name, p]));
-    expect(Object.keys(params)).toEqual(['id', 'before', 'limit', 'bytes']);
+    expect(Object.keys(params)).toEqual(['id', 'before', 'cut', 'limit', 'bytes']);
     expect(params.id).toMatchObject({ in: 'path', required: true });
     expect(resolve(params.id!.schema)).toMatchObject({ type: 'string', format: 'uuid' });
-    for (const name of ['before', 'limit', 'bytes']) {
+    for (const name of ['before', 'cut', 'limit', 'bytes']) {
       expect(params[name]).toMatchObject({ in: 'query', required: false });
       expect(params[name]!.schema.type).toBe('integer');
     }

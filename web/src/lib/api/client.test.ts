@@ -26,7 +26,7 @@ function answering(body: unknown, status = 200) {
 
 describe('call()', () => {
   it("takes the method and path from the route's declaration, and leaves out empty query fields", async () => {
-    const tail = { events: [], lineStart: null, open: [], nextBefore: null };
+    const tail = { events: [], lineStart: null, open: [], nextBefore: null, nextCut: null };
     const { fetch, sent } = answering(tail);
     const page = await call(
       ROUTE_TABLE.jobs.jobTail,

@@ -9,6 +9,7 @@ import type {
   MakeArgs,
   RerunJob,
   StartedJob,
+  TailCursor,
   TailPage,
 } from '@vmo/protocol';
 import { noteStartedHere } from '../state/job-ends.js';
@@ -62,9 +63,45 @@ export function startJobPage(
   return { job, tail };
 }
 
-/** A page of output from its end backwards: the events before `before` (the last ones without). */
-export function fetchTail(id: string, before: number | null, bytes: number): Promise<TailPage> {
-  return call(ROUTES.jobs.jobTail, { params: { id }, query: { bytes, before } });
+/** A job page's requests made as the app starts, when it starts on that page (hooks.client.ts). */
+let early: { id: string; start: JobPageStart } | null = null;
+
+/** Asks for job `id` and its log's end at once, beside the route's code loading (see startJobPage). */
+export function startJobPageEarly(
+  id: string,
+  opensAtItsEnd: (job: JobWithChildren) => boolean,
+  openBytes: number,
+): void {
+  early = { id, start: startJobPage(id, opensAtItsEnd, openBytes) };
+}
+
+/**
+ * The requests of job `id`'s page: those made early for it, once, else new ones. An early request
+ * that failed (made before signing in, say) is made again.
+ */
+export function startJobPageOnce(
+  id: string,
+  opensAtItsEnd: (job: JobWithChildren) => boolean,
+  openBytes: number,
+): JobPageStart {
+  const asked = early?.id === id ? early.start : null;
+  early = null;
+  if (!asked) return startJobPage(id, opensAtItsEnd, openBytes);
+  let again: JobPageStart | null = null;
+  const retry = () => (again ??= startJobPage(id, opensAtItsEnd, openBytes));
+  const job = asked.job.catch(() => retry().job);
+  const tail = asked.tail.catch(() => retry().tail);
+  job.catch(() => {});
+  tail.catch(() => {});
+  return { job, tail };
+}
+
+/** A page of output from its end backwards: what comes before `at` (the output's end when null). */
+export function fetchTail(id: string, at: TailCursor | null, bytes: number): Promise<TailPage> {
+  return call(ROUTES.jobs.jobTail, {
+    params: { id },
+    query: { bytes, before: at?.before, cut: at?.cut },
+  });
 }
 
 /** The whole output as a file, for the download under the backend-URL override (see job-log.ts). */

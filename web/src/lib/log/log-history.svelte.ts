@@ -1,17 +1,21 @@
 // A long job's output read from its end: the last page opens the viewer at once, earlier pages
 // come as the reader scrolls up, or all of them for a search or a #L link further up.
-import type { Job, TailPage } from '@vmo/protocol';
+import type { Job, TailCursor, TailPage } from '@vmo/protocol';
 import type { LogLines } from './log-lines.svelte.js';
 
-/** The events before `before` (the last ones when null), about `bytes` of them. */
-export type FetchTail = (before: number | null, bytes: number) => Promise<TailPage>;
+/** The output before `at` (its end when null), about `bytes` of it. */
+export type FetchTail = (at: TailCursor | null, bytes: number) => Promise<TailPage>;
+
+/** Where the page before `page` ends; null when `page` starts at the output's start. */
+const cursorBefore = (page: TailPage): TailCursor | null =>
+  page.nextBefore === null ? null : { before: page.nextBefore, cut: page.nextCut };
 
 /** Pages of about this many bytes: quick to fetch and to split into lines (~16,000 short lines). */
 export const PAGE_BYTES = 1024 * 1024;
 /**
  * The first page, smaller: what opens a job is its last screens (a few thousand lines), and the
- * browser splits and lays out every line it is given before the first is shown (a 1 MiB page took
- * 0.9 s of a 10-million-line job's open). Always at least one event, however big.
+ * browser splits every line it is given before the first is shown. The server cuts an event that
+ * would take a page past its bytes at a line's start, so a job of 1 MiB events opens with 128 KiB.
  */
 export const OPEN_BYTES = 128 * 1024;
 
@@ -20,8 +24,8 @@ export const opensAtItsEnd = (job: Pick<Job, 'type' | 'can'>): boolean =>
   job.can.readOutput && job.type !== 'terminal' && job.type !== 'group';
 
 export class LogHistory {
-  /** The seq of the first event held; null once the output's start is held. */
-  #firstHeld = $state<number | null>(null);
+  /** Where the output held starts; null once its start is held. */
+  #firstHeld = $state<TailCursor | null>(null);
   #lastSeq = 0;
   #busy: Promise<void> | null = null;
   /** A page being fetched. */
@@ -41,7 +45,7 @@ export class LogHistory {
   /** How much of the output is held, 0–1, by events (reactive). */
   get progress(): number {
     const first = this.#firstHeld;
-    return first === null || this.#lastSeq === 0 ? 1 : 1 - (first - 1) / this.#lastSeq;
+    return first === null || this.#lastSeq === 0 ? 1 : 1 - (first.before - 1) / this.#lastSeq;
   }
 
   /**
@@ -53,7 +57,7 @@ export class LogHistory {
     if (page.lineStart === null) return 0;
     this.lines.start({ lineStart: page.lineStart, open: page.open });
     this.lines.append(page.events);
-    this.#firstHeld = page.nextBefore;
+    this.#firstHeld = cursorBefore(page);
     this.#lastSeq = page.events.at(-1)?.seq ?? 0;
     return this.#lastSeq;
   }
@@ -68,7 +72,7 @@ export class LogHistory {
       .then((page) => {
         if (page.lineStart === null) throw new Error('the earlier output has no line numbers');
         this.lines.prepend(page.events, { lineStart: page.lineStart, open: page.open });
-        this.#firstHeld = page.nextBefore;
+        this.#firstHeld = cursorBefore(page);
       })
       .catch((err: unknown) => {
         this.error = `Earlier output could not be loaded: ${err instanceof Error ? err.message : String(err)}`;
