@@ -178,7 +178,17 @@ function readIndex(webDir: string, log: Logger): { path: string; html: string } 
 }
 
 function serveSpa(app: express.Express, webDir: string, index: string): void {
-  app.use(express.static(webDir, { index: false, maxAge: '1h', immutable: false }));
+  // Files under _app/immutable have their content's hash in their name: never asked for again.
+  app.use(
+    express.static(webDir, {
+      index: false,
+      maxAge: '1h',
+      setHeaders: (res, file) => {
+        if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`))
+          res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    }),
+  );
   // Client-side routes (/jobs/…, /projects/…) all load the SPA shell.
   app.get(/^\/(?!api\/|socket\.io\/).*/, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');

@@ -110,7 +110,17 @@ describe('signing in with Chromium', () => {
   it('serves the SPA shell for client-side routes and the API 404 for unknown API paths', async () => {
     const res = await fetch(t.baseUrl + '/jobs/123');
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain('<div');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    const html = await res.text();
+    expect(html).toContain('<div');
     expect((await fetch(t.baseUrl + '/api/nope')).status).toBe(401);
+    // Its scripts are named by their content: kept for good, never asked for again.
+    const script = /\/_app\/immutable\/[^"]+\.js/.exec(html)![0];
+    const asset = await fetch(t.baseUrl + script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(t.baseUrl + '/favicon.svg')).headers.get('cache-control')).toBe(
+      'public, max-age=3600',
+    );
   });
 });

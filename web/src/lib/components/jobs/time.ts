@@ -30,11 +30,17 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
  * How long ago (or how soon) `iso` is from `now`: "now", "42 sec. ago", "5 min. ago", "in 3 hr.",
  * "yesterday"; a week or more away, the date itself.
  */
+/** Made once: building a formatter loads the locale's data (tens of ms on a job page's first render). */
+let relative: Intl.RelativeTimeFormat | null = null;
+
 export function formatRelative(iso: string, now: number): string {
   const then = new Date(iso).getTime();
   let amount = (then - now) / 1000;
   if (Math.abs(amount) < 5) return 'now';
-  const words = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+  const words = (relative ??= new Intl.RelativeTimeFormat(undefined, {
+    numeric: 'auto',
+    style: 'short',
+  }));
   for (const [unit, size] of UNITS) {
     if (Math.abs(amount) < size) return words.format(Math.trunc(amount), unit);
     amount /= size;
