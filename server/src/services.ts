@@ -346,7 +346,8 @@ export function createServices(opts: ServiceOptions): Services {
       busyDuty: 0.1,
       pollMs: config.search.pollSeconds * 1000,
       runningEveryMs: config.search.runningEverySeconds * 1000,
-      batchBytes: 16 * 1024 * 1024,
+      // A transaction's blocks go in one statement, encoded on the event loop: kept small.
+      batchBytes: 4 * 1024 * 1024,
     },
   });
   // The outbox row was committed with the end: look at once rather than at the next poll. The

@@ -25,8 +25,15 @@ export interface IndexerOptions {
 /** How often the oldest job not indexed is looked for in the whole table. */
 const RESCAN_MS = 60_000;
 
-/** Reads events a page at a time; each page at most this big. */
-const PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Reads events a page at a time; each page at most this big (at least one event). The indexer
+ * shares the server's event loop with every request: it splits a page into lines in one go, then
+ * lets the loop turn, so a request waits for at most one page's work (a few ms), not a batch's.
+ */
+const PAGE_BYTES = 1024 * 1024;
+
+/** One turn of the event loop: what waits (requests, live output) goes first. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class SearchIndexer {
   /** Ends a pause (stopping only: a job's end does not cut the share given to live output). */
@@ -120,6 +127,7 @@ export class SearchIndexer {
           read += e.chunk.length;
           at = e.seq;
         }
+        await turn();
       }
       const all = job.ended && at >= job.last_seq;
       if (all) closeLines(state, done);
