@@ -13,7 +13,7 @@ import {
   withServer,
 } from './lib.js';
 import { JobsClient } from './jobs-client.js';
-import { fmtSteady } from './steady.js';
+import { fmtSteady, STEADY_TARGET } from './steady.js';
 
 async function tickOnce(server, { lines, ms }) {
   const client = await new JobsClient(server).connect();
@@ -105,7 +105,7 @@ export async function benchLatency({ smoke = false } = {}) {
     try {
       const ready = await next();
       say(
-        `latency: load of ${loadJobs} steady jobs × ${rate / 1000} kB/s, one socket each: all printing after ${ready.rampS.toFixed(1)} s; ` +
+        `latency: load of ${loadJobs} ${STEADY_TARGET} jobs × ${rate / 1000} kB/s, one socket each: all printing after ${ready.rampS.toFixed(1)} s; ` +
           (ready.settled
             ? `backlog drained ${ready.settleS.toFixed(1)} s later`
             : `backlog NOT drained after ${ready.settleS.toFixed(0)} s more`) +

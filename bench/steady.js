@@ -4,6 +4,13 @@ import { JobsClient } from './jobs-client.js';
 import { steadyText } from './project/content.js';
 
 /**
+ * The target that writes the load: `steady` (a node process per job, as the figures before
+ * 2026-12-05 ran) or, with BENCH_STEADY=perl, `steady-perl` (the same bytes on the same schedule;
+ * 200 node processes take most of two cores by themselves, so the load then measures them).
+ */
+export const STEADY_TARGET = process.env.BENCH_STEADY === 'perl' ? 'steady-perl' : 'steady';
+
+/**
  * Starts `jobs` steady jobs (RATE bytes/s for SECONDS s), `jobsPerSocket` per socket, each followed
  * from its start. Resolves once every job was started and joined.
  */
@@ -19,7 +26,7 @@ export async function startSteadyJobs(
     16,
     async (i) => {
       const t = `${tag}${String(i).padStart(3, '0')}`;
-      const jobId = await startJob(server, 'steady', {
+      const jobId = await startJob(server, STEADY_TARGET, {
         RATE: String(rate),
         SECONDS: String(seconds),
         TAG: t,
