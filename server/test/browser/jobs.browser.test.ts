@@ -17,7 +17,7 @@ import {
   withScreenshotOnFailure,
   type BrowserFixture,
 } from '../fixtures/browser.js';
-import { ENGINE_PROJECT, storedEvents } from '../fixtures/jobs.js';
+import { ENGINE_PROJECT, startJob, storedEvents } from '../fixtures/jobs.js';
 
 const DOCS = SCREENSHOTS_DIR;
 const JOB_URL = /\/jobs\/[0-9a-f-]{36}$/;
@@ -295,13 +295,7 @@ describe('jobs in Chromium', () => {
   it('keeps the plain same-origin link without an override', async () => {
     await withScreenshotOnFailure(page, 'jobs-download-link', async () => {
       const api = await t.loginAs('operator');
-      const { jobId } = (await (
-        await api.post('/api/jobs/stream', {
-          alias: 'engine',
-          target: 'hello',
-          args: { NAME: 'link' },
-        })
-      ).json()) as { jobId: string };
+      const jobId = await startJob(api, 'engine', 'hello', { NAME: 'link' });
       await page.goto(`${t.baseUrl}/jobs/${jobId}`);
       await page.locator('dl [data-status=success]').waitFor();
       for (const name of ['Download', 'Download log']) {
@@ -387,12 +381,8 @@ describe('jobs in Chromium', () => {
   it('shows a failure with its exit code, and replays then follows a running job after a reload, then cancels it', async () => {
     await withScreenshotOnFailure(page, 'jobs-fail-cancel', async () => {
       const api = await t.loginAs('operator');
-      const failed = (await (
-        await api.post('/api/jobs/stream', { alias: 'engine', target: 'fail' })
-      ).json()) as {
-        jobId: string;
-      };
-      await page.goto(`${t.baseUrl}/jobs/${failed.jobId}`);
+      const failed = await startJob(api, 'engine', 'fail');
+      await page.goto(`${t.baseUrl}/jobs/${failed}`);
       await page.locator('dl [data-status=failed]').waitFor();
       // make reports the recipe's `exit 3` and itself exits 2.
       expect(await page.getByTestId('exit-code').textContent()).toBe('2');
@@ -415,12 +405,7 @@ describe('jobs in Chromium', () => {
 
   it('opens a job signed out: signing in leads back to it, its output asked for again and shown', async () => {
     const api = await t.loginAs('operator');
-    const res = await api.post('/api/jobs/stream', {
-      alias: 'engine',
-      target: 'hello',
-      args: { NAME: 'again' },
-    });
-    const { jobId } = (await res.json()) as { jobId: string };
+    const jobId = await startJob(api, 'engine', 'hello', { NAME: 'again' });
     // A page of its own: signed out. The app asks for the job as it starts, before it knows that.
     const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     other.setDefaultTimeout(15_000);
@@ -443,12 +428,7 @@ describe('jobs in Chromium', () => {
   it('opens a long job at its end, then loads earlier output for a #L link, scrolling up and a search', async () => {
     await withScreenshotOnFailure(page, 'jobs-long', async () => {
       const api = await t.loginAs('operator');
-      const res = await api.post('/api/jobs/stream', {
-        alias: 'engine',
-        target: 'gen',
-        args: { MODE: 'numbered' },
-      });
-      const { jobId } = (await res.json()) as { jobId: string };
+      const jobId = await startJob(api, 'engine', 'gen', { MODE: 'numbered' });
       await expect
         .poll(async () => ((await (await api.get(`/api/jobs/${jobId}`)).json()) as Job).status, {
           timeout: 30_000,
